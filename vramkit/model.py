@@ -1,0 +1,492 @@
+"""Architecture facts from a Hugging Face `config.json`, and exact parameter counts.
+
+`ModelSpec.from_config` reads a config (a dict, a `config.json` path, or a folder holding one)
+the way transformers does, defaults included, and `ModelSpec.params` counts the elements of the
+`nn.Parameter`s that transformers builds from it: every bias, norm, router, sink and tied or
+untied head. The counts are checked against meta-device models in tests/reference.
+
+Explained in the chapter on parameters (chapters/*/01-parameters.ipynb).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import VramkitError, unknown
+
+FULL = "full_attention"
+SLIDING = "sliding_attention"
+
+# Multimodal wrappers whose language model lives under `text_config`.
+_WRAPPERS = ("text_config",)
+
+# tie_word_embeddings when the config does not say (each transformers config class's default).
+_TIE_DEFAULT = {
+    "gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True,
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The shape of a decoder-only transformer, as transformers builds it.
+
+    Sizes are element counts; `layer_types` holds one entry per layer ("full_attention" or
+    "sliding_attention") and `moe_layers` one bool per layer. Every field has a plain meaning
+    so other modules (KV cache, activations, training) can read it without knowing the family.
+    """
+
+    model_type: str
+    hidden_size: int
+    num_layers: int
+    vocab_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int                  # per-head width of Q and K (and V unless v_head_dim says otherwise)
+    intermediate_size: int         # dense MLP width
+    tie_word_embeddings: bool = False
+    # attention
+    qkv_bias: bool = False         # biases on Q, K, V
+    o_bias: bool = False           # bias on the output projection
+    qk_norm: str = "none"          # "none", "head" (RMSNorm over head_dim) or "proj" (over the whole projection)
+    sinks: bool = False            # learned attention sink per head (gpt-oss)
+    layer_types: tuple[str, ...] = ()
+    sliding_window: int | None = None
+    # MLA (DeepSeek): 0 means plain multi-head attention
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0            # 0: same as head_dim
+    # MLP
+    mlp_gated: bool = True         # gate/up/down (SwiGLU, GeGLU) rather than up/down
+    mlp_bias: bool = False
+    # norms
+    norm_bias: bool = False        # LayerNorm (weight and bias) rather than RMSNorm (weight only)
+    norms_per_layer: int = 2
+    # embeddings
+    learned_positions: int = 0     # rows of a learned position table (gpt2); 0 for RoPE
+    # mixture of experts
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    shared_expert_size: int = 0    # total width of the always-on shared expert MLP(s)
+    shared_expert_gate: bool = False
+    router_bias: bool = False
+    expert_bias: bool = False
+    moe_layers: tuple[bool, ...] = ()
+    source: str = field(default="", compare=False)
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | str | Path, *, source: str = "") -> "ModelSpec":
+        """Read a config dict, a `config.json` path or a folder holding one."""
+        if not isinstance(config, Mapping):
+            path = Path(config)
+            config = read_config_file(path)
+            source = source or str(path)
+        return _read(dict(config), source or "config")
+
+    def with_changes(self, **changes) -> "ModelSpec":
+        """A copy with some fields changed (e.g. a different context window or vocabulary)."""
+        return replace(self, **changes)
+
+    # ---- derived shapes -----------------------------------------------------------------
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0 and any(self.moe_layers)
+
+    @property
+    def value_head_dim(self) -> int:
+        return self.v_head_dim or self.head_dim
+
+    @property
+    def q_dim(self) -> int:
+        """Width of all query heads together."""
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of all key heads together (GQA: fewer heads than queries)."""
+        return self.num_kv_heads * self.head_dim
+
+    # ---- parameter counts -----------------------------------------------------------------
+
+    def attention_params(self) -> int:
+        """Parameters of one attention block (projections, biases, QK norms, sinks)."""
+        h = self.hidden_size
+        if self.is_mla:
+            return _mla_params(self)
+        n = h * self.q_dim + 2 * h * self.kv_dim + self.q_dim * h
+        if self.qkv_bias:
+            n += self.q_dim + 2 * self.kv_dim
+        if self.o_bias:
+            n += h
+        if self.qk_norm == "head":
+            n += 2 * self.head_dim
+        elif self.qk_norm == "proj":
+            n += self.q_dim + self.kv_dim
+        if self.sinks:
+            n += self.num_heads
+        return n
+
+    def mlp_params(self, width: int | None = None) -> int:
+        """Parameters of one dense MLP of `width` (default: intermediate_size)."""
+        width = self.intermediate_size if width is None else width
+        h = self.hidden_size
+        mats = 3 if self.mlp_gated else 2
+        n = mats * h * width
+        if self.mlp_bias:
+            n += (mats - 1) * width + h
+        return n
+
+    def expert_params(self) -> int:
+        """Parameters of one routed expert."""
+        n = self.mlp_params(self.moe_intermediate_size)
+        if self.expert_bias and not self.mlp_bias:  # gpt-oss: biases on gate_up (2 x width) and down
+            n += 2 * self.moe_intermediate_size + self.hidden_size
+        return n
+
+    def router_params(self) -> int:
+        """Parameters of one MoE router (plus the shared-expert gate where there is one)."""
+        n = self.hidden_size * self.num_experts + (self.num_experts if self.router_bias else 0)
+        if self.shared_expert_gate:
+            n += self.hidden_size
+        return n
+
+    def norm_params(self) -> int:
+        """Parameters of one norm over hidden_size."""
+        return self.hidden_size * (2 if self.norm_bias else 1)
+
+    def breakdown(self) -> dict[str, int]:
+        """Parameter count by component; the values add up to `params()`."""
+        h, v = self.hidden_size, self.vocab_size
+        moe = sum(self.moe_layers)
+        dense = self.num_layers - moe
+        return {
+            "embedding": v * h,
+            "position": self.learned_positions * h,
+            "attention": self.num_layers * self.attention_params(),
+            "mlp": dense * self.mlp_params() + moe * self.mlp_params(self.shared_expert_size)
+            * (self.shared_expert_size > 0),
+            "experts": moe * self.num_experts * self.expert_params(),
+            "router": moe * self.router_params(),
+            "norms": (self.num_layers * self.norms_per_layer + 1) * self.norm_params(),
+            "lm_head": 0 if self.tie_word_embeddings else v * h,
+        }
+
+    def params(self) -> int:
+        """Elements of every nn.Parameter transformers builds (tied embeddings counted once)."""
+        return sum(self.breakdown().values())
+
+    def active_params(self) -> int:
+        """Parameters used for one token: all but the routed experts a token does not visit."""
+        idle = self.num_experts - self.experts_per_token
+        return self.params() - sum(self.moe_layers) * idle * self.expert_params()
+
+    def layer_params(self, layer: int) -> int:
+        """Parameters of decoder layer `layer` (0-based)."""
+        n = self.attention_params() + self.norms_per_layer * self.norm_params()
+        if self.moe_layers and self.moe_layers[layer]:
+            n += self.num_experts * self.expert_params() + self.router_params()
+            if self.shared_expert_size:
+                n += self.mlp_params(self.shared_expert_size)
+        else:
+            n += self.mlp_params()
+        return n
+
+
+def _mla_params(s: ModelSpec) -> int:
+    """DeepSeek multi-head latent attention: low-rank Q and a compressed, shared KV latent."""
+    h, nh = s.hidden_size, s.num_heads
+    qk_head = s.head_dim  # nope + rope
+    bias = s.qkv_bias
+    if s.q_lora_rank:
+        n = h * s.q_lora_rank + (s.q_lora_rank if bias else 0) + s.q_lora_rank  # q_a_proj, q_a_layernorm
+        n += s.q_lora_rank * nh * qk_head                                      # q_b_proj
+    else:
+        n = h * nh * qk_head
+    n += h * (s.kv_lora_rank + s.qk_rope_head_dim) + ((s.kv_lora_rank + s.qk_rope_head_dim) if bias else 0)
+    n += s.kv_lora_rank                                                         # kv_a_layernorm
+    n += s.kv_lora_rank * nh * (qk_head - s.qk_rope_head_dim + s.value_head_dim)  # kv_b_proj
+    n += nh * s.value_head_dim * h + (h if s.o_bias else 0)                     # o_proj
+    return n
+
+
+# ---- reading configs ----------------------------------------------------------------------
+
+
+def read_config_file(path: Path) -> dict:
+    """The JSON object in `path` (or `path`/config.json), or a one-line VramkitError."""
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VramkitError(f"{path}: no such file") from None
+    except OSError as e:
+        raise VramkitError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise VramkitError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if not isinstance(data, dict):
+        raise VramkitError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+class _Config:
+    """A config dict with one-line errors for missing or wrong fields."""
+
+    def __init__(self, data: dict, source: str):
+        self.data, self.source = data, source
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def get(self, key: str, default=None):
+        value = self.data.get(key)
+        return default if value is None else value
+
+    def int(self, *keys: str, default: int | None = None, allow_zero: bool = False) -> int:
+        """The first of `keys` that is present, as a positive int."""
+        for key in keys:
+            if self.data.get(key) is not None:
+                value = self.data[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not allow_zero):
+                    raise VramkitError(
+                        f"{self.source}: field '{key}' must be a positive integer, got {value!r}")
+                return value
+        if default is not None:
+            return default
+        raise VramkitError(f"{self.source}: missing field '{keys[0]}' (needed for {self.data.get('model_type')})")
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise VramkitError(f"{self.source}: field '{key}' must be true or false, got {value!r}")
+        return value
+
+
+def _layer_types(c: _Config, n_layers: int, window: int | None, rule) -> tuple[tuple[str, ...], int | None]:
+    """Per-layer attention kinds: the config's `layer_types`, else the family's `rule(i)`."""
+    if window is None:
+        return (FULL,) * n_layers, None
+    types = c.get("layer_types")
+    if types is not None:
+        if not isinstance(types, list) or len(types) != n_layers:
+            raise VramkitError(f"{c.source}: field 'layer_types' must list {n_layers} layer kinds")
+        return tuple(SLIDING if t in (SLIDING, "chunked_attention") else FULL for t in types), window
+    return tuple(SLIDING if rule(i) else FULL for i in range(n_layers)), window
+
+
+def _every_nth_full(pattern: int):
+    """Sliding except every `pattern`-th layer (Gemma 2/3, gpt-oss, EXAONE 4)."""
+    return lambda i: bool((i + 1) % pattern) if pattern else False
+
+
+def _read(data: dict, source: str) -> ModelSpec:
+    for key in _WRAPPERS:
+        if isinstance(data.get(key), dict) and data[key].get("model_type", data.get("model_type")):
+            inner = dict(data[key])
+            inner.setdefault("model_type", data.get("model_type"))
+            if inner["model_type"] == "gemma3":
+                inner["model_type"] = "gemma3_text"
+            data = inner
+            break
+    model_type = data.get("model_type")
+    if model_type is None:
+        raise VramkitError(f"{source}: missing field 'model_type' (one of: {', '.join(sorted(READERS))})")
+    if model_type not in READERS:
+        err = unknown("model_type", model_type, READERS)
+        raise VramkitError(f"{source}: {err}; supported: {', '.join(sorted(READERS))}")
+    return READERS[model_type](_Config(data, source), model_type)
+
+
+def _base(c: _Config, model_type: str, **over) -> dict:
+    """Fields common to the Llama-like families."""
+    h = c.int("hidden_size")
+    nh = c.int("num_attention_heads")
+    n = c.int("num_hidden_layers")
+    fields = dict(
+        model_type=model_type,
+        hidden_size=h,
+        num_layers=n,
+        vocab_size=c.int("vocab_size"),
+        num_heads=nh,
+        num_kv_heads=c.int("num_key_value_heads", default=nh),
+        head_dim=c.int("head_dim", default=h // nh),
+        intermediate_size=c.int("intermediate_size"),
+        tie_word_embeddings=c.bool("tie_word_embeddings", _TIE_DEFAULT.get(model_type, False)),
+        source=c.source,
+    )
+    fields.update(over)
+    return fields
+
+
+def _llama(c: _Config, t: str) -> ModelSpec:
+    bias = c.bool("attention_bias", False)
+    f = _base(c, t, qkv_bias=bias, o_bias=bias, mlp_bias=c.bool("mlp_bias", False))
+    f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], None, None)
+    return ModelSpec(**f)
+
+
+def _mistral(c: _Config, t: str) -> ModelSpec:
+    f = _base(c, t)
+    # Without `layer_types`, transformers' cache treats every layer as sliding when a window is set.
+    f["layer_types"], f["sliding_window"] = _layer_types(
+        c, f["num_layers"], c.get("sliding_window"), lambda i: True)
+    if t == "mixtral":
+        f.update(num_experts=c.int("num_local_experts"), experts_per_token=c.int("num_experts_per_tok"),
+                 moe_intermediate_size=f["intermediate_size"], moe_layers=(True,) * f["num_layers"])
+    return ModelSpec(**f)
+
+
+def _qwen(c: _Config, t: str) -> ModelSpec:
+    over = {}
+    if t in ("qwen2", "qwen2_moe"):
+        over["qkv_bias"] = c.bool("qkv_bias", True) if t == "qwen2_moe" else True
+    else:  # qwen3, qwen3_moe
+        bias = c.bool("attention_bias", False)
+        over.update(qkv_bias=bias, o_bias=bias, qk_norm="head")
+    f = _base(c, t, **over)
+    n = f["num_layers"]
+    window = c.get("sliding_window") if c.bool("use_sliding_window", False) else None
+    max_window_layers = c.int("max_window_layers", default=n, allow_zero=True)
+    f["layer_types"], f["sliding_window"] = _layer_types(c, n, window, lambda i: i >= max_window_layers)
+    if t.endswith("_moe"):
+        experts = c.int("num_experts", allow_zero=True)
+        step = c.int("decoder_sparse_step", default=1)
+        only_dense = set(c.get("mlp_only_layers", []))
+        f.update(num_experts=experts, experts_per_token=c.int("num_experts_per_tok"),
+                 moe_intermediate_size=c.int("moe_intermediate_size"),
+                 moe_layers=tuple(i not in only_dense and experts > 0 and (i + 1) % step == 0 for i in range(n)))
+        if t == "qwen2_moe":
+            f.update(shared_expert_size=c.int("shared_expert_intermediate_size"), shared_expert_gate=True)
+    return ModelSpec(**f)
+
+
+def _gemma(c: _Config, t: str) -> ModelSpec:
+    bias = c.bool("attention_bias", False)
+    f = _base(c, t, qkv_bias=bias, o_bias=bias)
+    n = f["num_layers"]
+    if t == "gemma":
+        f["layer_types"], f["sliding_window"] = (FULL,) * n, None
+        return ModelSpec(**f)
+    f["norms_per_layer"] = 4  # input, post-attention, pre-feedforward, post-feedforward
+    if t == "gemma3_text":
+        f["qk_norm"] = "head"
+        pattern = c.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
+    else:
+        pattern = 2
+    f["layer_types"], f["sliding_window"] = _layer_types(
+        c, n, c.get("sliding_window", 4096), _every_nth_full(pattern))
+    return ModelSpec(**f)
+
+
+def _phi3(c: _Config, t: str) -> ModelSpec:
+    f = _base(c, t)  # fused qkv_proj and gate_up_proj hold the same elements as separate ones
+    f["layer_types"], f["sliding_window"] = _layer_types(
+        c, f["num_layers"], c.get("sliding_window"), lambda i: True)
+    return ModelSpec(**f)
+
+
+def _gpt2(c: _Config, t: str) -> ModelSpec:
+    h = c.int("n_embd", "hidden_size")
+    nh = c.int("n_head", "num_attention_heads")
+    n = c.int("n_layer", "num_hidden_layers")
+    return ModelSpec(
+        model_type=t, hidden_size=h, num_layers=n, vocab_size=c.int("vocab_size"),
+        num_heads=nh, num_kv_heads=nh, head_dim=h // nh,
+        intermediate_size=c.int("n_inner", default=4 * h),
+        tie_word_embeddings=c.bool("tie_word_embeddings", True),
+        qkv_bias=True, o_bias=True, mlp_gated=False, mlp_bias=True, norm_bias=True,
+        learned_positions=c.int("n_positions", "max_position_embeddings"),
+        layer_types=(FULL,) * n, source=c.source)
+
+
+def _gpt_neox(c: _Config, t: str) -> ModelSpec:
+    bias = c.bool("attention_bias", True)
+    f = _base(c, t, qkv_bias=bias, o_bias=bias, mlp_gated=False, mlp_bias=True, norm_bias=True)
+    f["head_dim"] = f["hidden_size"] // f["num_heads"]
+    f["num_kv_heads"] = f["num_heads"]
+    f["layer_types"] = (FULL,) * f["num_layers"]
+    return ModelSpec(**f)
+
+
+def _olmo2(c: _Config, t: str) -> ModelSpec:
+    bias = c.bool("attention_bias", False)
+    f = _base(c, t, qkv_bias=bias, o_bias=bias, qk_norm="proj")
+    f["layer_types"] = (FULL,) * f["num_layers"]
+    return ModelSpec(**f)
+
+
+def _exaone4(c: _Config, t: str) -> ModelSpec:
+    f = _base(c, t, qk_norm="head")
+    window = c.get("sliding_window")
+    pattern = c.get("sliding_window_pattern", 4)
+    if isinstance(pattern, str):  # e.g. "LLLG": local, local, local, global
+        rule = lambda i: pattern[i % len(pattern)] == "L"  # noqa: E731
+    else:
+        rule = _every_nth_full(pattern)
+    f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], window, rule)
+    return ModelSpec(**f)
+
+
+def _deepseek_v3(c: _Config, t: str) -> ModelSpec:
+    bias = c.bool("attention_bias", False)
+    nope, rope = c.int("qk_nope_head_dim"), c.int("qk_rope_head_dim")
+    f = _base(c, t, qkv_bias=bias, o_bias=bias)
+    n = f["num_layers"]
+    first_dense = c.int("first_k_dense_replace", default=0, allow_zero=True)
+    f.update(
+        head_dim=nope + rope, num_kv_heads=f["num_heads"],
+        q_lora_rank=c.int("q_lora_rank", default=0, allow_zero=True),
+        kv_lora_rank=c.int("kv_lora_rank"), qk_rope_head_dim=rope, v_head_dim=c.int("v_head_dim"),
+        num_experts=c.int("n_routed_experts"), experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        shared_expert_size=c.int("moe_intermediate_size") * c.int("n_shared_experts", default=0, allow_zero=True),
+        moe_layers=tuple(i >= first_dense for i in range(n)),
+        layer_types=(FULL,) * n,
+    )
+    return ModelSpec(**f)
+
+
+def _gpt_oss(c: _Config, t: str) -> ModelSpec:
+    f = _base(c, t, qkv_bias=c.bool("attention_bias", True), o_bias=c.bool("attention_bias", True),
+              sinks=True, router_bias=True, expert_bias=True, mlp_bias=False)
+    n = f["num_layers"]
+    f.update(num_experts=c.int("num_local_experts"), experts_per_token=c.int("num_experts_per_tok"),
+             moe_intermediate_size=f["intermediate_size"], moe_layers=(True,) * n)
+    f["layer_types"], f["sliding_window"] = _layer_types(c, n, c.get("sliding_window", 128), _every_nth_full(2))
+    return ModelSpec(**f)
+
+
+READERS = {
+    "llama": _llama,
+    "mistral": _mistral,
+    "mixtral": _mistral,
+    "qwen2": _qwen,
+    "qwen2_moe": _qwen,
+    "qwen3": _qwen,
+    "qwen3_moe": _qwen,
+    "gemma": _gemma,
+    "gemma2": _gemma,
+    "gemma3_text": _gemma,
+    "phi3": _phi3,
+    "gpt2": _gpt2,
+    "gpt_neox": _gpt_neox,
+    "olmo2": _olmo2,
+    "exaone4": _exaone4,
+    "deepseek_v3": _deepseek_v3,
+    "gpt_oss": _gpt_oss,
+}
+SUPPORTED_MODEL_TYPES = tuple(sorted(READERS))

@@ -1,0 +1,91 @@
+"""Formatting, kept apart from computing.
+
+Every vramkit function returns bytes as exact ints; this module turns them into text for people,
+with an honest unit: GiB is 2**30 bytes, GB is 10**9. It also holds the Korean and English labels
+that charts, tables and widgets use, so a chapter twin only changes the `lang` it passes.
+"""
+from __future__ import annotations
+
+GIB = 2**30
+GB = 10**9
+MIB = 2**20
+
+LANGS = ("ko", "en")
+
+LABELS: dict[str, dict[str, str]] = {
+    "weights": {"ko": "가중치", "en": "weights"},
+    "kv_cache": {"ko": "KV 캐시", "en": "KV cache"},
+    "activations": {"ko": "활성값", "en": "activations"},
+    "overhead": {"ko": "런타임 오버헤드", "en": "runtime overhead"},
+    "total": {"ko": "합계", "en": "total"},
+    "gradients": {"ko": "그래디언트", "en": "gradients"},
+    "optimizer": {"ko": "옵티마이저 상태", "en": "optimizer states"},
+    "temporary": {"ko": "임시 텐서", "en": "temporaries"},
+    "params": {"ko": "파라미터 수", "en": "parameters"},
+    "active_params": {"ko": "활성 파라미터 수", "en": "active parameters"},
+    "embedding": {"ko": "임베딩", "en": "embedding"},
+    "attention": {"ko": "어텐션", "en": "attention"},
+    "mlp": {"ko": "MLP", "en": "MLP"},
+    "experts": {"ko": "전문가(MoE)", "en": "experts (MoE)"},
+    "router": {"ko": "라우터", "en": "router"},
+    "norms": {"ko": "정규화", "en": "norms"},
+    "lm_head": {"ko": "출력층(lm_head)", "en": "output head (lm_head)"},
+    "position": {"ko": "위치 임베딩", "en": "position embedding"},
+    "context": {"ko": "컨텍스트 길이(토큰)", "en": "context length (tokens)"},
+    "batch": {"ko": "배치 크기", "en": "batch size"},
+    "memory_gib": {"ko": "메모리(GiB)", "en": "memory (GiB)"},
+    "memory_gb": {"ko": "메모리(GB)", "en": "memory (GB)"},
+    "component": {"ko": "구성 요소", "en": "component"},
+    "model": {"ko": "모델", "en": "model"},
+    "gpu": {"ko": "GPU", "en": "GPU"},
+    "format": {"ko": "형식", "en": "format"},
+    "bits": {"ko": "비트", "en": "bits"},
+    "fits": {"ko": "들어감", "en": "fits"},
+    "does_not_fit": {"ko": "안 들어감", "en": "does not fit"},
+    "bytes_per_param": {"ko": "파라미터당 바이트", "en": "bytes per parameter"},
+    "error": {"ko": "오차", "en": "error"},
+    "tokens_per_s": {"ko": "초당 토큰", "en": "tokens per second"},
+}
+
+
+def label(key: str, lang: str = "en") -> str:
+    """The `lang` label for `key` ("ko" or "en"); unknown keys come back unchanged."""
+    if lang not in LANGS:
+        from .errors import unknown
+
+        raise unknown("language", lang, LANGS)
+    entry = LABELS.get(key)
+    return entry[lang] if entry else key
+
+
+def gib(n_bytes: int) -> float:
+    """Bytes in GiB (2**30)."""
+    return n_bytes / GIB
+
+
+def gb(n_bytes: int) -> float:
+    """Bytes in GB (10**9)."""
+    return n_bytes / GB
+
+
+def fmt_bytes(n_bytes: int, unit: str = "GiB", digits: int = 2) -> str:
+    """'6.25 GiB' (unit 'GiB', 'GB', 'MiB', 'MB', 'KiB', 'KB' or 'B'); 'both' gives '6.25 GiB (6.71 GB)'."""
+    if unit == "both":
+        return f"{fmt_bytes(n_bytes, 'GiB', digits)} ({fmt_bytes(n_bytes, 'GB', digits)})"
+    scale = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": GB, "TB": 10**12,
+             "KiB": 2**10, "MiB": MIB, "GiB": GIB, "TiB": 2**40}
+    if unit not in scale:
+        from .errors import unknown
+
+        raise unknown("unit", unit, scale)
+    if unit == "B":
+        return f"{n_bytes:,} B"
+    return f"{n_bytes / scale[unit]:,.{digits}f} {unit}"
+
+
+def fmt_count(n: int, digits: int = 2) -> str:
+    """A parameter count for people: 8.03B, 124.44M, 7.1K."""
+    for scale, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f}{suffix}"
+    return str(n)
