@@ -1,12 +1,16 @@
 """The `vramkit` command: a thin layer over the library, with a stable `--json` contract.
 
-Bad input prints one line on stderr and exits with code 2 (see vramkit.errors).
+Each command is a `Command`: its arguments, a `run(args) -> dict` returning plain data (the JSON
+schema, the same whatever the flags) and a `table(dict) -> str` for people. Bad input prints one
+line on stderr and exits with code 2 (see vramkit.errors).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 from .errors import VramkitError
 
@@ -18,14 +22,33 @@ class _Parser(argparse.ArgumentParser):
         raise VramkitError(f"{self.prog}: {message}")
 
 
-def _emit(data: dict, as_json: bool, table) -> None:
-    if as_json:
-        print(json.dumps(data, indent=1, ensure_ascii=False))
-    else:
-        print(table(data))
+def _count(text: str) -> int:
+    """A positive integer argument; '8k' and '128K' mean 8,192 and 131,072 tokens."""
+    t = text.strip().lower()
+    scale = 1024 if t.endswith("k") else 1
+    try:
+        value = int(t[:-1] if scale > 1 else t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
 
 
-def _cmd_params(args) -> dict:
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text}'") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got '{text}'")
+    return value
+
+
+# ---- params / models ---------------------------------------------------------------------
+
+
+def _run_params(args) -> dict:
     from .sources import load_model
 
     spec = load_model(args.model)
@@ -43,7 +66,7 @@ def _table_params(d: dict) -> str:
     return "\n".join(rows)
 
 
-def _cmd_models(args) -> dict:
+def _run_models(args) -> dict:
     from . import catalog
     from .sources import load_model
 
@@ -58,23 +81,141 @@ def _cmd_models(args) -> dict:
 def _table_models(d: dict) -> str:
     from .units import fmt_count
 
-    return "\n".join(f"{m['name']:<24} {m['model_type']:<12} {fmt_count(m['params']):>9}  {m['hf_repo']}"
-                     for m in d["models"])
+    return "\n".join(f"{m['name']:<22} {m['model_type']:<12} {fmt_count(m['params']):>9} "
+                     f"{fmt_count(m['active_params']):>9}  {m['hf_repo']}" for m in d["models"])
 
 
-COMMANDS = {
-    "params": (_cmd_params, _table_params, "exact parameter count of MODEL"),
-    "models": (_cmd_models, _table_models, "list the catalog models"),
+# ---- infer / fit -------------------------------------------------------------------------
+
+
+def _args_infer(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--context", type=_count, required=True, help="tokens per sequence (8k = 8192)")
+    p.add_argument("--batch", type=_count, default=1, help="sequences served at once")
+    p.add_argument("--weights", default="bf16", help="weight format (see 'vramkit formats')")
+    p.add_argument("--kv-dtype", default=None, help="KV cache format (default: bf16; fp16 for llama.cpp)")
+    p.add_argument("--engine", default="transformers", help="transformers, vllm, llama.cpp or mlx")
+    p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+
+
+def _run_infer(args) -> dict:
+    from .inference import infer_memory
+
+    mem = infer_memory(args.model, args.context, args.batch, weights=args.weights, kv_dtype=args.kv_dtype,
+                       engine=args.engine, gpu=args.gpu)
+    return {"model": args.model, **mem.to_json()}
+
+
+def _table_infer(d: dict) -> str:
+    from .units import fmt_bytes
+
+    rows = [f"{d['model']}: {d['context']:,} tokens x {d['batch']} on {d['engine']} "
+            f"(weights {d['weights']}, KV {d['kv_dtype']})"]
+    for key in ("weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes", "total_bytes"):
+        rows.append(f"  {key.removesuffix('_bytes'):<12} {fmt_bytes(d[key], 'both')}")
+    rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B")
+    if d["gpu"]:
+        verdict = "fits" if d["fits"] else "does NOT fit"
+        rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
+    if d["kv_tokens_capacity"] is not None:
+        rows.append(f"  vLLM pre-allocates {fmt_bytes(d['preallocated_bytes'])}; "
+                    f"its KV pool holds {d['kv_tokens_capacity']:,} tokens")
+    return "\n".join(rows)
+
+
+def _args_fit(p: argparse.ArgumentParser) -> None:
+    _args_infer(p)
+    p.set_defaults(context=None)
+    for action in p._actions:
+        if action.dest == "context":
+            action.required = False
+            action.default = 4096
+            action.help = "tokens per sequence (default 4096)"
+        if action.dest == "gpu":
+            action.required = True
+    p.add_argument("--headroom", type=_fraction, default=0.0, help="fraction of memory to keep free")
+
+
+def _run_fit(args) -> dict:
+    from .fit import fit
+
+    report = fit(args.model, args.gpu, args.context, args.batch, weights=args.weights,
+                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom)
+    return {"model": args.model, "gpu": args.gpu, "context": args.context, "batch": args.batch,
+            "weights": args.weights, "engine": args.engine, "headroom": args.headroom, **report.to_json()}
+
+
+def _table_fit(d: dict) -> str:
+    from .units import fmt_bytes
+
+    verdict = "fits" if d["fits"] else "does NOT fit"
+    return "\n".join([
+        f"{d['model']} on {d['gpu']} ({d['weights']}, {d['context']:,} tokens x {d['batch']}): {verdict}",
+        f"  needs {fmt_bytes(d['total_bytes'])} of {fmt_bytes(d['budget_bytes'])} "
+        f"({fmt_bytes(d['free_bytes'])} free)",
+        f"  largest context at batch {d['batch']}: {d['max_context']:,} tokens",
+        f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",
+        f"  best-quality weights that fit: {d['best_weights'] or 'none'}",
+        f"  llama.cpp layers on the GPU: {d['gpu_layers']}",
+    ])
+
+
+# ---- gpus / formats ----------------------------------------------------------------------
+
+
+def _run_gpus(args) -> dict:
+    from .hardware import gpus
+
+    return {"gpus": [g.to_json() for g in gpus()]}
+
+
+def _table_gpus(d: dict) -> str:
+    from .units import fmt_bytes
+
+    return "\n".join(f"{g['id']:<22} {fmt_bytes(g['memory_bytes'], 'GiB', 0):>8} "
+                     f"(usable {fmt_bytes(g['usable_bytes'], 'GiB', 1):>9}) "
+                     f"{g['bandwidth_bytes_per_s'] / 1e9:>7,.0f} GB/s  {g['name']}" for g in d["gpus"])
+
+
+def _run_formats(args) -> dict:
+    from .dtypes import formats_table
+
+    return {"formats": formats_table()}
+
+
+def _table_formats(d: dict) -> str:
+    return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" for f in d["formats"])
+
+
+@dataclass(frozen=True)
+class Command:
+    run: Callable[[argparse.Namespace], dict]
+    table: Callable[[dict], str]
+    help: str
+    add_args: Callable[[argparse.ArgumentParser], None] | None = None
+    takes_model: bool = True
+
+
+COMMANDS: dict[str, Command] = {
+    "params": Command(_run_params, _table_params, "exact parameter count of MODEL"),
+    "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
+                     _args_infer),
+    "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
+                   _args_fit),
+    "models": Command(_run_models, _table_models, "list the catalog models", takes_model=False),
+    "gpus": Command(_run_gpus, _table_gpus, "list the catalog GPUs", takes_model=False),
+    "formats": Command(_run_formats, _table_formats, "list the number formats", takes_model=False),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vramkit", description="How much GPU memory a language model needs, and why.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, (_, _, help_text) in COMMANDS.items():
-        s = sub.add_parser(name, help=help_text, description=help_text)
-        if name not in ("models", "gpus", "formats"):
+    for name, cmd in COMMANDS.items():
+        s = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if cmd.takes_model:
             s.add_argument("model", metavar="MODEL", help="config.json path, folder, or catalog name")
+        if cmd.add_args:
+            cmd.add_args(s)
         s.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -82,11 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        run, table, _ = COMMANDS[args.command]
-        _emit(run(args), args.json, table)
+        cmd = COMMANDS[args.command]
+        data = cmd.run(args)
+        print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else cmd.table(data))
     except VramkitError as e:
         print(f"vramkit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `vramkit models | head`
+        return 0
     return 0
 
 

@@ -4,8 +4,10 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .dtypes import get_format, storage_bytes
-from .errors import require_positive
+from .errors import VramkitError, require_positive
 from .model import SLIDING, ModelSpec
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer)
@@ -48,3 +50,179 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
         kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
         for i in range(spec.num_layers))
     return storage_bytes(elements * batch, fmt)
+
+
+# ---- weights ---------------------------------------------------------------------------------
+
+# Tensors that 4/8-bit loaders (bitsandbytes, fp8, GPTQ/AWQ) leave in the compute dtype: they are
+# not nn.Linear weights inside the decoder layers.
+_KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms")
+
+
+def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16") -> int:
+    """Bytes of the weights when stored in `weights`.
+
+    16- and 32-bit formats store every parameter so. GGUF types follow llama.cpp's per-tensor
+    rules (`dtypes.gguf_model_bytes`). Other quantized formats (int8, int4, nf4, fp8, mxfp4)
+    quantize the decoder's linear layers and keep embeddings, the head and norms in
+    `compute_dtype`, as bitsandbytes and the fp8 loaders do.
+    """
+    fmt = get_format(weights)
+    if fmt.kind == "gguf" or getattr(fmt, "mix", False):
+        from .dtypes import gguf_model_bytes
+
+        return gguf_model_bytes(spec, fmt.name)
+    if fmt.bits >= 16:
+        return storage_bytes(spec.params(), fmt)
+    parts = spec.breakdown()
+    kept = sum(parts[k] for k in _KEPT_IN_COMPUTE_DTYPE)
+    return storage_bytes(spec.params() - kept, fmt) + storage_bytes(kept, compute_dtype)
+
+
+# ---- activations during prefill --------------------------------------------------------------
+
+
+def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
+                             attention: str = "sdpa") -> int:
+    """Peak bytes of the temporaries of one decoder layer while `tokens` tokens are prefilled.
+
+    Without training nothing is kept between layers, so the peak is the widest moment inside one
+    layer: the residual stream and its normed copy (2 x hidden) plus the widest block - the
+    attention projections (Q, K, V and the output) or the MLP (gate, up and their product; in an
+    MoE layer only the routed tokens' experts run, so the dense width bounds it). Eager attention
+    also materialises the batch x heads x tokens x tokens score matrix and its softmax. The last
+    position's logits are computed in fp32 (`logits_to_keep=1` in generate).
+    An estimate: it is not checked against a measurement yet.
+    """
+    require_positive("tokens", tokens)
+    require_positive("batch", batch)
+    el = get_format(dtype)
+    attn_width = 2 * spec.num_heads * spec.head_dim + 2 * spec.num_kv_heads * spec.head_dim
+    mlp_width = max(spec.intermediate_size * (not all(spec.moe_layers or [False])),
+                    spec.moe_intermediate_size * spec.experts_per_token, spec.shared_expert_size)
+    mlp_width *= 3 if spec.mlp_gated else 2
+    per_token = 2 * spec.hidden_size + max(attn_width, mlp_width)
+    n = storage_bytes(batch * tokens * per_token, el)
+    if attention == "eager":
+        n += 2 * storage_bytes(batch * spec.num_heads * tokens * tokens, el)
+    return n + batch * spec.vocab_size * 4
+
+
+# ---- runtime overhead by engine --------------------------------------------------------------
+
+# CUDA context with lazy module loading (CUDA >= 11.7): about 300-500 MiB per process (PyTorch
+# issues 107667, 20532; vLLM reports 0.35 GiB of non-torch memory on an RTX 3090), plus the
+# cuBLAS workspace. We take 512 MiB; the chapter on what fits shows the measured spread.
+CUDA_CONTEXT_BYTES = 512 * 2**20
+
+ENGINES = ("transformers", "vllm", "llama.cpp", "mlx")
+
+
+@dataclass(frozen=True)
+class InferenceMemory:
+    """The memory of serving `model` at `context` tokens for `batch` sequences, in bytes."""
+
+    weights_bytes: int
+    kv_cache_bytes: int
+    activation_bytes: int
+    overhead_bytes: int
+    engine: str
+    context: int
+    batch: int
+    weights: str
+    kv_dtype: str
+    kv_bytes_per_token: int
+    gpu: str | None = None
+    gpu_usable_bytes: int | None = None
+    preallocated_bytes: int | None = None   # vLLM: gpu_memory_utilization x memory
+    kv_tokens_capacity: int | None = None   # vLLM: tokens of KV the pre-allocated pool holds
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.overhead_bytes
+
+    @property
+    def fits(self) -> bool | None:
+        if self.gpu_usable_bytes is None:
+            return None
+        return self.total_bytes <= self.gpu_usable_bytes
+
+    def to_json(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["total_bytes"] = self.total_bytes
+        d["fits"] = self.fits
+        return d
+
+
+def _check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        from .errors import unknown
+
+        raise unknown("engine", engine, ENGINES)
+    return engine
+
+
+def llama_cpp_compute_bytes(spec: ModelSpec, context: int, ubatch: int = 512, flash_attention: bool = True) -> int:
+    """llama.cpp's compute buffer: the graph's scratch for one micro-batch of `ubatch` tokens.
+
+    It holds the fp32 logits of the micro-batch and, without flash attention, its fp32
+    attention scores against the whole context; with flash attention the widest activation
+    (the MLP) bounds it. An estimate of the order llama.cpp prints ('compute buffer size').
+    """
+    ub = min(ubatch, context)
+    width = max(spec.intermediate_size, spec.moe_intermediate_size * max(spec.experts_per_token, 1))
+    n = 4 * ub * (spec.vocab_size + 3 * width)
+    if not flash_attention:
+        n += 4 * ub * spec.num_heads * context
+    return n
+
+
+def overhead_bytes(spec: ModelSpec, engine: str, context: int) -> int:
+    """Memory the engine needs beyond weights, KV cache and activations."""
+    _check_engine(engine)
+    if engine == "mlx":
+        return 0  # Metal has no CUDA context; the working-set limit is applied to the device instead
+    if engine == "llama.cpp":
+        return CUDA_CONTEXT_BYTES + llama_cpp_compute_bytes(spec, context)
+    return CUDA_CONTEXT_BYTES
+
+
+VLLM_GPU_MEMORY_UTILIZATION = 0.9
+
+
+def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
+                 engine: str = "transformers", gpu=None, attention: str = "sdpa",
+                 gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION) -> InferenceMemory:
+    """Weights + KV cache + activations + overhead for `batch` sequences of `context` tokens.
+
+    Explained in {ref}`inference-memory`. `kv_dtype` defaults to the compute dtype (bf16) even
+    when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there).
+    """
+    from .hardware import get_gpu
+    from .sources import load_model
+
+    spec = load_model(model)
+    _check_engine(engine)
+    kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
+    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine)
+    per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine)
+    act = prefill_activation_bytes(spec, context if engine == "transformers" else min(context, 512 if engine == "llama.cpp" else 8192),
+                                   batch if engine == "transformers" else 1, attention=attention)
+    if engine == "llama.cpp":
+        act = 0  # inside the compute buffer, counted as overhead
+    device = get_gpu(gpu) if gpu is not None else None
+    prealloc = capacity = None
+    w = weights_bytes(spec, weights)
+    over = overhead_bytes(spec, engine, context)
+    if engine == "vllm" and device is not None:
+        if not 0 < gpu_memory_utilization <= 1:
+            raise VramkitError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+        prealloc = int(device.memory_bytes * gpu_memory_utilization)
+        pool = prealloc - w - act - over
+        capacity = max(pool, 0) // per_token
+    return InferenceMemory(
+        weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
+        context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
+        kv_bytes_per_token=per_token, gpu=device.id if device else None,
+        gpu_usable_bytes=device.usable_bytes() if device else None,
+        preallocated_bytes=prealloc, kv_tokens_capacity=capacity)
