@@ -13,11 +13,36 @@ from vramkit import catalog, load_model
 BUFFER_IN_PUBLISHED = {"deepseek-v3": 58 * 256}
 
 
-@pytest.mark.parametrize("name", catalog.model_names())
+EXACT = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is not None]
+ROUNDED = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is None]
+
+
+@pytest.mark.parametrize("name", EXACT)
 def test_catalog_count_matches_published(name):
     entry = catalog.model_entry(name)
     spec = load_model(name)
     assert spec.params() + BUFFER_IN_PUBLISHED.get(name, 0) == entry["published_params"]
+
+
+@pytest.mark.parametrize("name", ROUNDED)
+def test_catalog_count_matches_model_card_rounding(name):
+    """Models whose card gives only a rounded count (e.g. '30.95B without embeddings')."""
+    entry = catalog.model_entry(name)
+    spec = load_model(name)
+    parts = spec.breakdown()
+    if "published_params_without_embeddings" in entry:
+        text, n = entry["published_params_without_embeddings"], spec.params() - parts["embedding"] - parts["lm_head"]
+    else:
+        text, n = entry["published_params_rounded"], spec.params()
+    assert _rounded(n, text) == text
+    if "published_active_rounded" in entry:
+        assert _rounded(spec.active_params(), entry["published_active_rounded"]) == entry["published_active_rounded"]
+
+
+def _rounded(n: int, like: str) -> str:
+    """`n` in billions with as many decimals as `like` ('30.95B') has."""
+    digits = len(like.rstrip("B").partition(".")[2])
+    return f"{n / 1e9:.{digits}f}B"
 
 
 @pytest.mark.parametrize("name", catalog.model_names())
