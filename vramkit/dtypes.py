@@ -1,46 +1,594 @@
 """Number formats: bits per element (scales included), range and precision.
 
-(Minimal core; see the full table of formats below as it grows.)
+Every fact here is read from a library that implements the format, never typed in:
+float formats from `ml_dtypes.finfo` (and numpy's for fp32/fp16), integer ranges from
+`ml_dtypes.iinfo`, GGUF block sizes from the `gguf` package's `GGML_QUANT_SIZES`. Memory is
+counted from bits, never from numpy's `itemsize` (ml_dtypes stores a 4-bit value in a whole byte).
+
+`Format.bits` is the exact average number of bits per element as a `Fraction`, block scales
+included: NF4 with bitsandbytes' 64-element blocks and an fp32 absmax is 4 + 32/64 = 4.5 bits.
+
+GGUF "mixes" such as Q4_K_M are file types, not block types: llama.cpp picks a block type per
+tensor (Q6_K for the output head, more bits for some attn_v/ffn_down layers). Their size depends on
+the model, so it comes from `gguf_model_bytes(spec, "Q4_K_M")`, which follows llama.cpp's rules.
+
+Explained in the chapter on number formats (chapters/*/02-number-formats.ipynb).
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import unknown
+import ml_dtypes
+import numpy as np
+
+from .errors import VramkitError, unknown
+
+KINDS = ("float", "int", "nf", "mx", "gguf")
 
 
 @dataclass(frozen=True)
 class Format:
-    """A storage format. `bits` is the exact average bits per element, block scales included."""
+    """A storage format.
+
+    `bits` is the exact average bits per element, block scales included. `dtype` names the
+    numpy/ml_dtypes type of one element (float and int formats; for MX formats the element type).
+    `block_size` is the number of elements that share one scale (1: no block). For a GGUF mix
+    (`mix=True`) `bits` is that of its `base` block type; the file's real average depends on the
+    model (see `gguf_model_bytes`).
+    """
 
     name: str
     bits: Fraction
-    kind: str  # "float", "int", "block"
+    kind: str
+    description: str = ""
+    dtype: str | None = None
+    block_size: int = 1
+    scale_dtype: str | None = None
+    base: str | None = None
+    mix: bool = False
+
+    @property
+    def bytes_per_param(self) -> Fraction:
+        """Average bytes per element (bits / 8), exact."""
+        return self.bits / 8
+
+    # ---- float facts (from ml_dtypes.finfo / numpy.finfo) ---------------------------------
+
+    def _finfo(self):
+        if self.kind not in ("float", "mx") or self.dtype is None:
+            raise VramkitError(f"dtype '{self.name}' is not a floating-point format")
+        return ml_dtypes.finfo(np_dtype(self.dtype))
+
+    @property
+    def exponent_bits(self) -> int:
+        return int(self._finfo().nexp)
+
+    @property
+    def mantissa_bits(self) -> int:
+        return int(self._finfo().nmant)
+
+    @property
+    def sign_bits(self) -> int:
+        # Whatever the exponent and mantissa do not use (0 for the unsigned e8m0 scale type).
+        return int(self._finfo().bits) - self.exponent_bits - self.mantissa_bits
+
+    @property
+    def exponent_bias(self) -> int:
+        # minexp is the exponent of the smallest normal number, 1 - bias, for every format here.
+        return 1 - int(self._finfo().minexp)
+
+    @property
+    def max(self) -> float:
+        return float(self._finfo().max)
+
+    @property
+    def smallest_normal(self) -> float:
+        return float(self._finfo().smallest_normal)
+
+    @property
+    def smallest_subnormal(self) -> float:
+        return float(self._finfo().smallest_subnormal)
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon: the gap between 1 and the next representable number."""
+        return float(self._finfo().eps)
+
+    @property
+    def has_inf(self) -> bool:
+        return _special_values(self.dtype)[0]
+
+    @property
+    def has_nan(self) -> bool:
+        return _special_values(self.dtype)[1]
 
 
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("fp32", Fraction(32), "float"),
-    Format("fp16", Fraction(16), "float"),
-    Format("bf16", Fraction(16), "float"),
-    Format("fp8_e4m3", Fraction(8), "float"),
-    Format("fp8_e5m2", Fraction(8), "float"),
-    Format("int8", Fraction(8), "int"),
-    Format("int4", Fraction(4), "int"),
-)}
-ALIASES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "fp8": "fp8_e4m3"}
+def np_dtype(name: str) -> np.dtype:
+    """The numpy dtype called `name`, looked up in ml_dtypes first ('bfloat16', 'float8_e4m3fn')."""
+    return np.dtype(getattr(ml_dtypes, name, None) or name)
 
 
-def get_format(name: str) -> Format:
-    """The format called `name` (case-insensitive; aliases such as 'bfloat16' accepted)."""
-    key = ALIASES.get(str(name).lower(), str(name).lower())
-    for fmt_name, fmt in FORMATS.items():
+@functools.cache
+def _special_values(dtype: str) -> tuple[bool, bool]:
+    """(has inf, has nan): every code of a <=16-bit type is decoded; fp32 is IEEE 754."""
+    dt = np_dtype(dtype)
+    bits = ml_dtypes.finfo(dt).bits
+    if bits > 16:
+        probe = np.array([np.inf, np.nan]).astype(dt)
+        return bool(np.isinf(probe[0])), bool(np.isnan(probe[1]))
+    with np.errstate(invalid="ignore"):  # NaN codes are expected here
+        values = _all_codes(dt, bits).astype(np.float64)
+    return bool(np.isinf(values).any()), bool(np.isnan(values).any())
+
+
+def _all_codes(dt: np.dtype, bits: int) -> np.ndarray:
+    """Every bit pattern of a `bits`-wide type, decoded as `dt` (ml_dtypes keeps sub-byte types in uint8)."""
+    container = np.uint8 if dt.itemsize == 1 else np.uint16
+    return np.arange(2 ** bits, dtype=container).view(dt)
+
+
+# ---- the formats ----------------------------------------------------------------------------
+
+def _float(name: str, dtype: str, description: str) -> Format:
+    return Format(name, Fraction(int(ml_dtypes.finfo(np_dtype(dtype)).bits)), "float", description, dtype)
+
+
+def _int(name: str, dtype: str, description: str) -> Format:
+    return Format(name, Fraction(int(ml_dtypes.iinfo(np_dtype(dtype)).bits)), "int", description, dtype)
+
+
+def _bits_of(dtype: str) -> int:
+    return int(ml_dtypes.finfo(np_dtype(dtype)).bits)
+
+
+# bitsandbytes 4-bit defaults (QLoRA): 64 weights per absmax; with double quantization the absmax
+# values are themselves quantized to 8 bits in blocks of 256, each block with an fp32 scale.
+NF4_BLOCK = 64
+NF4_DQ_BLOCK = 256
+# OCP Microscaling (MX) v1.0: 32 elements share one e8m0 (power-of-two) scale.
+MX_BLOCK = 32
+# NVIDIA NVFP4: 16 e2m1 elements share one e4m3 scale (plus one fp32 scale per tensor, ignored here).
+NVFP4_BLOCK = 16
+
+
+def _nf4(double_quant: bool) -> Format:
+    absmax = Fraction(_bits_of("float32"), NF4_BLOCK)
+    if double_quant:
+        absmax = Fraction(8, NF4_BLOCK) + Fraction(_bits_of("float32"), NF4_BLOCK * NF4_DQ_BLOCK)
+        return Format("nf4_dq", 4 + absmax, "nf",
+                      "NF4, double quantization: 8-bit absmax per 64, fp32 per 256 absmax (bitsandbytes)",
+                      None, NF4_BLOCK, "int8")
+    return Format("nf4", 4 + absmax, "nf", "NormalFloat4, fp32 absmax per 64 weights (bitsandbytes, QLoRA)",
+                  None, NF4_BLOCK, "float32")
+
+
+def _mx(name: str, element: str, block: int, scale: str, description: str) -> Format:
+    bits = Fraction(_bits_of(element)) + Fraction(_bits_of(scale), block)
+    return Format(name, bits, "mx", description, element, block, scale)
+
+
+_CORE: tuple[Format, ...] = (
+    _float("fp32", "float32", "IEEE 754 single precision"),
+    _float("fp16", "float16", "IEEE 754 half precision"),
+    _float("bf16", "bfloat16", "bfloat16: fp32's exponent, 7 mantissa bits"),
+    _float("fp8_e4m3", "float8_e4m3fn", "FP8 E4M3 (e4m3fn: no inf; S.1111.111 is NaN)"),
+    _float("fp8_e5m2", "float8_e5m2", "FP8 E5M2 (IEEE-like: inf and NaN)"),
+    _float("fp6_e2m3", "float6_e2m3fn", "FP6 E2M3 (OCP MX element, no inf/NaN)"),
+    _float("fp6_e3m2", "float6_e3m2fn", "FP6 E3M2 (OCP MX element, no inf/NaN)"),
+    _float("fp4_e2m1", "float4_e2m1fn", "FP4 E2M1 (OCP MX element, no inf/NaN), no scale"),
+    _int("int8", "int8", "8-bit integer codes (scales not included)"),
+    _int("int4", "int4", "4-bit integer codes (scales not included)"),
+    _nf4(False),
+    _nf4(True),
+    _mx("mxfp8", "float8_e4m3fn", MX_BLOCK, "float8_e8m0fnu", "OCP MXFP8: 32 e4m3 + one e8m0 scale"),
+    _mx("mxfp6", "float6_e2m3fn", MX_BLOCK, "float8_e8m0fnu", "OCP MXFP6: 32 e2m3 + one e8m0 scale"),
+    _mx("mxfp4", "float4_e2m1fn", MX_BLOCK, "float8_e8m0fnu", "OCP MXFP4: 32 e2m1 + one e8m0 scale"),
+    _mx("nvfp4", "float4_e2m1fn", NVFP4_BLOCK, "float8_e4m3fn", "NVIDIA NVFP4: 16 e2m1 + one e4m3 scale"),
+)
+
+# GGUF block types (names as in gguf.GGMLQuantizationType); sizes come from gguf at first use.
+GGUF_BLOCK_TYPES = ("Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K")
+# llama.cpp file types (llama_ftype_get_default_type): the block type most tensors get.
+GGUF_MIXES = {
+    "Q2_K_S": "Q2_K", "Q3_K_S": "Q3_K", "Q3_K_M": "Q3_K", "Q3_K_L": "Q3_K",
+    "Q4_K_S": "Q4_K", "Q4_K_M": "Q4_K", "Q5_K_S": "Q5_K", "Q5_K_M": "Q5_K",
+}
+
+ALIASES = {
+    "float32": "fp32", "f32": "fp32", "float": "fp32",
+    "float16": "fp16", "f16": "fp16", "half": "fp16",
+    "bfloat16": "bf16",
+    "fp8": "fp8_e4m3", "float8": "fp8_e4m3", "e4m3": "fp8_e4m3", "fp8_e4m3fn": "fp8_e4m3",
+    "float8_e4m3fn": "fp8_e4m3", "e5m2": "fp8_e5m2", "float8_e5m2": "fp8_e5m2",
+    "fp4": "fp4_e2m1", "e2m1": "fp4_e2m1", "float4_e2m1fn": "fp4_e2m1",
+    "e2m3": "fp6_e2m3", "e3m2": "fp6_e3m2",
+    "nf4-dq": "nf4_dq", "nf4_double_quant": "nf4_dq",
+    "mxfp6_e2m3": "mxfp6", "mxfp8_e4m3": "mxfp8",
+}
+
+
+@functools.cache
+def _ggml_sizes() -> dict[str, tuple[int, int]]:
+    """{type name: (elements per block, bytes per block)} from gguf.GGML_QUANT_SIZES."""
+    try:
+        from gguf.constants import GGML_QUANT_SIZES  # imported late: `import gguf` takes ~0.2 s
+    except ImportError:  # pragma: no cover - gguf is in requirements.txt
+        raise VramkitError("GGUF formats need the 'gguf' package (pip install gguf)") from None
+    return {t.name: (int(b), int(s)) for t, (b, s) in GGML_QUANT_SIZES.items()}
+
+
+def ggml_bits(type_name: str) -> Fraction:
+    """Exact bits per element of a ggml tensor type ('Q4_K', 'F16', 'F32', ...)."""
+    block, size = _ggml_sizes()[type_name]
+    return Fraction(8 * size, block)
+
+
+@functools.cache
+def _formats() -> dict[str, Format]:
+    out = {f.name: f for f in _CORE}
+    sizes = _ggml_sizes()
+    for name in GGUF_BLOCK_TYPES:
+        block, size = sizes[name]
+        out[name] = Format(name, ggml_bits(name), "gguf", f"GGUF {name}: {size} bytes per {block} weights",
+                           None, block, base=name)
+    for name, base in GGUF_MIXES.items():
+        out[name] = Format(name, ggml_bits(base), "gguf",
+                           f"GGUF file type {name}: mostly {base}, model-dependent mix", None,
+                           sizes[base][0], base=base, mix=True)
+    return out
+
+
+_CORE_BY_NAME = {f.name: f for f in _CORE}
+
+
+def __getattr__(attr: str):
+    # FORMATS is built on first use so that `import vramkit` does not import gguf.
+    if attr == "FORMATS":
+        return _formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def get_format(name: str | Format) -> Format:
+    """The format called `name` (case-insensitive; aliases such as 'bfloat16' or 'e4m3' accepted)."""
+    if isinstance(name, Format):
+        return name
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
+    if key in _CORE_BY_NAME:  # the common case needs no gguf import
+        return _CORE_BY_NAME[key]
+    for fmt_name, fmt in _formats().items():
         if fmt_name.lower() == key:
             return fmt
-    raise unknown("dtype", name, list(FORMATS))
+    raise unknown("dtype", name, list(_formats()) + list(ALIASES))
 
 
 def storage_bytes(n_elements: int, fmt: str | Format) -> int:
-    """Bytes to store `n_elements` in `fmt`, rounded up to whole bytes."""
-    fmt = fmt if isinstance(fmt, Format) else get_format(fmt)
+    """Bytes to store `n_elements` in `fmt` at its average rate (scales included), rounded up.
+
+    Exact when `n_elements` is a multiple of the format's block size.
+    """
+    fmt = get_format(fmt)
     return -(-n_elements * fmt.bits.numerator // (8 * fmt.bits.denominator))
+
+
+# ---- bit-level views --------------------------------------------------------------------------
+
+def _float_format(fmt: str | Format) -> Format:
+    fmt = get_format(fmt)
+    if fmt.kind != "float":
+        raise VramkitError(f"dtype '{fmt.name}' is not a plain floating-point format; "
+                           "expected one of: " + ", ".join(f.name for f in _CORE if f.kind == "float"))
+    return fmt
+
+
+def bit_fields(value: float, fmt: str | Format) -> dict:
+    """`value` cast (round to nearest even) to `fmt`, and its sign/exponent/mantissa bit strings.
+
+    Returns {"value": the rounded value as a float, "bits": all bits, "sign", "exponent", "mantissa"}.
+    """
+    fmt = _float_format(fmt)
+    dt = np_dtype(fmt.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # out of range gives inf or NaN, as the format does
+        x = np.array([value], dtype=np.float64).astype(dt)
+    width = _bits_of(fmt.dtype)
+    container = {1: np.uint8, 2: np.uint16, 4: np.uint32}[dt.itemsize]
+    code = int(x.view(container)[0]) & ((1 << width) - 1)  # sub-byte types sit in the low bits
+    text = format(code, f"0{width}b")
+    s, e = fmt.sign_bits, fmt.exponent_bits
+    return {"value": float(x.astype(np.float64)[0]), "bits": text,
+            "sign": text[:s], "exponent": text[s:s + e], "mantissa": text[s + e:]}
+
+
+def all_values(fmt: str | Format) -> np.ndarray:
+    """Every finite value of a float format of at most 8 bits, one per code, in code order (float64).
+
+    Both zeros (+0 and -0) are kept, since they are distinct codes.
+    """
+    fmt = _float_format(fmt)
+    width = _bits_of(fmt.dtype)
+    if width > 8:
+        raise VramkitError(f"dtype '{fmt.name}' has {width} bits; all_values lists formats of at most 8 bits")
+    with np.errstate(invalid="ignore"):  # NaN codes are dropped below
+        values = _all_codes(np_dtype(fmt.dtype), width).astype(np.float64)
+    return values[np.isfinite(values)]
+
+
+def formats_table() -> list[dict]:
+    """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined."""
+    rows = []
+    for fmt in _formats().values():
+        row = {"name": fmt.name, "kind": fmt.kind, "bits": float(fmt.bits),
+               "bytes_per_param": float(fmt.bytes_per_param), "block_size": fmt.block_size,
+               "mix": fmt.mix, "description": fmt.description,
+               "max": None, "smallest_normal": None, "smallest_subnormal": None, "eps": None}
+        if fmt.kind in ("float", "mx"):
+            row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,
+                       smallest_subnormal=fmt.smallest_subnormal, eps=fmt.eps)
+        elif fmt.kind == "int":
+            info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
+            row.update(max=float(info.max), min=float(info.min))
+        rows.append(row)
+    return rows
+
+
+# ---- GGUF files: llama.cpp's per-tensor types ---------------------------------------------------
+
+@dataclass(frozen=True)
+class GGUFTensor:
+    """One tensor of a GGUF file: llama.cpp name, ggml shape (ne[0] = row length first), ggml type."""
+
+    name: str
+    shape: tuple[int, ...]
+    type: str
+
+    @property
+    def n_elements(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        block, size = _ggml_sizes()[self.type]
+        return self.n_elements // block * size
+
+
+# File types whose tensors all get the base type (apart from the output head and 1-D tensors).
+_PLAIN_FTYPES = {"F32": "F32", "F16": "F16", "BF16": "BF16", "Q4_0": "Q4_0", "Q4_1": "Q4_1",
+                 "Q5_0": "Q5_0", "Q5_1": "Q5_1", "Q8_0": "Q8_0", "Q2_K": "Q2_K", "Q6_K": "Q6_K"}
+GGUF_FILE_TYPES = tuple(_PLAIN_FTYPES) + tuple(GGUF_MIXES)
+# tensor_type_fallback: a type whose block does not divide the row length falls back to these.
+_FALLBACK = {"Q2_K": "Q4_0", "Q3_K": "Q4_0", "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
+_QUANTIZED = set(GGUF_BLOCK_TYPES)
+
+
+def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
+    """(name, ggml shape, layer or -1) of every tensor llama.cpp's converter writes for `spec`.
+
+    Follows convert_hf_to_gguf's names; 1-D tensors (norms, biases, sinks) are listed too.
+    """
+    h, v = spec.hidden_size, spec.vocab_size
+    norm = [(h,)] * (2 if spec.norm_bias else 1)
+    t = [("token_embd.weight", (h, v), -1)]
+    if spec.learned_positions:
+        t.append(("position_embd.weight", (h, spec.learned_positions), -1))
+    t += [(f"output_norm.{i}", s, -1) for i, s in enumerate(norm)]
+    if not spec.tie_word_embeddings:
+        t.append(("output.weight", (h, v), -1))
+    fused = spec.model_type == "phi3"  # llama.cpp keeps Phi-3's fused qkv and gate_up tensors
+    for L in range(spec.num_layers):
+        p = f"blk.{L}."
+        t += [(p + f"norm{k}_{i}", s, L) for k in range(spec.norms_per_layer) for i, s in enumerate(norm)]
+        if spec.is_mla:
+            qk, nh = spec.head_dim, spec.num_heads
+            if spec.q_lora_rank:
+                t += [(p + "attn_q_a.weight", (h, spec.q_lora_rank), L),
+                      (p + "attn_q_a_norm.weight", (spec.q_lora_rank,), L),
+                      (p + "attn_q_b.weight", (spec.q_lora_rank, nh * qk), L)]
+            else:
+                t.append((p + "attn_q.weight", (h, nh * qk), L))
+            t += [(p + "attn_kv_a_mqa.weight", (h, spec.kv_lora_rank + spec.qk_rope_head_dim), L),
+                  (p + "attn_kv_a_norm.weight", (spec.kv_lora_rank,), L),
+                  (p + "attn_kv_b.weight",
+                   (spec.kv_lora_rank, nh * (qk - spec.qk_rope_head_dim + spec.value_head_dim)), L),
+                  (p + "attn_output.weight", (nh * spec.value_head_dim, h), L)]
+        else:
+            q, kv = spec.q_dim, spec.kv_dim
+            if fused:
+                t.append((p + "attn_qkv.weight", (h, q + 2 * kv), L))
+            else:
+                t += [(p + "attn_q.weight", (h, q), L), (p + "attn_k.weight", (h, kv), L),
+                      (p + "attn_v.weight", (h, kv), L)]
+            t.append((p + "attn_output.weight", (q, h), L))
+            if spec.qkv_bias:
+                t.append((p + "attn_qkv.bias", (q + 2 * kv,), L))
+            if spec.o_bias:
+                t.append((p + "attn_output.bias", (h,), L))
+            if spec.qk_norm == "head":
+                t += [(p + "attn_q_norm.weight", (spec.head_dim,), L), (p + "attn_k_norm.weight", (spec.head_dim,), L)]
+            elif spec.qk_norm == "proj":
+                t += [(p + "attn_q_norm.weight", (q,), L), (p + "attn_k_norm.weight", (kv,), L)]
+            if spec.sinks:
+                t.append((p + "attn_sinks.weight", (spec.num_heads,), L))
+        moe = bool(spec.moe_layers) and spec.moe_layers[L] and spec.num_experts > 0
+        if moe:
+            e, w = spec.num_experts, spec.moe_intermediate_size
+            t.append((p + "ffn_gate_inp.weight", (h, e), L))
+            if spec.router_bias:
+                t.append((p + "ffn_gate_inp.bias", (e,), L))
+            if spec.mlp_gated:
+                t.append((p + "ffn_gate_exps.weight", (h, w, e), L))
+            t += [(p + "ffn_up_exps.weight", (h, w, e), L), (p + "ffn_down_exps.weight", (w, h, e), L)]
+            if spec.expert_bias or spec.mlp_bias:
+                mats = 2 if spec.mlp_gated else 1
+                t += [(p + "ffn_up_exps.bias", (mats * w, e), L), (p + "ffn_down_exps.bias", (h, e), L)]
+            if spec.shared_expert_size:
+                t += _mlp(spec, p, "_shexp", spec.shared_expert_size, L, fused=False)
+                if spec.shared_expert_gate:
+                    t.append((p + "ffn_gate_inp_shexp.weight", (h,), L))
+        else:
+            t += _mlp(spec, p, "", spec.intermediate_size, L, fused)
+    return t
+
+
+def _mlp(spec, p: str, suffix: str, width: int, layer: int, fused: bool) -> list:
+    h = spec.hidden_size
+    t = []
+    if spec.mlp_gated and fused:
+        t.append((p + f"ffn_up{suffix}.weight", (h, 2 * width), layer))
+    elif spec.mlp_gated:
+        t += [(p + f"ffn_gate{suffix}.weight", (h, width), layer), (p + f"ffn_up{suffix}.weight", (h, width), layer)]
+    else:
+        t.append((p + f"ffn_up{suffix}.weight", (h, width), layer))
+    t.append((p + f"ffn_down{suffix}.weight", (width, h), layer))
+    if spec.mlp_bias:
+        t += [(p + f"ffn_up{suffix}.bias", ((2 if spec.mlp_gated else 1) * width,), layer),
+              (p + f"ffn_down{suffix}.bias", (h,), layer)]
+    return t
+
+
+def _category(name: str) -> str:
+    """llama.cpp's tensor_get_category, by the same substring tests in the same order."""
+    if name == "output.weight":
+        return "output"
+    if name == "token_embd.weight":
+        return "token_embd"
+    for key, cat in (("attn_qkv.weight", "attn_qkv"), ("attn_kv_b.weight", "attn_kv_b"),
+                     ("attn_v.weight", "attn_v"), ("attn_k.weight", "attn_k"), ("attn_q.weight", "attn_q"),
+                     ("attn_output.weight", "attn_output"), ("ffn_up", "ffn_up"), ("ffn_gate", "ffn_gate"),
+                     ("ffn_down", "ffn_down")):
+        if key in name:
+            return cat
+    return "other"
+
+
+def _quantizable(name: str, shape: tuple[int, ...]) -> bool:
+    """llama.cpp's tensor_allows_quantization for the tensors `_gguf_layout` writes."""
+    return (len(shape) >= 2 and name.endswith("weight") and "_norm.weight" not in name
+            and "ffn_gate_inp" not in name and name != "position_embd.weight")
+
+
+def _use_more_bits(i: int, n: int) -> bool:
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def _pick(spec, ftype: str, base: str, row: int, cat: str, layer: int, i_attn_v: int, n_attn_v: int) -> str:
+    """llama_tensor_get_type_impl for the k-quant and legacy file types (no imatrix, no IQ types)."""
+    n_expert = spec.num_experts
+    n_layer = spec.num_layers
+    gqa = spec.num_heads // max(spec.num_kv_heads, 1)
+    # llama.cpp's LLM_TYPE_70B: 80-layer Llama-like models with GQA (Llama 2/3 70B, Qwen2 72B).
+    is_70b = n_layer == 80 and spec.num_kv_heads < spec.num_heads
+    t = base
+    if cat == "output" or (cat == "token_embd" and spec.tie_word_embeddings):
+        # The head is the most sensitive tensor: Q6_K unless the base is already Q8_0 or its
+        # block does not divide the row length.
+        if base == "Q8_0" or row % _ggml_sizes()[base][0]:
+            return "Q8_0"
+        return "Q6_K"
+    if cat == "token_embd":
+        return base
+    if cat in ("attn_v", "attn_qkv", "attn_kv_b"):  # llama.cpp's category_is_attn_v
+        if ftype == "Q2_K":
+            t = "Q4_K" if gqa >= 4 else "Q3_K"
+        elif ftype == "Q2_K_S" and gqa >= 4:
+            t = "Q4_K"
+        elif ftype == "Q3_K_M":
+            t = "Q5_K" if i_attn_v < 2 else "Q4_K"
+        elif ftype == "Q3_K_L":
+            t = "Q5_K"
+        elif ftype in ("Q4_K_M", "Q5_K_M") and _use_more_bits(i_attn_v, n_attn_v):
+            t = "Q6_K"
+        elif ftype == "Q4_K_S" and i_attn_v < 4:
+            t = "Q5_K"
+        if is_70b and t in ("Q3_K", "Q4_K"):
+            t = "Q5_K"
+        if n_expert == 8:
+            t = "Q8_0"
+    elif cat == "attn_k":
+        if n_expert == 8:
+            t = "Q8_0"
+    elif cat == "ffn_down":
+        i = layer
+        if ftype == "Q2_K":
+            t = "Q3_K"
+        elif ftype == "Q2_K_S":
+            if i < n_layer // 8:
+                t = "Q4_K"
+        elif ftype == "Q3_K_M":
+            t = "Q5_K" if i < n_layer // 16 else "Q4_K"  # the Q3_K branch is Falcon-only
+        elif ftype == "Q3_K_L":
+            t = "Q5_K"
+        elif ftype == "Q4_K_M":
+            if _use_more_bits(i, n_layer):
+                t = "Q6_K"
+        elif ftype == "Q5_K_M" and _use_more_bits(i, n_layer):
+            t = "Q6_K"
+        elif ftype == "Q4_K_S" and i < n_layer // 8:
+            t = "Q5_K"
+    elif cat == "attn_output":
+        if n_expert == 8:
+            if ftype in ("Q2_K", "Q3_K_S", "Q3_K_M", "Q4_K_S", "Q4_K_M"):
+                t = "Q5_K"
+        elif ftype == "Q2_K":
+            t = "Q3_K"
+        elif ftype == "Q3_K_M":
+            t = "Q4_K"
+        elif ftype == "Q3_K_L":
+            t = "Q5_K"
+    return t
+
+
+def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
+    """Every tensor of the GGUF file llama-quantize writes for `spec` at file type `quant`.
+
+    `spec` is a `vramkit.ModelSpec`. Follows llama.cpp's llama_tensor_get_type (src/llama-quant.cpp)
+    for the legacy and k-quant file types without an importance matrix: the output head gets Q6_K
+    (Q8_0 in a Q8_0 file), and so does token_embd when tied to it; 1-D tensors and the MoE router
+    stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. A row length the
+    block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
+    the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
+    """
+    key = str(quant).strip().upper()
+    if key in ("FP16", "FLOAT16"):
+        key = "F16"
+    if key not in GGUF_FILE_TYPES:
+        raise unknown("GGUF file type", quant, GGUF_FILE_TYPES)
+    base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
+    layout = _gguf_layout(spec)
+    n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
+    i_attn_v = 0
+    out = []
+    for name, shape, layer in layout:
+        if not _quantizable(name, shape):
+            out.append(GGUFTensor(name, shape, "F32"))
+            continue
+        cat = _category(name)
+        if base not in _QUANTIZED:
+            out.append(GGUFTensor(name, shape, base))
+            continue
+        t = _pick(spec, key, base, shape[0], cat, layer, i_attn_v, n_attn_v)
+        if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
+            i_attn_v += 1
+        if shape[0] % _ggml_sizes()[t][0]:
+            t = _FALLBACK.get(t, t)
+            if shape[0] % _ggml_sizes()[t][0]:
+                t = "F16"
+        out.append(GGUFTensor(name, shape, t))
+    return out
+
+
+def gguf_model_bytes(spec, quant: str) -> int:
+    """Bytes of tensor data in the GGUF file of `spec` at file type `quant` (e.g. 'Q4_K_M').
+
+    This is what llama.cpp reports as the model size; the file adds its metadata (the tokenizer
+    alone is several MB for a 128k vocabulary) and alignment padding.
+    """
+    return sum(t.nbytes for t in gguf_tensors(spec, quant))
+
+
+def gguf_bits_per_weight(spec, quant: str) -> Fraction:
+    """The file-average bits per weight, tensor bytes * 8 / elements, as llama.cpp prints 'BPW'."""
+    tensors = gguf_tensors(spec, quant)
+    return Fraction(8 * sum(t.nbytes for t in tensors), sum(t.n_elements for t in tensors))
