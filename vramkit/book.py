@@ -1,0 +1,38 @@
+"""Small helpers the book's chapters use; nothing here computes memory.
+
+`glue` works the same in the book build, in nbval, and in a bare Jupyter or Colab kernel where
+myst-nb (and so Sphinx) is not installed. Explained in chapters/README.md.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("ko", "en")
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Store `value` under `name` for `{glue:text}` in the prose; show it only if `display`.
+
+    Uses myst_nb.glue when myst-nb is importable (the book build reads the glued output from the
+    stored notebook). Elsewhere (Colab, Binder without myst-nb) it falls back to IPython's display,
+    so a chapter runs unchanged. Returns `value`, so a cell can glue and use it in one line.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+    else:
+        myst_glue(name, value, display=display)
+    return value
+
+
+def check_lang(lang: str) -> str:
+    """`lang` if it is "ko" or "en", else a VramkitError with a did-you-mean."""
+    if lang not in LANGS:
+        from .errors import unknown
+
+        raise unknown("language", lang, LANGS)
+    return lang
