@@ -226,3 +226,26 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None,
         preallocated_bytes=prealloc, kv_tokens_capacity=capacity)
+
+
+def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",
+                        engine: str = "transformers"):
+    """`kv_cache_bytes` for arrays of contexts and batches at once (numpy int64 bytes, broadcast).
+
+    Layers are grouped by how many tokens they keep (full layers keep all, sliding layers at most
+    their window), so a sweep costs a few array operations whatever the number of points.
+    """
+    import numpy as np
+
+    contexts = np.asarray(contexts, dtype=np.int64)
+    batches = np.asarray(batches, dtype=np.int64)
+    if (contexts <= 0).any() or (batches <= 0).any():
+        raise VramkitError("contexts and batches must be positive integers")
+    fmt = get_format(kv_dtype)
+    groups: dict[int | None, int] = {}  # token cap (None: unbounded) -> K/V elements per token
+    for i in range(spec.num_layers):
+        cap = cached_tokens(spec, i, 1 << 62, engine)
+        groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+    elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
+    total_bits = elements * batches * fmt.bits.numerator
+    return -(-total_bits // (8 * fmt.bits.denominator))
