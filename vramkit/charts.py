@@ -82,3 +82,106 @@ def stacked_memory(rows: list[dict], lang: str = "en", *, bar: str = "format",
                          bind=alt.binding_select(options=options, name=label(select, lang) + " "))
         chart = chart.add_params(pick).transform_filter(alt.datum.sel == pick)
     return chart
+
+
+def param_shares(rows: list[dict], lang: str = "en", *, width: int = 520):
+    """Each model's parameters split by component, as shares of its total (bars of equal length).
+
+    `rows`: dicts with "model", "component" (a units label key: "embedding", "attention", "mlp",
+    "experts", "router", "norms", "lm_head", ...) and "params" (int). Models keep the order of
+    first appearance; the tooltip gives the exact count. Explained in the chapter on parameters.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    components = list(dict.fromkeys(r["component"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["model"]] = totals.get(r["model"], 0) + r["params"]
+    data = [{"model": r["model"], "component": label(r["component"], lang),
+             "order": components.index(r["component"]), "params": r["params"],
+             "share": r["params"] / totals[r["model"]]} for r in rows if r["params"]]
+    return alt.Chart(alt.Data(values=data)).mark_bar().encode(
+        x=alt.X("share:Q", stack="zero", title=label("share_of_params", lang), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("model:N", sort=models, title=label("model", lang)),
+        color=alt.Color("component:N", sort=[label(c, lang) for c in components],
+                        title=label("component", lang)),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("model:N", title=label("model", lang)),
+                 alt.Tooltip("component:N", title=label("component", lang)),
+                 alt.Tooltip("params:Q", title=label("params", lang), format=",d"),
+                 alt.Tooltip("share:Q", title=label("share_of_params", lang), format=".1%")],
+    ).properties(width=width)
+
+
+# Best format first: dark green for the highest quality that fits, grey for "does not fit".
+_FIT_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fdae61", "#f46d43"]
+
+
+def fit_grid(rows: list[dict], lang: str = "en", *, select: str = "context", formats=("bf16", "int8", "nf4")):
+    """A model x GPU grid coloured by the best weight format that fits, with a menu for `select`.
+
+    `rows`: dicts with "model", "gpu", "best" (a format name from `formats`, or None when none
+    fits) and the `select` field (e.g. "context"). Rows and columns keep the order of first
+    appearance. The menu works in the HTML book too (a Vega-Lite param over precomputed rows).
+    Explained in the chapter "What fits my GPU".
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    none = label("does_not_fit", lang)
+    data = [{"model": r["model"], "gpu": r["gpu"], "best": r["best"] or none, "sel": r[select]} for r in rows]
+    options = list(dict.fromkeys(r[select] for r in rows))
+    pick = alt.param(name="pick", value=options[0],
+                     bind=alt.binding_select(options=options, name=label(select, lang) + " "))
+    domain = [*formats, none]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("gpu:N", sort=list(dict.fromkeys(r["gpu"] for r in rows)), title=label("gpu", lang),
+                axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("model:N", sort=list(dict.fromkeys(r["model"] for r in rows)), title=label("model", lang)),
+    ).transform_filter(alt.datum.sel == pick)
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("best:N", title=label("best_format", lang), sort=domain,
+                        scale=alt.Scale(domain=domain, range=_FIT_COLOURS[:len(formats)] + ["#d9d9d9"])),
+        tooltip=[alt.Tooltip("model:N", title=label("model", lang)), alt.Tooltip("gpu:N", title=label("gpu", lang)),
+                 alt.Tooltip("best:N", title=label("best_format", lang))])
+    text = base.mark_text(fontSize=10).encode(text="best:N")
+    return (cells + text).add_params(pick)
+
+
+def memory_vs_context(rows: list[dict], gpu_rows: list[dict], lang: str = "en", *, width: int = 520):
+    """Total memory against context length, one line per format, and the usable memory of a GPU.
+
+    `rows`: dicts with "model", "format", "context" (tokens) and "bytes" (int); `gpu_rows`: dicts
+    with "gpu" and "bytes" (its usable bytes). Two menus pick the model and the GPU; where a line
+    crosses the GPU's level is the longest context that fits. Lengths in GB (10**9 bytes).
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    gpus = [g["gpu"] for g in gpu_rows]
+    pick_model = alt.param(name="model", value=models[0],
+                           bind=alt.binding_select(options=models, name=label("model", lang) + " "))
+    pick_gpu = alt.param(name="gpu", value=gpus[0],
+                         bind=alt.binding_select(options=gpus, name=label("gpu", lang) + " "))
+    top = max(max(r["bytes"] for r in rows), max(g["bytes"] for g in gpu_rows)) / GB
+    y = alt.Y("gb:Q", title=label("memory_gb", lang), scale=alt.Scale(domain=[0, top]))
+    lines = alt.Chart(alt.Data(values=[{**r, "gb": r["bytes"] / GB} for r in rows])).mark_line(point=True).encode(
+        x=alt.X("context:Q", scale=alt.Scale(type="log", base=2), title=label("context", lang)),
+        y=y, color=alt.Color("format:N", title=label("format", lang), sort=list(dict.fromkeys(r["format"] for r in rows))),
+        tooltip=[alt.Tooltip("format:N", title=label("format", lang)),
+                 alt.Tooltip("context:Q", title=label("context", lang), format=",d"),
+                 alt.Tooltip("gb:Q", title=label("memory_gb", lang), format=".2f")],
+    ).transform_filter(alt.datum.model == pick_model)
+    rule = alt.Chart(alt.Data(values=[{**g, "gb": g["bytes"] / GB} for g in gpu_rows])).mark_rule(
+        strokeDash=[6, 3], color="black").encode(
+        y=y, tooltip=[alt.Tooltip("gpu:N", title=label("gpu", lang)),
+                      alt.Tooltip("gb:Q", title=label("usable_memory_gb", lang), format=".2f")],
+    ).transform_filter(alt.datum.gpu == pick_gpu)
+    return (lines + rule).add_params(pick_model, pick_gpu).properties(width=width)

@@ -45,6 +45,9 @@ LABELS: dict[str, dict[str, str]] = {
     "bytes_per_param": {"ko": "파라미터당 바이트", "en": "bytes per parameter"},
     "error": {"ko": "오차", "en": "error"},
     "tokens_per_s": {"ko": "초당 토큰", "en": "tokens per second"},
+    "share_of_params": {"ko": "파라미터 비율", "en": "share of parameters"},
+    "best_format": {"ko": "들어가는 최선의 형식", "en": "best format that fits"},
+    "usable_memory_gb": {"ko": "쓸 수 있는 메모리(GB)", "en": "usable memory (GB)"},
 }
 
 
