@@ -185,3 +185,119 @@ def memory_vs_context(rows: list[dict], gpu_rows: list[dict], lang: str = "en", 
                       alt.Tooltip("gb:Q", title=label("usable_memory_gb", lang), format=".2f")],
     ).transform_filter(alt.datum.gpu == pick_gpu)
     return (lines + rule).add_params(pick_model, pick_gpu).properties(width=width)
+
+
+def kv_vs_weights(rows: list[dict], lang: str = "en", *, width: int = 520):
+    """The KV cache of a batch against the weights, one colour per model, with a context slider.
+
+    `rows`: dicts with "model", "context" (tokens, evenly spaced so a range slider can step
+    through them), "batch", "kv_bytes" (the whole batch's KV cache, int) and "weights_bytes"
+    (int). Solid lines are the KV cache against batch size; dashed lines of the same colour are
+    the weights: where a solid line crosses its dashed line, the caches outweigh the model.
+    Lengths in GB (10**9 bytes); the slider works without a kernel.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    contexts = sorted({r["context"] for r in rows})
+    step = contexts[1] - contexts[0] if len(contexts) > 1 else 1
+    pick = alt.param(name="context", value=contexts[len(contexts) // 4],
+                     bind=alt.binding_range(min=contexts[0], max=contexts[-1], step=step,
+                                            name=label("context", lang) + " "))
+    top = max(max(r["kv_bytes"] for r in rows if r["context"] == contexts[-1]),
+              max(r["weights_bytes"] for r in rows)) / GB
+    color = alt.Color("model:N", sort=models, title=label("model", lang))
+    y = alt.Y("gb:Q", title=label("memory_gb", lang), scale=alt.Scale(domain=[0, top]))
+    kv = alt.Chart(alt.Data(values=[{**r, "gb": r["kv_bytes"] / GB} for r in rows])).mark_line(point=True).encode(
+        x=alt.X("batch:Q", title=label("batch", lang)), y=y, color=color,
+        tooltip=[alt.Tooltip("model:N", title=label("model", lang)),
+                 alt.Tooltip("context:Q", title=label("context", lang), format=",d"),
+                 alt.Tooltip("batch:Q", title=label("batch", lang)),
+                 alt.Tooltip("gb:Q", title=label("kv_of_batch", lang), format=".2f")],
+    ).transform_filter(alt.datum.context == pick)
+    weights = [{"model": m, "gb": next(r["weights_bytes"] for r in rows if r["model"] == m) / GB} for m in models]
+    rule = alt.Chart(alt.Data(values=weights)).mark_rule(strokeDash=[6, 3]).encode(
+        y=y, color=color, tooltip=[alt.Tooltip("model:N", title=label("model", lang)),
+                                   alt.Tooltip("gb:Q", title=label("weights", lang), format=".2f")])
+    return (kv + rule).add_params(pick).properties(width=width)
+
+
+def throughput_vs_batch(rows: list[dict], lang: str = "en", *, width: int = 520):
+    """Decode tokens/s against batch size (log-log), one line per context, a menu per GPU.
+
+    `rows`: dicts with "gpu", "context", "batch", "tokens_per_s" (float, from
+    `vramkit.speed.decode_step`), "bound" ("memory" or "compute") and "fits" (bool: the batch's
+    KV cache and the weights fit the GPU). Filled points are memory-bound, hollow squares
+    compute-bound; batches that do not fit are left out, so a line ends where memory runs out.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    gpus = list(dict.fromkeys(r["gpu"] for r in rows))
+    pick = alt.param(name="gpu", value=gpus[0], bind=alt.binding_select(options=gpus, name=label("gpu", lang) + " "))
+    data = [{**r, "bound": label(r["bound"] + "_bound", lang)} for r in rows if r["fits"]]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("batch:Q", scale=alt.Scale(type="log", base=2), title=label("batch", lang)),
+        y=alt.Y("tokens_per_s:Q", scale=alt.Scale(type="log"), title=label("tokens_per_s", lang)),
+        color=alt.Color("context:O", title=label("context", lang)),
+    ).transform_filter(alt.datum.gpu == pick)
+    lines = base.mark_line()
+    points = base.mark_point(size=60).encode(
+        shape=alt.Shape("bound:N", title=label("bound", lang),
+                        sort=[label("memory_bound", lang), label("compute_bound", lang)]),
+        filled=alt.value(True),
+        tooltip=[alt.Tooltip("gpu:N", title=label("gpu", lang)),
+                 alt.Tooltip("context:Q", title=label("context", lang), format=",d"),
+                 alt.Tooltip("batch:Q", title=label("batch", lang)),
+                 alt.Tooltip("tokens_per_s:Q", title=label("tokens_per_s", lang), format=",.0f"),
+                 alt.Tooltip("bound:N", title=label("bound", lang))])
+    return (lines + points).add_params(pick).properties(width=width)
+
+
+def roofline(roofs: list[dict], points: list[dict], lang: str = "en", *, width: int = 520):
+    """The roofline: attainable FLOP/s against arithmetic intensity (log-log), one roof per GPU.
+
+    `roofs`: dicts with "gpu", "intensity" (FLOPs per byte) and "flops_per_s" (the bound at that
+    intensity, from `vramkit.speed`); `points`: dicts with "workload", "gpu", "intensity" and
+    "flops_per_s". The knee of each roof is the GPU's ridge point.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    x = alt.X("intensity:Q", scale=alt.Scale(type="log"), title=label("intensity", lang))
+    y = alt.Y("tflops:Q", scale=alt.Scale(type="log"), title=label("tflops", lang))
+    gpus = list(dict.fromkeys(r["gpu"] for r in roofs))
+    color = alt.Color("gpu:N", sort=gpus, title=label("gpu", lang))
+    roof = alt.Chart(alt.Data(values=[{**r, "tflops": r["flops_per_s"] / 1e12} for r in roofs])).mark_line().encode(
+        x=x, y=y, color=color)
+    dots = alt.Chart(alt.Data(values=[{**p, "tflops": p["flops_per_s"] / 1e12} for p in points])).mark_point(
+        filled=True, size=70).encode(
+        x=x, y=y, color=color, shape=alt.Shape("workload:N", title=label("workload", lang)),
+        tooltip=[alt.Tooltip("workload:N", title=label("workload", lang)), alt.Tooltip("gpu:N", title=label("gpu", lang)),
+                 alt.Tooltip("intensity:Q", title=label("intensity", lang), format=",.1f"),
+                 alt.Tooltip("tflops:Q", title=label("tflops", lang), format=",.1f")])
+    return (roof + dots).properties(width=width)
+
+
+def tokens_vs_layers(rows: list[dict], max_layers: int, lang: str = "en", *, width: int = 520):
+    """Decode tokens/s against the decoder layers kept on the GPU (llama.cpp partial offload).
+
+    `rows`: dicts with "gpu_layers" and "tokens_per_s" (from `vramkit.speed.offload_decode_step`);
+    a dashed rule marks `max_layers`, the most layers that fit (`vramkit.fit.gpu_layers`).
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    x = alt.X("gpu_layers:Q", title=label("gpu_layers", lang))
+    line = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+        x=x, y=alt.Y("tokens_per_s:Q", title=label("tokens_per_s", lang)),
+        tooltip=[alt.Tooltip("gpu_layers:Q", title=label("gpu_layers", lang)),
+                 alt.Tooltip("tokens_per_s:Q", title=label("tokens_per_s", lang), format=".2f")])
+    rule = alt.Chart(alt.Data(values=[{"gpu_layers": max_layers}])).mark_rule(strokeDash=[6, 3], color="black").encode(
+        x=x, tooltip=[alt.Tooltip("gpu_layers:Q", title=label("max_gpu_layers", lang))])
+    return (line + rule).properties(width=width)

@@ -40,6 +40,16 @@ class StepBound:
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds
 
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: FLOPs per byte read (compare with `ridge_point`)."""
+        return self.flops / self.memory_bytes
+
+    @property
+    def flops_per_second(self) -> float:
+        """The FLOP/s the step attains at its bound: the roofline's height at `intensity`."""
+        return self.flops / self.seconds
+
     def to_json(self) -> dict:
         return {**self.__dict__, "seconds": self.seconds, "bound": self.bound,
                 "tokens_per_second": self.tokens_per_second}
@@ -61,6 +71,20 @@ def active_weight_bytes(spec: ModelSpec, weights: str) -> int:
 
 def _seconds(n: int, per_second: int | None) -> float:
     return n / per_second if per_second else 0.0
+
+
+def step_bound(gpu, memory_bytes: int, flops: int, tokens: int = 1) -> StepBound:
+    """The roofline bound of any step that reads `memory_bytes` bytes and does `flops` FLOPs.
+
+    For back-of-the-envelope workloads given as totals (scaling-book's "30B parameters, 100 kB of
+    KV per token") and for drawing the roofline itself; `decode_step` and `prefill` count the
+    bytes and FLOPs of a real model.
+    """
+    g = get_gpu(gpu)
+    require_positive("memory_bytes", memory_bytes)
+    require_positive("tokens", tokens)
+    return StepBound(memory_bytes, flops, _seconds(memory_bytes, g.bandwidth_bytes_per_s),
+                     _seconds(flops, g.bf16_flops_per_s), tokens)
 
 
 def decode_step(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str = "bf16") -> StepBound:

@@ -48,6 +48,18 @@ LABELS: dict[str, dict[str, str]] = {
     "share_of_params": {"ko": "파라미터 비율", "en": "share of parameters"},
     "best_format": {"ko": "들어가는 최선의 형식", "en": "best format that fits"},
     "usable_memory_gb": {"ko": "쓸 수 있는 메모리(GB)", "en": "usable memory (GB)"},
+    # chapters 04 (KV cache) and 06 (speed)
+    "kv_of_batch": {"ko": "배치 전체의 KV 캐시", "en": "KV cache of the batch"},
+    "series": {"ko": "항목", "en": "series"},
+    "engine": {"ko": "엔진", "en": "engine"},
+    "intensity": {"ko": "산술 강도(FLOP/바이트)", "en": "arithmetic intensity (FLOPs/byte)"},
+    "tflops": {"ko": "낼 수 있는 연산 속도(TFLOP/s)", "en": "attainable TFLOP/s"},
+    "workload": {"ko": "작업", "en": "workload"},
+    "bound": {"ko": "한계", "en": "bound by"},
+    "memory_bound": {"ko": "메모리 대역폭", "en": "memory bandwidth"},
+    "compute_bound": {"ko": "연산", "en": "compute"},
+    "gpu_layers": {"ko": "GPU에 올린 층 수", "en": "layers on the GPU"},
+    "max_gpu_layers": {"ko": "GPU에 들어가는 최대 층 수", "en": "most layers that fit"},
 }
 
 

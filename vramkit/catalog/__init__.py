@@ -34,3 +34,15 @@ def model_entry(name: str) -> dict:
 def gpu_entries() -> tuple[dict, ...]:
     """Every GPU in the catalog, as stored."""
     return tuple(json.loads((_HERE / "gpus.json").read_text(encoding="utf-8"))["gpus"])
+
+
+@lru_cache(maxsize=None)
+def published(id: str) -> dict:
+    """A published table kept as data (`published-ID.json`, with its source), for the book to check.
+
+    Published figures are copied as printed, errors included: the chapters recompute them.
+    """
+    ids = sorted(p.stem.removeprefix("published-") for p in _HERE.glob("published-*.json"))
+    if id not in ids:
+        raise unknown("published table", id, ids)
+    return json.loads((_HERE / f"published-{id}.json").read_text(encoding="utf-8"))
