@@ -301,3 +301,183 @@ def tokens_vs_layers(rows: list[dict], max_layers: int, lang: str = "en", *, wid
     rule = alt.Chart(alt.Data(values=[{"gpu_layers": max_layers}])).mark_rule(strokeDash=[6, 3], color="black").encode(
         x=x, tooltip=[alt.Tooltip("gpu_layers:Q", title=label("max_gpu_layers", lang))])
     return (line + rule).properties(width=width)
+
+
+# ---- number formats and quantization (chapters 02-formats and 03-quantization) ---------------------
+
+def _menu(rows: list[dict], select: str, lang: str):
+    """A Vega-Lite select param over the distinct values of `select`, first value picked."""
+    import altair as alt
+
+    options = list(dict.fromkeys(r[select] for r in rows))
+    return alt.param(name="pick", value=options[0],
+                     bind=alt.binding_select(options=options, name=label(select, lang) + " "))
+
+
+def bit_layout(rows: list[dict], lang: str = "en", *, select: str | None = None, width: int = 640):
+    """One row of boxes per format, one box per bit, colored sign / exponent / mantissa, MSB left.
+
+    `rows`: dicts with "format", "value" (the stored number as text, shown beside the format),
+    "position" (0 = most significant bit), "bit" ("0" or "1") and "field" ("sign", "exponent" or
+    "mantissa"), plus the `select` field when given: a menu picks which rows are drawn, in the HTML too.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    fields = [label(f, lang) for f in ("sign", "exponent", "mantissa")]
+    data = [{"row": f"{r['format']} = {r['value']}", "position": r["position"], "bit": r["bit"],
+             "field": label(r["field"], lang), **({"sel": r[select]} if select else {})} for r in rows]
+    order = list(dict.fromkeys(d["row"] for d in data))
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(max(d["position"] for d in data) + 1)))),
+        y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=400)),
+    )
+    boxes = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("field:N", sort=fields, title=None,
+                        scale=alt.Scale(domain=fields, range=["#d62728", "#2ca02c", "#1f77b4"])),
+        tooltip=[alt.Tooltip("row:N", title=label("format", lang)), alt.Tooltip("field:N", title=" "),
+                 alt.Tooltip("bit:N", title="bit")],
+    )
+    text = base.mark_text(color="white", fontWeight="bold").encode(text="bit:N")
+    chart = alt.layer(boxes, text).properties(width=width, height=alt.Step(26))
+    if select:
+        pick = _menu(rows, select, lang)
+        chart = chart.add_params(pick).transform_filter(alt.datum.sel == pick)
+    return chart
+
+
+def code_grid(rows: list[dict], lang: str = "en", *, select: str = "format", width: int = 560):
+    """Every code of a small float format as a grid: exponent bits down, mantissa bits across.
+
+    `rows`: dicts with `select` (e.g. the format name), "exponent" and "mantissa" (bit strings) and
+    "value" (float, NaN and inf allowed), one per code. A menu bound to `select` picks the format,
+    in the HTML too. Cell color is log2 of the magnitude; zero, NaN and inf are grey.
+    """
+    import math
+
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    data = []
+    for r in rows:
+        v = r["value"]
+        finite_nonzero = math.isfinite(v) and v != 0
+        text = "NaN" if math.isnan(v) else (("-" if v < 0 else "") + "inf" if math.isinf(v) else f"{v:g}")
+        data.append({"sel": r[select], "exponent": r["exponent"], "mantissa": r["mantissa"], "text": text,
+                     "log2": math.log2(abs(v)) if finite_nonzero else 0.0, "plain": finite_nonzero})
+    pick = _menu(rows, select, lang)
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("mantissa:O", title=label("mantissa_bits", lang), axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("exponent:O", title=label("exponent_bits", lang)),
+        tooltip=[alt.Tooltip("exponent:O", title=label("exponent_bits", lang)),
+                 alt.Tooltip("mantissa:O", title=label("mantissa_bits", lang)),
+                 alt.Tooltip("text:N", title=label("stored_value", lang))],
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("log2:Q", title="log₂|x|", scale=alt.Scale(scheme="lighttealblue"))
+    ).transform_filter(alt.datum.plain)
+    specials = base.mark_rect(stroke="white", color="#e0e0e0").transform_filter(~alt.datum.plain)
+    text = base.mark_text(fontSize=10, color="black").encode(text="text:N")
+    return (alt.layer(cells, specials, text).add_params(pick).transform_filter(alt.datum.sel == pick)
+            .properties(width=width))
+
+
+def format_levels(rows: list[dict], lang: str = "en", *, width: int = 600):
+    """Where each format puts its representable values: one row of ticks per format.
+
+    `rows`: dicts with "format", "value" (a representable value) and "relative" (value divided by
+    the format's largest value, so every format spans -1..1).
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    formats = list(dict.fromkeys(r["format"] for r in rows))
+    return alt.Chart(alt.Data(values=[dict(r) for r in rows])).mark_tick(thickness=1.5).encode(
+        x=alt.X("relative:Q", title=label("value_over_max", lang), scale=alt.Scale(domain=[-1, 1])),
+        y=alt.Y("format:N", sort=formats, title=label("format", lang)),
+        color=alt.Color("format:N", sort=formats, legend=None),
+        tooltip=[alt.Tooltip("format:N", title=label("format", lang)),
+                 alt.Tooltip("value:Q", title=label("stored_value", lang))],
+    ).properties(width=width, height=alt.Step(30))
+
+
+def histogram_levels(bins: list[dict], levels: list[dict], lang: str = "en", *, select: str = "method",
+                     width: int = 600):
+    """A histogram of weights with the quantization levels of one method drawn as vertical rules.
+
+    `bins`: dicts with "start", "end" (weight values) and "count"; `levels`: dicts with `select`
+    (e.g. the method) and "level" (a value the method can store). A menu picks the method, in the
+    HTML too. Levels outside the histogram's range are clipped.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    lo, hi = min(b["start"] for b in bins), max(b["end"] for b in bins)
+    x_scale = alt.Scale(domain=[lo, hi], nice=False)
+    bars = alt.Chart(alt.Data(values=[dict(b) for b in bins])).mark_bar(color="#9ecae1").encode(
+        x=alt.X("start:Q", title=label("weight_value", lang), scale=x_scale), x2="end:Q",
+        y=alt.Y("count:Q", title=label("count", lang)),
+    )
+    pick = _menu(levels, select, lang)
+    data = [{"sel": r[select], "level": r["level"]} for r in levels]
+    rules = alt.Chart(alt.Data(values=data)).mark_rule(color="#d62728", strokeWidth=1.5, clip=True).encode(
+        x=alt.X("level:Q", scale=x_scale),
+        tooltip=[alt.Tooltip("level:Q", title=label("quant_level", lang), format=".4f")],
+    ).add_params(pick).transform_filter(alt.datum.sel == pick)
+    return alt.layer(bars, rules).properties(width=width, height=220)
+
+
+def block_size_tradeoff(rows: list[dict], lang: str = "en", *, width: int = 300):
+    """Two panels over block size (log axis): quantization error (SQNR, dB) and stored bits per weight.
+
+    `rows`: dicts with "method", "block_size" (elements per scale), "sqnr_db" and "bits_per_weight".
+    Higher SQNR is better; smaller blocks buy it with more bits for their scales.
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    base = alt.Chart(alt.Data(values=[dict(r) for r in rows])).encode(
+        x=alt.X("block_size:Q", title=label("block_size", lang), scale=alt.Scale(type="log", base=2)),
+        color=alt.Color("method:N", sort=methods, title=label("method", lang)),
+        tooltip=[alt.Tooltip("method:N", title=label("method", lang)),
+                 alt.Tooltip("block_size:Q", title=label("block_size", lang)),
+                 alt.Tooltip("sqnr_db:Q", title=label("sqnr_db", lang), format=".2f"),
+                 alt.Tooltip("bits_per_weight:Q", title=label("bits_per_weight", lang), format=".4f")],
+    )
+    sqnr = base.mark_line(point=True).encode(y=alt.Y("sqnr_db:Q", title=label("sqnr_db", lang)))
+    bits = base.mark_line(point=True).encode(
+        y=alt.Y("bits_per_weight:Q", title=label("bits_per_weight", lang), scale=alt.Scale(zero=False)))
+    return alt.hconcat(sqnr.properties(width=width), bits.properties(width=width))
+
+
+def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560):
+    """Model file size against the perplexity it costs, one labelled point per quantization type.
+
+    `rows`: dicts with "name" (e.g. "Q4_K_M"), "bytes" (int), "ppl_increase" (> 0) and "family"
+    (e.g. "K-quant" or "legacy"). Size is in GiB (2**30 bytes); the perplexity axis is logarithmic.
+    """
+    import altair as alt
+
+    from .units import GIB
+
+    check_lang(lang)
+    use_stable_renderer()
+    data = [{"name": r["name"], "gib": r["bytes"] / GIB, "ppl": r["ppl_increase"], "family": r["family"]}
+            for r in rows]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("gib:Q", title=label("file_size_gib", lang), scale=alt.Scale(zero=False)),
+        y=alt.Y("ppl:Q", title=label("ppl_increase", lang), scale=alt.Scale(type="log")),
+        color=alt.Color("family:N", title=label("quant_family", lang)),
+        tooltip=[alt.Tooltip("name:N", title=label("format", lang)),
+                 alt.Tooltip("gib:Q", title=label("file_size_gib", lang), format=".2f"),
+                 alt.Tooltip("ppl:Q", title=label("ppl_increase", lang), format=".4f")],
+    )
+    points = base.mark_point(filled=True, size=60)
+    names = base.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="name:N")
+    return alt.layer(points, names).properties(width=width, height=320)

@@ -60,6 +60,25 @@ LABELS: dict[str, dict[str, str]] = {
     "compute_bound": {"ko": "연산", "en": "compute"},
     "gpu_layers": {"ko": "GPU에 올린 층 수", "en": "layers on the GPU"},
     "max_gpu_layers": {"ko": "GPU에 들어가는 최대 층 수", "en": "most layers that fit"},
+    # number formats and quantization (chapters 02-formats, 03-quantization)
+    "sign": {"ko": "부호", "en": "sign"},
+    "exponent": {"ko": "지수", "en": "exponent"},
+    "mantissa": {"ko": "가수", "en": "mantissa"},
+    "exponent_bits": {"ko": "지수 비트", "en": "exponent bits"},
+    "mantissa_bits": {"ko": "가수 비트", "en": "mantissa bits"},
+    "stored_value": {"ko": "저장된 값", "en": "stored value"},
+    "value_over_max": {"ko": "값 / 최댓값", "en": "value / largest value"},
+    "weight_value": {"ko": "가중치 값", "en": "weight value"},
+    "count": {"ko": "개수", "en": "count"},
+    "quant_level": {"ko": "양자화 레벨", "en": "quantization level"},
+    "method": {"ko": "방식", "en": "method"},
+    "block_size": {"ko": "블록 크기(원소 수)", "en": "block size (elements)"},
+    "sqnr_db": {"ko": "SQNR(dB, 클수록 정확)", "en": "SQNR (dB, higher is better)"},
+    "bits_per_weight": {"ko": "가중치당 비트", "en": "bits per weight"},
+    "file_size_gib": {"ko": "파일 크기(GiB)", "en": "file size (GiB)"},
+    "ppl_increase": {"ko": "퍼플렉서티 증가", "en": "perplexity increase"},
+    "quant_family": {"ko": "양자화 계열", "en": "quantization family"},
+    "value": {"ko": "값", "en": "value"},
 }
 
 
