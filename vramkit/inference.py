@@ -115,6 +115,27 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
 # cuBLAS workspace. We take 512 MiB; the chapter on what fits shows the measured spread.
 CUDA_CONTEXT_BYTES = 512 * 2**20
 
+# The published measurements behind CUDA_CONTEXT_BYTES: (source, setting, low, high) in bytes, as
+# each report states them (MB taken as 10**6 bytes, MiB and GiB as binary). `lazy` marks CUDA >= 11.7
+# with lazy module loading, what current PyTorch and vLLM run; the rest load every kernel up front.
+# Shown in the chapter "What fits my GPU".
+CUDA_CONTEXT_REPORTS = (
+    {"source": "pytorch/pytorch#107667", "setting": "CUDA >= 11.7, lazy loading", "lazy": True,
+     "low": 300 * 10**6, "high": 300 * 10**6},
+    {"source": "vllm-project/vllm#10517", "setting": "vLLM non-torch memory, RTX 3090", "lazy": True,
+     "low": 35 * 2**30 // 100, "high": 35 * 2**30 // 100},
+    {"source": "pytorch/pytorch#107667", "setting": "CUDA < 11.7, all kernels loaded", "lazy": False,
+     "low": 1000 * 10**6, "high": 1000 * 10**6},
+    {"source": "pytorch/pytorch#20532", "setting": "V100, PyTorch 1.1", "lazy": False,
+     "low": 300 * 10**6, "high": 400 * 10**6},
+    {"source": "pytorch/pytorch#28113", "setting": "K40c, PyTorch 1.3, across machines", "lazy": False,
+     "low": 200 * 10**6, "high": 700 * 10**6},
+    {"source": "pytorch/pytorch#28394", "setting": "Titan V, PyTorch 1.3", "lazy": False,
+     "low": 1008 * 10**6, "high": 1008 * 10**6},
+    {"source": "pytorch/pytorch#7320", "setting": "K80, PyTorch 0.4, CUDA 8", "lazy": False,
+     "low": 306 * 2**20, "high": 306 * 2**20},
+)
+
 ENGINES = ("transformers", "vllm", "llama.cpp", "mlx")
 
 
