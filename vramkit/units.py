@@ -79,6 +79,20 @@ LABELS: dict[str, dict[str, str]] = {
     "ppl_increase": {"ko": "퍼플렉서티 증가", "en": "perplexity increase"},
     "quant_family": {"ko": "양자화 계열", "en": "quantization family"},
     "value": {"ko": "값", "en": "value"},
+    # seed audit (appendix)
+    "right": {"ko": "맞음", "en": "right"},
+    "approximate": {"ko": "근사", "en": "approximate"},
+    "wrong": {"ko": "틀림", "en": "wrong"},
+    "seed": {"ko": "시드 문서", "en": "seed"},
+    "quote": {"ko": "인용", "en": "quote"},
+    "claimed": {"ko": "주장한 값", "en": "claimed"},
+    "recomputed": {"ko": "vramkit 계산", "en": "vramkit"},
+    "unit": {"ko": "단위", "en": "unit"},
+    "verdict": {"ko": "판정", "en": "verdict"},
+    "reason": {"ko": "이유", "en": "reason"},
+    "term_ko": {"ko": "한국어", "en": "Korean"},
+    "term_en": {"ko": "영어", "en": "English"},
+    "meaning": {"ko": "뜻", "en": "meaning"},
 }
 
 
