@@ -9,6 +9,7 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from hypothesis import given, strategies as st
 
 import vramkit
+from vramkit import catalog
 from vramkit import dtypes
 from vramkit.errors import VramkitError
 
@@ -247,3 +248,22 @@ def test_gguf_unknown_file_type():
     spec = vramkit.load_model("llama-3.1-8b")
     with pytest.raises(VramkitError, match="did you mean 'Q4_K_M'"):
         dtypes.gguf_model_bytes(spec, "Q4_KM")
+
+
+def test_gguf_block_names_alias_the_m_mixes():
+    """llama-quantize's QUANT_OPTIONS: Q4_K is an alias for Q4_K_M (likewise Q3_K, Q5_K)."""
+    spec = vramkit.load_model("llama-3.1-8b")
+    assert dtypes.gguf_model_bytes(spec, "Q4_K") == dtypes.gguf_model_bytes(spec, "Q4_K_M")
+
+
+@pytest.mark.parametrize("name", catalog.model_names())
+def test_gguf_every_tensor_fits_its_block(name):
+    """For every catalog model: the file holds each parameter once, and each tensor's type has a
+    block that divides its row length (llama.cpp's fallback, e.g. Q4_K -> Q5_0 for 2880-wide rows)."""
+    spec = vramkit.load_model(name)
+    for quant in ("Q2_K", "Q3_K_M", "Q4_K_M", "Q8_0"):
+        tensors = dtypes.gguf_tensors(spec, quant)
+        assert sum(t.n_elements for t in tensors) == spec.params()
+        for t in tensors:
+            block = GGML_QUANT_SIZES[GGMLQuantizationType[t.type]][0]
+            assert t.shape[0] % block == 0, (quant, t)

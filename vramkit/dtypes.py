@@ -358,6 +358,8 @@ class GGUFTensor:
 _PLAIN_FTYPES = {"F32": "F32", "F16": "F16", "BF16": "BF16", "Q4_0": "Q4_0", "Q4_1": "Q4_1",
                  "Q5_0": "Q5_0", "Q5_1": "Q5_1", "Q8_0": "Q8_0", "Q2_K": "Q2_K", "Q6_K": "Q6_K"}
 GGUF_FILE_TYPES = tuple(_PLAIN_FTYPES) + tuple(GGUF_MIXES)
+# llama-quantize accepts these block-type names as aliases for the _M mixes (QUANT_OPTIONS).
+_FTYPE_ALIASES = {"Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"}
 # tensor_type_fallback: a type whose block does not divide the row length falls back to these.
 _FALLBACK = {"Q2_K": "Q4_0", "Q3_K": "Q4_0", "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
 _QUANTIZED = set(GGUF_BLOCK_TYPES)
@@ -551,10 +553,9 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
     """
     key = str(quant).strip().upper()
-    if key in ("FP16", "FLOAT16"):
-        key = "F16"
+    key = {"FP16": "F16", "FP32": "F32", **_FTYPE_ALIASES}.get(key, key)
     if key not in GGUF_FILE_TYPES:
-        raise unknown("GGUF file type", quant, GGUF_FILE_TYPES)
+        raise unknown("GGUF file type", quant, GGUF_FILE_TYPES + tuple(_FTYPE_ALIASES))
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
     n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
