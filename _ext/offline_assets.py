@@ -11,6 +11,20 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "_assets"
 VEGA_FILES = ("vega/vega.min.js", "vega/vega-lite.min.js", "vega/vega-embed.min.js")
+# The widget embedder calls MathJax 2's `MathJax.Hub.Queue(["Typeset", MathJax.Hub, el])` whenever
+# window.MathJax exists. MathJax 3 has no Hub, and on load it replaces window.MathJax with a new
+# object (the old one becomes its .config), so the Hub is re-attached to whatever is assigned.
+WIDGET_MATHJAX_SHIM = """(function () {
+  var hub = {Queue: function (job) {
+    var mj = window.MathJax;
+    if (Array.isArray(job) && job[0] === "Typeset" && mj && mj.typesetPromise) mj.typesetPromise([job[2]]);
+  }};
+  var current = window.MathJax || {};
+  current.Hub = hub;
+  Object.defineProperty(window, "MathJax", {configurable: true,
+    get: function () { return current; },
+    set: function (v) { if (v && !v.Hub) v.Hub = hub; current = v; }});
+})();"""
 
 
 def add_static_path(app):
@@ -29,6 +43,9 @@ def add_vega_and_dedupe(app, pagename, templatename, context, doctree):
                     "vegaembed_version": alt.VEGAEMBED_VERSION}
         body = f"var VEGA_DEBUG = Object.assign(window.VEGA_DEBUG || {{}}, {json.dumps(versions)});"
         app.add_js_file(None, body=body, priority=303)
+    if "application/vnd.jupyter.widget-view+json" in context.get("body", ""):
+        # Without it: one "reading 'Queue'" TypeError per widget (see WIDGET_MATHJAX_SHIM).
+        app.add_js_file(None, body=WIDGET_MATHJAX_SHIM, priority=501)
     # Sphinx 7.2-7.4 lists each body-only script twice (once as None, once as ''): keep one.
     seen, unique = set(), []
     for script in context.get("script_files", []):

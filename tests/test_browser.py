@@ -1,0 +1,136 @@
+"""The built HTML book in a real browser, offline: no external request, no console error.
+
+Builds the book (warnings are errors), serves it on 127.0.0.1, and drives Debian's Chromium with
+playwright. Every request that leaves 127.0.0.1 is aborted and recorded, so a CDN script that
+slipped back in (vega, require.js, MathJax, widget embedder) fails the test.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 15_000
+# A word that the Korean chapter only uses with a particle or ending attached (양자화해도, 양자화하지):
+# Sphinx's default splitter would index only those whole forms, so a search for the stem finds nothing.
+KOREAN_STEM = "양자화"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else shutil.which("jupyter-book") or "jupyter-book",
+           "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going", "--all"]
+    build = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert build.returncode == 0, "book build failed or warned:\n" + (build.stdout + build.stderr)[-4000:]
+    html = out / "_build" / "html"
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"html": html, "url": f"http://127.0.0.1:{server.server_address[1]}/"}
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` "
+                    "(and fonts-noto-cjk for Korean glyphs); .ci/run does this in CI")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page in a fresh context, recording external requests and console errors."""
+
+    def __init__(self, browser, url):
+        self.external, self.errors = [], []
+        self.context = browser.new_context()
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
+
+    def _route(self, route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort()
+
+    def settle(self):
+        self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+
+    def close(self):
+        self.context.close()
+
+
+PAGES = ["index.html", "chapters/ko/00-start.html", "chapters/en/00-start.html", "genindex.html",
+         "search.html?q=" + quote("캐시")]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_is_offline_and_error_free(site, browser, path):
+    visit = Visit(browser, site["url"] + path)
+    try:
+        visit.settle()
+        assert visit.external == [], f"{len(visit.external)} external requests: {visit.external[:5]}"
+        assert visit.errors == [], f"{len(visit.errors)} console errors: {visit.errors[:5]}"
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_chart_math_and_widget_render(site, browser, lang):
+    visit = Visit(browser, site["url"] + f"chapters/{lang}/00-start.html")
+    page = visit.page
+    try:
+        page.wait_for_selector(".vega-embed svg.marks", timeout=TIMEOUT_MS)
+        page.wait_for_selector("mjx-container", timeout=TIMEOUT_MS)  # MathJax from _static, typeset
+        page.wait_for_selector(".widget-dropdown select", timeout=TIMEOUT_MS)  # static widget snapshot
+        # The chart's menu works without a kernel: another context length redraws the bars.
+        before = page.inner_html(".vega-embed svg.marks")
+        menu = page.locator(".vega-bindings select").first
+        menu.select_option(index=menu.locator("option").count() - 1)
+        page.wait_for_function("b => document.querySelector('.vega-embed svg.marks').innerHTML !== b",
+                               arg=before, timeout=TIMEOUT_MS)
+        visit.settle()
+        assert visit.external == [] and visit.errors == [], (visit.external, visit.errors)
+    finally:
+        visit.close()
+
+
+def test_korean_search_finds_a_stem(site, browser):
+    text = (site["html"] / "chapters" / "ko" / "00-start.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", text)
+    assert KOREAN_STEM in text
+    assert not re.search(rf"(?<![\w]){KOREAN_STEM}(?![\w])", text), \
+        f"{KOREAN_STEM!r} appears bare; pick a word that only appears with a particle"
+    visit = Visit(browser, site["url"] + "search.html?q=" + quote(KOREAN_STEM))
+    try:
+        link = visit.page.wait_for_selector("#search-results a[href*='chapters/ko/00-start']", timeout=TIMEOUT_MS)
+        assert link is not None
+        assert visit.errors == [] and visit.external == []
+    finally:
+        visit.close()
