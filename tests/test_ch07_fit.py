@@ -60,3 +60,27 @@ def test_fit_grid_menu_filters_precomputed_rows():
     assert "안 들어감" in text and "bf16" in text
     assert spec["params"][0]["bind"]["options"] == [4096, 8192]
     assert values
+
+
+@pytest.mark.parametrize("engine", ["transformers", "vllm", "llama.cpp"])
+@pytest.mark.parametrize("model,gpu,context", [("qwen3-8b", "rtx-3060-12gb", 4096), ("llama-3.1-8b", "t4", 2048),
+                                               ("gemma-2-27b", "rtx-4090", 4096),
+                                               ("qwen3-8b", custom_gpu(10), 4096)])  # was Q8_0 for transformers
+def test_best_weights_stays_in_the_engines_formats(engine, model, gpu, context):
+    """transformers dequantizes GGUF files on load, and llama.cpp runs no bitsandbytes NF4: a
+    recommendation must be a format the chosen engine keeps in memory as such."""
+    from vramkit.dtypes import get_format
+    from vramkit.fit import best_weights, engine_formats
+    from vramkit.inference import infer_memory
+
+    best = best_weights(model, gpu, context, engine=engine)
+    assert best is not None
+    fmt = get_format(best)
+    is_gguf = fmt.kind == "gguf" or bool(getattr(fmt, "mix", False))
+    assert is_gguf == (engine == "llama.cpp") or best == "bf16"
+    assert infer_memory(model, context, weights=best, engine=engine, gpu=gpu).fits
+    # and it is the best such format: the one before it in the engine's order does not fit
+    order = [get_format(n).name for n in engine_formats(engine)]
+    if order.index(best) > 0:
+        better = order[order.index(best) - 1]
+        assert not infer_memory(model, context, weights=better, engine=engine, gpu=gpu).fits

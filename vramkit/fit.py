@@ -19,6 +19,19 @@ from .sources import load_model
 # K-quant mixes by llama.cpp's measured perplexity (tools/quantize), 16-bit first.
 QUALITY_ORDER = ("bf16", "fp8_e4m3", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "nf4", "q3_k_m", "q2_k")
 
+
+def engine_formats(engine: str = "transformers") -> tuple[str, ...]:
+    """QUALITY_ORDER restricted to what `engine` runs: GGUF types for llama.cpp (plus 16-bit), the
+    others for transformers, vLLM and MLX (transformers dequantizes a GGUF file when it loads it, so
+    a GGUF type saves it no memory)."""
+    from .dtypes import get_format
+
+    def gguf(name: str) -> bool:
+        fmt = get_format(name)
+        return fmt.kind == "gguf" or bool(getattr(fmt, "mix", False))
+
+    return tuple(n for n in QUALITY_ORDER if gguf(n) == (engine == "llama.cpp") or n == "bf16")
+
 MAX_CONTEXT = 1 << 24  # search bound for the largest context (16M tokens)
 
 
@@ -75,10 +88,15 @@ def max_batch(model, gpu, context: int, headroom: float = 0.0, limit: int = 1 <<
 
 
 def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = 0.0,
-                 candidates=QUALITY_ORDER, **kw) -> str | None:
-    """The best-quality weight format that fits, or None when even the smallest does not."""
+                 candidates=None, **kw) -> str | None:
+    """The best-quality weight format that fits, or None when even the smallest does not.
+
+    `candidates` (best first) defaults to the formats the engine runs, `engine_formats(engine)`.
+    """
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
+    if candidates is None:
+        candidates = engine_formats(kw.get("engine", "transformers"))
     for name in candidates:
         if infer_memory(spec, context, batch, weights=name, gpu=device, **kw).total_bytes <= budget:
             return get_format(name).name
