@@ -267,3 +267,24 @@ def test_gguf_every_tensor_fits_its_block(name):
         for t in tensors:
             block = GGML_QUANT_SIZES[GGMLQuantizationType[t.type]][0]
             assert t.shape[0] % block == 0, (quant, t)
+
+
+@pytest.mark.parametrize("dtype", sorted(dtypes.ELEMENT_BITS))
+def test_element_bits_table_matches_ml_dtypes(dtype):
+    """The import-free width table agrees with ml_dtypes' own finfo/iinfo."""
+    import ml_dtypes
+    import numpy as np
+
+    dt = np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
+    info = ml_dtypes.iinfo(dt) if dtype.startswith("int") else ml_dtypes.finfo(dt)
+    assert dtypes.ELEMENT_BITS[dtype] == info.bits
+
+
+def test_cli_path_imports_no_numpy():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vramkit.inference import infer_memory; infer_memory('llama-3.1-8b', 8192, gpu='4090'); "
+            "print(sorted(m for m in ('numpy', 'ml_dtypes', 'pandas', 'altair', 'ipywidgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

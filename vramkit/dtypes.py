@@ -21,9 +21,6 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-import ml_dtypes
-import numpy as np
-
 from .errors import VramkitError, unknown
 
 KINDS = ("float", "int", "nf", "mx", "gguf")
@@ -58,6 +55,8 @@ class Format:
     # ---- float facts (from ml_dtypes.finfo / numpy.finfo) ---------------------------------
 
     def _finfo(self):
+        import ml_dtypes
+
         if self.kind not in ("float", "mx") or self.dtype is None:
             raise VramkitError(f"dtype '{self.name}' is not a floating-point format")
         return ml_dtypes.finfo(np_dtype(self.dtype))
@@ -106,14 +105,20 @@ class Format:
         return _special_values(self.dtype)[1]
 
 
-def np_dtype(name: str) -> np.dtype:
+def np_dtype(name: str):
     """The numpy dtype called `name`, looked up in ml_dtypes first ('bfloat16', 'float8_e4m3fn')."""
+    import ml_dtypes
+    import numpy as np
+
     return np.dtype(getattr(ml_dtypes, name, None) or name)
 
 
 @functools.cache
 def _special_values(dtype: str) -> tuple[bool, bool]:
     """(has inf, has nan): every code of a <=16-bit type is decoded; fp32 is IEEE 754."""
+    import ml_dtypes
+    import numpy as np
+
     dt = np_dtype(dtype)
     bits = ml_dtypes.finfo(dt).bits
     if bits > 16:
@@ -124,24 +129,35 @@ def _special_values(dtype: str) -> tuple[bool, bool]:
     return bool(np.isinf(values).any()), bool(np.isnan(values).any())
 
 
-def _all_codes(dt: np.dtype, bits: int) -> np.ndarray:
+def _all_codes(dt, bits: int):
     """Every bit pattern of a `bits`-wide type, decoded as `dt` (ml_dtypes keeps sub-byte types in uint8)."""
+    import numpy as np
+
     container = np.uint8 if dt.itemsize == 1 else np.uint16
     return np.arange(2 ** bits, dtype=container).view(dt)
 
 
 # ---- the formats ----------------------------------------------------------------------------
 
+# Element widths of the ml_dtypes/numpy types, so that `get_format("bf16").bits` needs neither
+# numpy nor ml_dtypes at import time (the CLI stays fast). tests/test_dtypes.py checks every entry
+# against ml_dtypes.finfo / iinfo.
+ELEMENT_BITS = {
+    "float32": 32, "float16": 16, "bfloat16": 16, "float8_e4m3fn": 8, "float8_e5m2": 8,
+    "float8_e8m0fnu": 8, "float6_e2m3fn": 6, "float6_e3m2fn": 6, "float4_e2m1fn": 4, "int8": 8, "int4": 4,
+}
+
+
 def _float(name: str, dtype: str, description: str) -> Format:
-    return Format(name, Fraction(int(ml_dtypes.finfo(np_dtype(dtype)).bits)), "float", description, dtype)
+    return Format(name, Fraction(ELEMENT_BITS[dtype]), "float", description, dtype)
 
 
 def _int(name: str, dtype: str, description: str) -> Format:
-    return Format(name, Fraction(int(ml_dtypes.iinfo(np_dtype(dtype)).bits)), "int", description, dtype)
+    return Format(name, Fraction(ELEMENT_BITS[dtype]), "int", description, dtype)
 
 
 def _bits_of(dtype: str) -> int:
-    return int(ml_dtypes.finfo(np_dtype(dtype)).bits)
+    return ELEMENT_BITS[dtype]
 
 
 # bitsandbytes 4-bit defaults (QLoRA): 64 weights per absmax; with double quantization the absmax
@@ -289,6 +305,8 @@ def bit_fields(value: float, fmt: str | Format) -> dict:
 
     Returns {"value": the rounded value as a float, "bits": all bits, "sign", "exponent", "mantissa"}.
     """
+    import numpy as np
+
     fmt = _float_format(fmt)
     dt = np_dtype(fmt.dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # out of range gives inf or NaN, as the format does
@@ -302,11 +320,13 @@ def bit_fields(value: float, fmt: str | Format) -> dict:
             "sign": text[:s], "exponent": text[s:s + e], "mantissa": text[s + e:]}
 
 
-def all_values(fmt: str | Format) -> np.ndarray:
-    """Every finite value of a float format of at most 8 bits, one per code, in code order (float64).
+def all_values(fmt: str | Format):
+    """Every finite value of a float format of at most 8 bits, one per code, in code order (float64 array).
 
     Both zeros (+0 and -0) are kept, since they are distinct codes.
     """
+    import numpy as np
+
     fmt = _float_format(fmt)
     width = _bits_of(fmt.dtype)
     if width > 8:
@@ -328,6 +348,8 @@ def formats_table() -> list[dict]:
             row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,
                        smallest_subnormal=fmt.smallest_subnormal, eps=fmt.eps)
         elif fmt.kind == "int":
+            import ml_dtypes
+
             info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
             row.update(max=float(info.max), min=float(info.min))
         rows.append(row)
