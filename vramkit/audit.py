@@ -140,7 +140,8 @@ class Verdict:
 
     id: str
     seed: str
-    quote: str
+    quote: str          # verbatim from the seed
+    cell: str           # where in a table, when the quote is a table row ("" otherwise)
     unit: str
     claimed: float | tuple | bool
     computed: float | bool
@@ -182,7 +183,7 @@ def check_claim(c: dict) -> Verdict:
     computed = bool(value) if unit == "bool" else float(value) / UNITS[unit]
     claimed = tuple(c["claimed"]) if isinstance(c["claimed"], list) else c["claimed"]
     err, verdict = judge(claimed, computed, unit, c["recompute"].get("call") in ARITHMETIC)
-    return Verdict(id=c["id"], seed=c["seed"], quote=c["quote"], unit=unit, claimed=claimed,
+    return Verdict(id=c["id"], seed=c["seed"], quote=c["quote"], cell=c.get("cell", ""), unit=unit, claimed=claimed,
                    computed=computed, error=err, verdict=verdict, note=c.get("note", {}))
 
 

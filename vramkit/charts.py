@@ -481,3 +481,47 @@ def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560):
     points = base.mark_point(filled=True, size=60)
     names = base.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="name:N")
     return alt.layer(points, names).properties(width=width, height=320)
+
+
+# Verdict colours of the seed audit (appendix): right, approximate, wrong.
+VERDICT_COLORS = ("#2ca02c", "#ff9f1c", "#d62728")
+
+
+def claim_ratios(rows: list[dict], lang: str = "en", *, right: float = 0.05, approximate: float = 0.25,
+                 width: int = 560):
+    """Each audited claim as a point at claimed / vramkit (log scale), one row of points per seed.
+
+    `rows`: dicts with "seed", "quote", "ratio" (claimed / vramkit's figure, > 0) and "verdict"
+    ("right", "approximate" or "wrong"). Shaded bands mark the `right` and `approximate` tolerances;
+    clicking a legend entry highlights that verdict (works in the HTML page, no kernel).
+    """
+    import altair as alt
+
+    from .audit import VERDICTS
+
+    check_lang(lang)
+    use_stable_renderer()
+    names = [label(v, lang) for v in VERDICTS]
+    data = [{"seed": r["seed"], "quote": r["quote"], "ratio": r["ratio"], "verdict": label(r["verdict"], lang)}
+            for r in rows]
+    lo = min(min(d["ratio"] for d in data), 1 - approximate) * 0.9
+    hi = max(max(d["ratio"] for d in data), 1 + approximate) * 1.1
+    x_scale = alt.Scale(type="log", domain=[lo, hi])
+    bands = alt.Chart(alt.Data(values=[
+        {"x": 1 - approximate, "x2": 1 + approximate, "band": names[1]},
+        {"x": 1 - right, "x2": 1 + right, "band": names[0]}])).mark_rect(opacity=0.15).encode(
+        x=alt.X("x:Q", scale=x_scale), x2="x2:Q",
+        color=alt.Color("band:N", scale=alt.Scale(domain=names, range=list(VERDICT_COLORS)), legend=None))
+    pick = alt.selection_point(fields=["verdict"], bind="legend")
+    points = alt.Chart(alt.Data(values=data)).mark_point(filled=True, size=70).encode(
+        x=alt.X("ratio:Q", scale=x_scale, title=f"{label('claimed', lang)} / {label('recomputed', lang)}"),
+        y=alt.Y("seed:N", title=label("seed", lang)),
+        yOffset=alt.YOffset("jitter:Q"),
+        color=alt.Color("verdict:N", title=label("verdict", lang),
+                        scale=alt.Scale(domain=names, range=list(VERDICT_COLORS))),
+        opacity=alt.condition(pick, alt.value(0.9), alt.value(0.1)),
+        tooltip=[alt.Tooltip("quote:N", title=label("quote", lang)),
+                 alt.Tooltip("ratio:Q", format=".3f", title=f"{label('claimed', lang)} / {label('recomputed', lang)}"),
+                 alt.Tooltip("verdict:N", title=label("verdict", lang))],
+    ).transform_calculate(jitter="random()").add_params(pick)
+    return alt.layer(bands, points).properties(width=width, height=260)
