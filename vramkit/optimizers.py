@@ -1,0 +1,126 @@
+"""Optimizer states and the temporaries of the optimizer step, in bytes.
+
+Each optimizer keeps per-parameter state tensors that live for the whole run, and its step
+allocates short-lived temporaries. Both depend on the PyTorch implementation:
+
+- `foreach` (PyTorch's default for CUDA tensors) applies each arithmetic operation to the whole
+  list of parameters at once; an operation that is not in place (Adam's `sqrt` of the second
+  moment) allocates a temporary as large as all of that state together.
+- `for-loop` (`foreach=False`, what CPU runs use) does one parameter tensor at a time, so its
+  temporaries are a few copies of the largest single parameter tensor.
+- `fused` runs one kernel per parameter group and allocates no full-size temporaries.
+
+The numbers are checked against MemTracker in tests/reference/training.json. Explained in the
+chapter on training memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import unknown
+
+IMPLS = ("foreach", "for-loop", "fused")
+
+# bitsandbytes 8-bit optimizers: block-wise quantized states with one fp32 absmax per block of 256
+# (`Optimizer8bit` with block_wise=True); tensors under 4096 elements keep fp32 states.
+BNB_BLOCK = 256
+BNB_MIN_8BIT_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """What an optimizer keeps per parameter element.
+
+    `states`: number of full-size state tensors, stored in the parameter's dtype (PyTorch keeps
+    `exp_avg`/`exp_avg_sq`/`momentum_buffer` in the dtype of the parameter they belong to).
+    `factored`: Adafactor keeps, for a matrix, one row vector and one column vector of second
+    moments instead of a full matrix. `eight_bit`: bitsandbytes block-wise 8-bit states.
+    `foreach_temps` / `loop_temps`: how many state-sized (foreach) or largest-tensor-sized
+    (for-loop) temporaries the step holds at its fullest moment.
+    """
+
+    name: str
+    states: int
+    factored: bool = False
+    eight_bit: bool = False
+    foreach_temps: int = 0
+    loop_temps: int = 0
+
+
+OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
+    # Adam(W) foreach: `_foreach_sqrt(exp_avg_sqs)` is the one list-sized temporary (then divided and
+    # offset in place). Single-tensor: `exp_avg_sq.sqrt()` then `/ bias_correction2_sqrt` are two
+    # new tensors of one parameter's size, alive together.
+    Optimizer("adamw", 2, foreach_temps=1, loop_temps=2),
+    Optimizer("adam", 2, foreach_temps=1, loop_temps=2),
+    # SGD with momentum: the buffer is updated in place (mul_, add_), then added to the parameter.
+    Optimizer("sgd", 1),
+    Optimizer("sgd-nomomentum", 0),
+    # Lion: one momentum buffer; the update sign(lerp(m, g)) is one temporary.
+    Optimizer("lion", 1, foreach_temps=1, loop_temps=1),
+    # Adafactor: factored second moments (row + column) for matrices, full for vectors; no first moment.
+    Optimizer("adafactor", 1, factored=True, foreach_temps=1, loop_temps=2),
+    # bitsandbytes AdamW8bit: two uint8 states plus fp32 absmax per 256 elements; its CUDA kernel
+    # updates in place (no full-size temporaries).
+    Optimizer("adamw8bit", 2, eight_bit=True),
+)}
+ALIASES = {"sgd-momentum": "sgd", "sgd_nomomentum": "sgd-nomomentum", "adam8bit": "adamw8bit",
+           "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "adamw8bit", "paged-adamw8bit": "adamw8bit",
+           "adamw_torch": "adamw", "adamw_torch_fused": "adamw"}
+
+
+def get_optimizer(name: str) -> Optimizer:
+    """The optimizer called `name` (case-insensitive), or a VramkitError with a did-you-mean."""
+    key = str(name).lower()
+    key = ALIASES.get(key, key)
+    if key not in OPTIMIZERS:
+        raise unknown("optimizer", name, list(OPTIMIZERS))
+    return OPTIMIZERS[key]
+
+
+def check_impl(impl: str) -> str:
+    """`impl` if it is one of IMPLS, else a VramkitError."""
+    if impl not in IMPLS:
+        raise unknown("optimizer implementation", impl, IMPLS)
+    return impl
+
+
+def state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]], param_bytes: int) -> int:
+    """Bytes of optimizer state for trainable tensors of these shapes.
+
+    `param_bytes` is the bytes per element of the parameters (states share their dtype), except
+    8-bit states, which are 1 byte plus an fp32 absmax per 256-element block.
+    """
+    total = 0
+    for shape in shapes:
+        n = _numel(shape)
+        if opt.eight_bit:
+            if n >= BNB_MIN_8BIT_SIZE:
+                total += opt.states * (n + 4 * -(-n // BNB_BLOCK))
+            else:
+                total += opt.states * n * 4
+        elif opt.factored and len(shape) >= 2:
+            # torch.optim.Adafactor: row_var (..., rows, 1) and col_var (..., 1, cols)
+            lead = _numel(shape[:-2])
+            total += lead * (shape[-2] + shape[-1]) * param_bytes
+        else:
+            total += opt.states * n * param_bytes
+    return total
+
+
+def step_temporary_bytes(opt: Optimizer, impl: str, shapes: list[tuple[int, ...]], param_bytes: int) -> int:
+    """Peak bytes of temporaries inside one optimizer step (beyond states, weights and gradients)."""
+    check_impl(impl)
+    if not shapes or opt.eight_bit or impl == "fused":
+        return 0
+    if impl == "foreach":
+        sizes = [(_numel(s) if not (opt.factored and len(s) >= 2) else _numel(s)) for s in shapes]
+        return opt.foreach_temps * sum(sizes) * param_bytes
+    return opt.loop_temps * max(_numel(s) for s in shapes) * param_bytes
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n

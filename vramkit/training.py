@@ -1,0 +1,363 @@
+"""Training memory: the peak of allocated tensor memory during a training step, and what is alive then.
+
+A step has phases, and the memory alive in each differs:
+
+1. forward: weights + optimizer states (from the previous step) + the activations each layer
+   saves for backward, growing layer by layer; at its end the loss briefly holds the logits in
+   the compute dtype, their fp32 copy and log_softmax's output together.
+2. backward: starts with every saved activation alive plus the loss's vocab-wide fp32 gradients;
+   then, layer by layer from the top, saved activations are freed while gradients appear.
+3. optimizer step: weights + gradients + states + the step's temporaries.
+4. zero_grad(set_to_none=True) frees the gradients.
+
+`peak_bytes` is the largest of these moments in the steady state (second step: the states exist
+from the first), and `breakdown` is what is alive at that moment; it is not the sum of each
+component's own maximum (those are in `maxima`). The numbers follow DESIGN's definition of
+peak_bytes (tensor memory comparable to torch.cuda.max_memory_allocated); CUDA context and
+allocator caching are reported apart in `overhead_bytes`.
+
+Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py).
+Explained in the chapter on training memory.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from . import activations as act
+from . import optimizers as opt
+from .errors import VramkitError, require_positive, unknown
+from .model import ModelSpec
+
+PRECISIONS = tuple(act.PRECISIONS)
+ATTENTIONS = ("sdpa", "flash", "eager")
+COMPONENTS = ("weights", "gradients", "optimizer", "activations", "temporary")
+# FSDP sharding strategies as the ZeRO stage that shards the same things.
+FSDP = {"full_shard": 3, "shard_grad_op": 2, "no_shard": 0}
+# NF4 with double quantization (bitsandbytes): 4 bits per weight, one 8-bit absmax per 64 weights,
+# and one fp32 scale per 256 absmax blocks -> 0.5 + 1/64 + 4/(64*256) bytes per weight.
+NF4_BLOCK, NF4_DQ_BLOCK = 64, 256
+# CUDA context + cuBLAS workspace + allocator slack, reported apart from peak_bytes.
+CUDA_CONTEXT_BYTES = 500 * 2**20
+ALLOCATOR_SLACK = 0.05
+
+
+@dataclass
+class TrainingMemory:
+    """Peak training memory (bytes) and what is alive at the peak.
+
+    `breakdown`: the five components at the peak moment (they add up to `peak_bytes`).
+    `peak_phase`: "forward_end", "backward" or "optimizer_step". `phases`: the total at each
+    phase's own peak. `maxima`: each component's largest value over the step (not simultaneous).
+    `overhead_bytes`: CUDA context and allocator caching, not inside `peak_bytes`.
+    """
+
+    peak_bytes: int
+    breakdown: dict[str, int]
+    peak_phase: str
+    phases: dict[str, int]
+    maxima: dict[str, int]
+    overhead_bytes: int
+    params: int
+    trainable_params: int
+    settings: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The `vramkit train --json` contract (DESIGN.md): plain ints in bytes."""
+        d = asdict(self)
+        d["total_with_overhead_bytes"] = self.peak_bytes + self.overhead_bytes
+        return d
+
+
+# ---- parameter tensors -------------------------------------------------------------------
+
+def linear_shapes(spec: ModelSpec) -> list[tuple[str, int, int]]:
+    """(name, in_features, out_features) of every linear in one decoder layer, as PEFT sees them.
+
+    Fused projections (phi3 qkv_proj/gate_up_proj, gpt2 c_attn/c_fc, gpt-neox query_key_value)
+    are one linear each, which matters for LoRA (one adapter pair per linear).
+    """
+    h, q, kv, i = spec.hidden_size, spec.q_dim, spec.kv_dim, spec.intermediate_size
+    vo = spec.num_heads * spec.value_head_dim
+    mt = spec.model_type
+    if mt in act.FUSED_QKV:
+        attn = [("qkv", h, q + 2 * kv), ("o", vo, h)]
+    else:
+        attn = [("q", h, q), ("k", h, kv), ("v", h, kv), ("o", vo, h)]
+    if mt in act.FUSED_GATE_UP:
+        mlp = [("gate_up", h, 2 * i), ("down", i, h)]
+    elif spec.mlp_gated:
+        mlp = [("gate", h, i), ("up", h, i), ("down", i, h)]
+    else:
+        mlp = [("up", h, i), ("down", i, h)]
+    return attn + mlp
+
+
+def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
+    """Shapes of the model's parameter tensors (biases and norms included), for the optimizer.
+
+    The shapes decide the for-loop optimizer's temporaries (largest tensor) and Adafactor's
+    factored states; their element count equals `spec.params()` up to small MLA/MoE extras.
+    """
+    h, v = spec.hidden_size, spec.vocab_size
+    shapes: list[tuple[int, ...]] = [(v, h)]
+    if spec.learned_positions:
+        shapes.append((spec.learned_positions, h))
+    for layer in range(spec.num_layers):
+        for _, fin, fout in linear_shapes(spec)[:-3 if spec.mlp_gated and spec.model_type not in act.FUSED_GATE_UP else -2]:
+            shapes.append((fout, fin))
+        moe = spec.is_moe and spec.moe_layers[layer]
+        if moe:
+            shapes.append((spec.num_experts, h))
+            shapes.append((spec.num_experts, 2 * spec.moe_intermediate_size, h))
+            shapes.append((spec.num_experts, h, spec.moe_intermediate_size))
+        else:
+            for _, fin, fout in linear_shapes(spec)[-3 if spec.mlp_gated and spec.model_type not in act.FUSED_GATE_UP else -2:]:
+                shapes.append((fout, fin))
+        shapes += [(h,)] * spec.norms_per_layer * (2 if spec.norm_bias else 1)
+    shapes.append((h,))
+    if not spec.tie_word_embeddings:
+        shapes.append((v, h))
+    counted = sum(_numel(s) for s in shapes)
+    rest = spec.params() - counted           # biases, QK norms, sinks, MLA extras: small vectors
+    if rest > 0:
+        shapes.append((rest,))
+    return shapes
+
+
+def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list[tuple[int, ...]]:
+    """Shapes of LoRA's A (r x in) and B (out x r) matrices on the targeted linears of every layer."""
+    names = _lora_targets(spec, targets)
+    out = []
+    for _ in range(spec.num_layers):
+        for name, fin, fout in linear_shapes(spec):
+            if name in names:
+                out += [(rank, fin), (fout, rank)]
+    return out
+
+
+def _lora_targets(spec: ModelSpec, targets: str) -> set[str]:
+    all_names = {n for n, _, _ in linear_shapes(spec)}
+    if targets == "all-linear":
+        return all_names
+    if targets == "attention":
+        return {n for n in all_names if n in ("q", "k", "v", "o", "qkv")}
+    names = {t.strip().removesuffix("_proj") for t in targets.split(",") if t.strip()}
+    for n in names:
+        if n not in all_names:
+            raise unknown(f"--lora-targets module for {spec.model_type}", n, sorted(all_names))
+    return names
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# ---- the model ------------------------------------------------------------------------------
+
+def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = "mixed",
+                 optimizer: str = "adamw", optimizer_impl: str = "foreach",
+                 gradient_checkpointing: bool = False, lora_rank: int = 0,
+                 lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
+                 gpus: int = 1, offload: bool = False, attention: str = "sdpa") -> TrainingMemory:
+    """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
+
+    `precision`: "mixed" (fp32 weights, bf16 autocast, fp32 grads and states: Trainer(bf16=True)),
+    "bf16"/"fp16" (everything in 16 bits) or "fp32". `lora_rank` > 0 trains PEFT LoRA adapters
+    (fp32, PEFT's default) on `lora_targets`; `qlora` stores the frozen base linears in NF4.
+    `zero` 1/2/3 (or an FSDP strategy name) shards states / +gradients / +weights over `gpus`;
+    `offload` keeps the sharded optimizer states (and, at stage 3, weights) in CPU memory.
+    """
+    s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
+               qlora, zero, gpus, attention)
+    zero = s["zero"]
+    s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload))
+    o = opt.get_optimizer(optimizer)
+    p = act.PRECISIONS[precision]
+    tokens = seq * batch
+    lora = lora_rank > 0 or qlora
+    if qlora and not lora_rank:
+        lora_rank = 16
+    n_params = spec.params()
+
+    # -- weights, gradients, optimizer states -------------------------------------------------
+    linear_w = _linear_params(spec)                     # decoder linears (quantized by QLoRA)
+    if lora:
+        trainable = lora_shapes(spec, lora_rank, lora_targets)
+        train_bytes = 4                                 # PEFT up-casts adapters to fp32
+        base = n_params * p.weight
+        if qlora:
+            nf4 = linear_w // 2 + -(-linear_w // NF4_BLOCK) + 4 * -(-linear_w // (NF4_BLOCK * NF4_DQ_BLOCK))
+            base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
+        n_train = sum(_numel(x) for x in trainable)
+        weights = base + n_train * train_bytes
+    else:
+        trainable = param_shapes(spec)
+        train_bytes = p.weight
+        n_train = n_params
+        weights = n_params * p.weight
+    grads = n_train * train_bytes
+    states = opt.state_bytes(o, trainable, train_bytes)
+    step_temp = opt.step_temporary_bytes(o, optimizer_impl, trainable, train_bytes)
+
+    if zero and not lora and p.mixed:
+        # DeepSpeed's mixed precision: 16-bit weights and gradients, fp32 master copy in the optimizer
+        weights, grads = 2 * n_params, 2 * n_params
+        states = states + 4 * n_params
+    if zero >= 1:
+        states = -(-states // gpus)
+        step_temp = -(-step_temp // gpus)
+    if zero >= 2:
+        grads = -(-grads // gpus)
+    if zero >= 3:
+        weights = -(-weights // gpus)
+    if offload and zero:
+        states, step_temp = 0, 0
+
+    # -- activations --------------------------------------------------------------------------
+    heads = act.head_terms(spec, precision, lora=lora)
+    layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
+             for i in range(spec.num_layers)]
+    per_layer = [sum(t.values()) * tokens for t in layer]
+    head_bytes = sum(heads.values()) * tokens
+    casts = 0 if lora else act.weight_cast_bytes(linear_w + spec.vocab_size * spec.hidden_size, precision)
+    layer_casts = 0 if lora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
+    fwd_loss, bwd_loss = (x * tokens for x in act.loss_transient_bytes(spec, precision))
+    if gradient_checkpointing:
+        # only each layer's input survives the forward; one layer is recomputed at a time in backward
+        kept = [p.res * spec.hidden_size * tokens for _ in range(spec.num_layers)]
+        activ = sum(kept) + head_bytes + (casts - layer_casts * spec.num_layers)
+    else:
+        kept = [x + layer_casts for x in per_layer]
+        activ = sum(kept) + head_bytes + (casts - layer_casts * spec.num_layers)
+
+    # -- phases (steady state: the states exist) ------------------------------------------
+    moments = {}
+    moments["forward_end"] = dict(weights=weights, gradients=0, optimizer=states, activations=activ,
+                                  temporary=fwd_loss)
+    moments["backward"] = dict(weights=weights, gradients=0, optimizer=states, activations=activ,
+                               temporary=bwd_loss)
+    # walking down the layers: activations freed, gradients appear
+    g_layers = grads - _head_grad(spec, grads, n_train, lora)
+    g_head = grads - g_layers
+    remaining = activ - head_bytes - (casts - layer_casts * spec.num_layers) - 4 * spec.vocab_size * tokens * 0
+    acc_grad = g_head
+    for j in reversed(range(spec.num_layers)):
+        remaining -= kept[j]
+        live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
+        temp = _layer_backward_temp(spec, p, tokens)
+        total_act = remaining + live_layer
+        acc_grad += g_layers // max(spec.num_layers, 1)
+        m = dict(weights=weights, gradients=acc_grad, optimizer=states, activations=total_act, temporary=temp)
+        if sum(m.values()) > sum(moments["backward"].values()):
+            moments["backward"] = m
+    moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
+                                     temporary=step_temp)
+    totals = {k: sum(v.values()) for k, v in moments.items()}
+    phase = max(totals, key=lambda k: totals[k])
+    peak = totals[phase]
+    maxima = {c: max(m[c] for m in moments.values()) for c in COMPONENTS}
+    overhead = CUDA_CONTEXT_BYTES + int(ALLOCATOR_SLACK * peak)
+    return TrainingMemory(peak_bytes=peak, breakdown=dict(moments[phase]), peak_phase=phase,
+                          phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params,
+                          trainable_params=n_train, settings=s)
+
+
+def _linear_params(spec: ModelSpec) -> int:
+    """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers)."""
+    b = spec.breakdown()
+    return b["attention"] + b["mlp"] + b["experts"] + b["router"]
+
+
+def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
+    """Bytes of gradient produced before the first decoder layer's backward: the output head's."""
+    if lora or not n_train:
+        return 0
+    per = grads // n_train
+    return spec.vocab_size * spec.hidden_size * per + spec.hidden_size * per
+
+
+def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
+    """Gradients of a layer's intermediate tensors in flight during its backward (MLP-wide)."""
+    return 3 * p.act * spec.intermediate_size * tokens
+
+
+def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets, qlora, zero, gpus,
+           attention) -> dict:
+    require_positive("seq", seq)
+    require_positive("batch", batch)
+    require_positive("gpus", gpus)
+    require_positive("lora_rank", lora_rank, allow_zero=True)
+    if precision not in PRECISIONS:
+        raise unknown("precision", precision, PRECISIONS)
+    opt.get_optimizer(optimizer)
+    opt.check_impl(impl)
+    if attention not in ATTENTIONS:
+        raise unknown("attention", attention, ATTENTIONS)
+    if isinstance(zero, str):
+        if zero.isdigit():
+            zero = int(zero)
+        elif zero in FSDP:
+            zero = FSDP[zero]
+        else:
+            raise unknown("ZeRO stage / FSDP strategy", zero, [*map(str, range(4)), *FSDP])
+    if zero not in (0, 1, 2, 3):
+        raise VramkitError(f"zero: expected a ZeRO stage 0, 1, 2 or 3, got {zero!r}")
+    if lora_rank > spec.hidden_size:
+        raise VramkitError(f"lora_rank: {lora_rank} is larger than the hidden size {spec.hidden_size} "
+                           f"of {spec.model_type}; expected 1..{spec.hidden_size}")
+    if lora_rank or qlora:
+        _lora_targets(spec, lora_targets)
+    return dict(seq=seq, batch=batch, precision=precision, optimizer=opt.get_optimizer(optimizer).name,
+                optimizer_impl=impl, lora_rank=lora_rank, lora_targets=lora_targets, qlora=bool(qlora), zero=zero, gpus=gpus,
+                attention=attention)
+
+
+def zero_model_states(params: int, stage: int, gpus: int, k: int = 12) -> int:
+    """Bytes of model states per GPU under ZeRO, as in the ZeRO paper (arXiv 1910.02054), Figure 1.
+
+    Mixed-precision Adam keeps 2 bytes of 16-bit weights, 2 of 16-bit gradients and K = 12 bytes of
+    fp32 master weights, momentum and variance per parameter: (2 + 2 + K) * params on one GPU.
+    Stage 1 shards the K bytes over `gpus`, stage 2 also the gradients, stage 3 also the weights.
+    Activations and temporaries are not in this figure.
+    """
+    require_positive("params", params)
+    require_positive("gpus", gpus)
+    if stage not in (0, 1, 2, 3):
+        raise VramkitError(f"zero: expected a ZeRO stage 0, 1, 2 or 3, got {stage!r}")
+    sharded = {0: 0, 1: k, 2: k + 2, 3: k + 4}[stage]
+    return (2 + 2 + k - sharded) * params + -(-sharded * params // gpus)
+
+
+def largest_trainable(spec: ModelSpec, gpu_bytes: int, *, vary: str = "batch", seq: int = 2048,
+                      batch: int = 1, limit: int = 1 << 20, **kwargs) -> int:
+    """The largest batch (vary="batch") or sequence length (vary="seq") whose peak plus runtime
+    overhead fits in `gpu_bytes`; 0 when even 1 does not fit. Other arguments as `train_memory`.
+
+    Memory grows monotonically with both, so a binary search finds the exact limit.
+    """
+    require_positive("gpu_bytes", gpu_bytes)
+    if vary not in ("batch", "seq"):
+        raise unknown("quantity to vary", vary, ("batch", "seq"))
+
+    def fits(n: int) -> bool:
+        args = dict(seq=seq, batch=batch, **kwargs)
+        args[vary] = n
+        m = train_memory(spec, **args)
+        return m.peak_bytes + m.overhead_bytes <= gpu_bytes
+
+    if not fits(1):
+        return 0
+    lo, hi = 1, 2
+    while hi <= limit and fits(hi):
+        lo, hi = hi, hi * 2
+    hi = min(hi, limit + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
