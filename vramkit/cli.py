@@ -186,6 +186,61 @@ def _table_formats(d: dict) -> str:
     return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" for f in d["formats"])
 
 
+# ---- train -------------------------------------------------------------------------------
+
+
+def _args_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seq", type=_count, required=True, help="tokens per sequence (2k = 2048)")
+    p.add_argument("--batch", type=_count, default=1, help="sequences per step (per GPU)")
+    p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
+    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
+    p.add_argument("--optimizer-impl", default="foreach", help="foreach (CUDA default), for-loop or fused")
+    p.add_argument("--gradient-checkpointing", action="store_true", help="keep only layer inputs; recompute")
+    p.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (0: full)")
+    p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
+    p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
+    p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
+    p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
+    p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
+    p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
+    p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+
+
+def _run_train(args) -> dict:
+    from .sources import load_model
+    from .training import train_memory
+
+    mem = train_memory(load_model(args.model), seq=args.seq, batch=args.batch, precision=args.precision,
+                       optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
+                       gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
+                       lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
+                       offload=args.offload, attention=args.attention)
+    out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None}
+    if args.gpu:
+        from .hardware import get_gpu
+
+        usable = get_gpu(args.gpu).usable_bytes()
+        out.update(gpu_usable_bytes=usable, fits=out["total_with_overhead_bytes"] <= usable)
+    return out
+
+
+def _table_train(d: dict) -> str:
+    from .units import fmt_bytes
+
+    s = d["settings"]
+    rows = [f"{d['model']}: seq {s['seq']:,} x batch {s['batch']}, {s['precision']}, {s['optimizer']} "
+            f"({s['optimizer_impl']}){', checkpointing' if s['gradient_checkpointing'] else ''}"
+            f"{', LoRA r=' + str(s['lora_rank']) if s['lora_rank'] else ''}{', QLoRA' if s['qlora'] else ''}"
+            f"{', ZeRO-' + str(s['zero']) + ' x ' + str(s['gpus']) + ' GPUs' if s['zero'] else ''}",
+            f"  peak {fmt_bytes(d['peak_bytes'], 'both')} at {d['peak_phase']}; alive then:"]
+    rows += [f"    {k:<12} {fmt_bytes(v, 'both')}" for k, v in d["breakdown"].items()]
+    rows.append(f"  + overhead  {fmt_bytes(d['overhead_bytes'], 'both')} (CUDA context, allocator cache)")
+    if d["gpu"]:
+        rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> "
+                    f"{'fits' if d['fits'] else 'does NOT fit'}")
+    return "\n".join(rows)
+
+
 @dataclass(frozen=True)
 class Command:
     run: Callable[[argparse.Namespace], dict]
@@ -201,6 +256,8 @@ COMMANDS: dict[str, Command] = {
                      _args_infer),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
                    _args_fit),
+    "train": Command(_run_train, _table_train, "training memory: the peak of a step and what is alive then",
+                     _args_train),
     "models": Command(_run_models, _table_models, "list the catalog models", takes_model=False),
     "gpus": Command(_run_gpus, _table_gpus, "list the catalog GPUs", takes_model=False),
     "formats": Command(_run_formats, _table_formats, "list the number formats", takes_model=False),

@@ -1,0 +1,59 @@
+"""`vramkit train`: the --json contract of DESIGN.md and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vramkit.cli import main
+
+COMPONENTS = {"weights", "gradients", "optimizer", "activations", "temporary"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_contract(capsys):
+    code, out, _ = run(capsys, "train", "llama-3.2-1b", "--seq", "1024", "--batch", "2", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert isinstance(d["peak_bytes"], int) and set(d["breakdown"]) == COMPONENTS
+    assert all(isinstance(v, int) for v in d["breakdown"].values())
+    assert sum(d["breakdown"].values()) == d["peak_bytes"]
+    assert d["peak_phase"] in ("forward_end", "backward", "optimizer_step")
+    assert d["overhead_bytes"] > 0 and d["total_with_overhead_bytes"] == d["peak_bytes"] + d["overhead_bytes"]
+
+
+def test_options_change_the_answer(capsys):
+    def peak(*extra):
+        code, out, _ = run(capsys, "train", "llama-3.2-1b", "--seq", "1024", "--json", *extra)
+        assert code == 0
+        return json.loads(out)
+
+    full = peak()
+    lora = peak("--lora-rank", "16")
+    assert lora["breakdown"]["gradients"] < full["breakdown"]["gradients"] / 50
+    assert lora["trainable_params"] < full["trainable_params"] / 50
+    zero3 = peak("--zero", "3", "--gpus", "8")
+    assert zero3["peak_bytes"] < full["peak_bytes"]
+    fsdp = peak("--zero", "full_shard", "--gpus", "8")
+    assert fsdp["peak_bytes"] == zero3["peak_bytes"]
+    gpu = peak("--gpu", "h100-sxm5")
+    assert gpu["fits"] in (True, False) and gpu["gpu_usable_bytes"] > 0
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--lora-rank", "100000"], "hidden size"),
+    (["--zero", "4"], "ZeRO stage"),
+    (["--gpus", "0"], "gpus"),
+    (["--optimizer", "adamq"], "did you mean"),
+    (["--precision", "int3"], "precision"),
+    (["--optimizer-impl", "vectorised"], "implementation"),
+])
+def test_bad_input_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, "train", "llama-3.2-1b", "--seq", "512", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err
