@@ -187,14 +187,15 @@ def memory_vs_context(rows: list[dict], gpu_rows: list[dict], lang: str = "en", 
     return (lines + rule).add_params(pick_model, pick_gpu).properties(width=width)
 
 
-def kv_vs_weights(rows: list[dict], lang: str = "en", *, width: int = 520):
+def kv_vs_weights(rows: list[dict], lang: str = "en", *, start: int | None = None, width: int = 520):
     """The KV cache of a batch against the weights, one colour per model, with a context slider.
 
     `rows`: dicts with "model", "context" (tokens, evenly spaced so a range slider can step
     through them), "batch", "kv_bytes" (the whole batch's KV cache, int) and "weights_bytes"
     (int). Solid lines are the KV cache against batch size; dashed lines of the same colour are
     the weights: where a solid line crosses its dashed line, the caches outweigh the model.
-    Lengths in GB (10**9 bytes); the slider works without a kernel.
+    Lengths in GB (10**9 bytes); the slider (starting at `start`, default the smallest context)
+    works without a kernel, and the axis follows it.
     """
     import altair as alt
 
@@ -203,13 +204,11 @@ def kv_vs_weights(rows: list[dict], lang: str = "en", *, width: int = 520):
     models = list(dict.fromkeys(r["model"] for r in rows))
     contexts = sorted({r["context"] for r in rows})
     step = contexts[1] - contexts[0] if len(contexts) > 1 else 1
-    pick = alt.param(name="context", value=contexts[len(contexts) // 4],
+    pick = alt.param(name="context", value=start if start in contexts else contexts[0],
                      bind=alt.binding_range(min=contexts[0], max=contexts[-1], step=step,
                                             name=label("context", lang) + " "))
-    top = max(max(r["kv_bytes"] for r in rows if r["context"] == contexts[-1]),
-              max(r["weights_bytes"] for r in rows)) / GB
     color = alt.Color("model:N", sort=models, title=label("model", lang))
-    y = alt.Y("gb:Q", title=label("memory_gb", lang), scale=alt.Scale(domain=[0, top]))
+    y = alt.Y("gb:Q", title=label("memory_gb", lang))
     kv = alt.Chart(alt.Data(values=[{**r, "gb": r["kv_bytes"] / GB} for r in rows])).mark_line(point=True).encode(
         x=alt.X("batch:Q", title=label("batch", lang)), y=y, color=color,
         tooltip=[alt.Tooltip("model:N", title=label("model", lang)),
@@ -229,8 +228,8 @@ def throughput_vs_batch(rows: list[dict], lang: str = "en", *, width: int = 520)
 
     `rows`: dicts with "gpu", "context", "batch", "tokens_per_s" (float, from
     `vramkit.speed.decode_step`), "bound" ("memory" or "compute") and "fits" (bool: the batch's
-    KV cache and the weights fit the GPU). Filled points are memory-bound, hollow squares
-    compute-bound; batches that do not fit are left out, so a line ends where memory runs out.
+    KV cache and the weights fit the GPU). Circles are memory-bound, squares compute-bound;
+    batches that do not fit are left out, so a line ends where memory runs out.
     """
     import altair as alt
 
@@ -245,10 +244,9 @@ def throughput_vs_batch(rows: list[dict], lang: str = "en", *, width: int = 520)
         color=alt.Color("context:O", title=label("context", lang)),
     ).transform_filter(alt.datum.gpu == pick)
     lines = base.mark_line()
-    points = base.mark_point(size=60).encode(
+    points = base.mark_point(size=60, filled=True).encode(
         shape=alt.Shape("bound:N", title=label("bound", lang),
                         sort=[label("memory_bound", lang), label("compute_bound", lang)]),
-        filled=alt.value(True),
         tooltip=[alt.Tooltip("gpu:N", title=label("gpu", lang)),
                  alt.Tooltip("context:Q", title=label("context", lang), format=",d"),
                  alt.Tooltip("batch:Q", title=label("batch", lang)),
