@@ -416,9 +416,9 @@ def histogram_levels(bins: list[dict], levels: list[dict], lang: str = "en", *, 
     use_stable_renderer()
     lo, hi = min(b["start"] for b in bins), max(b["end"] for b in bins)
     x_scale = alt.Scale(domain=[lo, hi], nice=False)
-    bars = alt.Chart(alt.Data(values=[dict(b) for b in bins])).mark_bar(color="#9ecae1").encode(
+    bars = alt.Chart(alt.Data(values=[dict(b) for b in bins])).mark_rect(color="#9ecae1").encode(
         x=alt.X("start:Q", title=label("weight_value", lang), scale=x_scale), x2="end:Q",
-        y=alt.Y("count:Q", title=label("count", lang)),
+        y=alt.Y("count:Q", title=label("count", lang)), y2=alt.datum(0),
     )
     pick = _menu(levels, select, lang)
     data = [{"sel": r[select], "level": r["level"]} for r in levels]
@@ -441,7 +441,8 @@ def block_size_tradeoff(rows: list[dict], lang: str = "en", *, width: int = 300)
     use_stable_renderer()
     methods = list(dict.fromkeys(r["method"] for r in rows))
     base = alt.Chart(alt.Data(values=[dict(r) for r in rows])).encode(
-        x=alt.X("block_size:Q", title=label("block_size", lang), scale=alt.Scale(type="log", base=2)),
+        x=alt.X("block_size:Q", title=label("block_size", lang), scale=alt.Scale(type="log", base=2),
+                axis=alt.Axis(values=sorted({r["block_size"] for r in rows}), labelAngle=-45, labelOverlap=False)),
         color=alt.Color("method:N", sort=methods, title=label("method", lang)),
         tooltip=[alt.Tooltip("method:N", title=label("method", lang)),
                  alt.Tooltip("block_size:Q", title=label("block_size", lang)),
