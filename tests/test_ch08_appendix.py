@@ -79,6 +79,23 @@ def test_embedded_llama1_configs_match_the_paper():
     assert load_model(models["gpt2-medium"]["config"]).params() == 354_823_168  # transformers' gpt2-medium
 
 
+def test_seed_ledgers_below_every_published_ledger_are_wrong(verdicts):
+    # Weights + gradients + AdamW states: every published ledger says 16 to 20 bytes per parameter
+    # (catalog/published-bytes-per-param.json); seed 001's 56 GB for a 7B is far below any of them.
+    from vramkit import catalog, load_model
+
+    low = min(b["total"] for b in catalog.published("bytes-per-param")["ledgers"])
+    n = load_model("llama-2-7b").params()
+    for cid in ("001-train-states", "001-adamw-total"):
+        v = verdicts[cid]
+        assert v.claimed * 10**9 / n < low * (1 - audit.APPROXIMATE)
+        assert v.verdict == "wrong"
+    # seed 003's 84 GB optimizer is EleutherAI's 12-byte optimizer (fp32 copy + m + v): right
+    eleuther = next(b for b in catalog.published("bytes-per-param")["ledgers"] if b["name"].startswith("EleutherAI"))
+    assert verdicts["003-optimizer"].verdict == "right"
+    assert verdicts["003-optimizer"].computed * 10**9 == eleuther["items"]["optimizer (fp32 copy + m + v)"] * n
+
+
 @pytest.mark.parametrize("claimed,computed,unit,verdict", [
     (105, 100, "GB", "right"), (95, 100, "GB", "right"), (106, 100, "GB", "approximate"),
     (125, 100, "GB", "approximate"), (126, 100, "GB", "wrong"), (50, 100, "GB", "wrong"),

@@ -55,9 +55,11 @@ def _train(r: dict):
 
 
 def _field(obj, name: str) -> int:
-    """`obj.name`, or `obj.breakdown[key]` for 'breakdown.key'."""
-    if name.startswith("breakdown."):
-        return obj.breakdown[name.split(".", 1)[1]]
+    """`obj.name`, or `obj.breakdown[key]` for 'breakdown.key' (what is alive at the peak), or
+    `obj.maxima[key]` for 'maxima.key' (that component's largest value over the step)."""
+    for part in ("breakdown", "maxima"):
+        if name.startswith(part + "."):
+            return getattr(obj, part)[name.split(".", 1)[1]]
     return getattr(obj, name)
 
 
@@ -88,6 +90,15 @@ def recompute(r: dict):
         return _fields(_train(r), r) / _model(r["model"]).params()
     if call == "training":
         return _fields(_train(r), r)
+    if call == "mixed_weight_copies":  # bytes per parameter of weights in mixed precision, with the
+        # bf16 copies autocast makes of every matmul weight (decoder linears and the output head)
+        from .activations import weight_cast_bytes
+
+        spec = _model(r["model"])
+        b = spec.breakdown()
+        matmul = b["attention"] + b["mlp"] + b["experts"] + b["router"] + (b["lm_head"] or b["embedding"])
+        m = _train({"model": r["model"], "seq": 1})
+        return (m.maxima["weights"] + weight_cast_bytes(matmul, "mixed")) / spec.params()
     if call == "format":
         fmt = get_format(r["format"])
         if r["field"] == "codes":  # distinct bit patterns of one element
@@ -130,7 +141,7 @@ def recompute(r: dict):
 
 
 _CALLS = ("params", "weights", "kv_cache", "inference", "storage", "per_param", "training", "format",
-          "usable", "usable_share", "fits_memory", "fits_inference", "fits_training", "saving", "sum", "product")
+          "mixed_weight_copies", "usable", "usable_share", "fits_memory", "fits_inference", "fits_training", "saving", "sum", "product")
 
 
 @dataclass(frozen=True)

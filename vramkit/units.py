@@ -93,6 +93,21 @@ LABELS: dict[str, dict[str, str]] = {
     "term_ko": {"ko": "한국어", "en": "Korean"},
     "term_en": {"ko": "영어", "en": "English"},
     "meaning": {"ko": "뜻", "en": "meaning"},
+    # training (chapter 5)
+    "seq": {"ko": "시퀀스 길이(토큰)", "en": "sequence length (tokens)"},
+    "gradient_checkpointing": {"ko": "그래디언트 체크포인팅", "en": "gradient checkpointing"},
+    "ckpt_on": {"ko": "켬", "en": "on"},
+    "ckpt_off": {"ko": "끔", "en": "off"},
+    "zero_stage": {"ko": "ZeRO 단계", "en": "ZeRO stage"},
+    "phase": {"ko": "단계", "en": "phase"},
+    "forward_end": {"ko": "순전파 끝(손실)", "en": "end of forward (loss)"},
+    "backward": {"ko": "역전파", "en": "backward"},
+    "optimizer_step": {"ko": "옵티마이저 스텝", "en": "optimizer step"},
+    "published": {"ko": "발표된 값", "en": "published"},
+    "peak": {"ko": "최대 메모리", "en": "peak memory"},
+    "setting": {"ko": "설정", "en": "setting"},
+    "ratio": {"ko": "비율", "en": "ratio"},
+    "full_ft": {"ko": "전체 미세조정", "en": "full fine-tuning"},
 }
 
 
