@@ -12,7 +12,7 @@ GGUF "mixes" such as Q4_K_M are file types, not block types: llama.cpp picks a b
 tensor (Q6_K for the output head, more bits for some attn_v/ffn_down layers). Their size depends on
 the model, so it comes from `gguf_model_bytes(spec, "Q4_K_M")`, which follows llama.cpp's rules.
 
-Explained in the chapter on number formats (chapters/*/02-number-formats.ipynb).
+Explained in the chapter on number formats (chapters/*/02-formats.ipynb).
 """
 from __future__ import annotations
 
