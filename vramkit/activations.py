@@ -86,6 +86,9 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     a, res = p.act, p.res
     t = {"norms": 0, "attention": 0, "scores": 0, "mlp": 0, "dropout": 0}
     cast = 2 if p.mixed else 0                   # each linear's own bf16 copy of an fp32 input
+    # LoRA: PEFT casts an adapter's input to the adapter dtype (fp32); under autocast lora_A then
+    # casts it to bf16 and saves that copy instead
+    lora_in = 2 if p.mixed else 4
     n_qkv = 1 if mt in FUSED_QKV else 3
 
     # --- norms (and the inputs of the linears that read them) -----------------------------
@@ -102,7 +105,7 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     # inputs saved by the q/k/v and gate/up linears
     n_in = n_qkv + (1 if mt in FUSED_GATE_UP or not spec.mlp_gated else 2)
     if lora:
-        t["norms"] += 4 * h * n_in              # PEFT: x.to(fp32) per adapter
+        t["norms"] += lora_in * h * n_in        # one copy per adapter
     elif p.mixed:
         t["norms"] += cast * h * n_in
     elif mt not in POST_NORM:
@@ -122,7 +125,7 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     t["attention"] += a * (q + 2 * kv) + a * q + 4 * heads
     del rot
     # the o_proj input (output transposed back to tokens) and the residual add need nothing more
-    t["attention"] += 4 * q if lora else 0
+    t["attention"] += lora_in * q if lora else 0
     if attention == "eager":
         window = spec.sliding_window if (spec.layer_types and spec.layer_types[layer] == SLIDING) else None
         del window                               # eager still materialises the full seq x seq matrix
@@ -139,14 +142,14 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     elif spec.mlp_gated:
         # gate out (saved by act), act out and up out (saved by the product), product (saved by
         # down_proj: in LoRA its fp32 copy instead)
-        t["mlp"] += a * 4 * i if not lora else a * 3 * i + 4 * i
+        t["mlp"] += a * 4 * i if not lora else a * 3 * i + lora_in * i
     elif mt == "gpt2":
         # gelu_new in Python: 0.5*x*(1+tanh(c*(x+0.044715*x^3))): pow saves x, tanh its output,
         # the final product saves 0.5*x and (1+tanh); c_proj saves the activation output.
-        t["mlp"] += a * 5 * i if not lora else a * 4 * i + 4 * i
+        t["mlp"] += a * 5 * i if not lora else a * 4 * i + lora_in * i
     else:
         # exact GELU saves its input; the down projection saves the output
-        t["mlp"] += a * 2 * i if not lora else a * i + 4 * i
+        t["mlp"] += a * 2 * i if not lora else a * i + lora_in * i
 
     # --- dropout masks (bool, 1 byte per element) --------------------------------------------
     if mt == "gpt2":

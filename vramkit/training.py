@@ -222,8 +222,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
              for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
     head_bytes = sum(heads.values()) * tokens
-    casts = 0 if lora else act.weight_cast_bytes(linear_w + spec.vocab_size * spec.hidden_size, precision)
-    layer_casts = 0 if lora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
+    # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
+    # (a frozen weight's copy is still needed for the input's gradient)
+    casts = 0 if qlora else act.weight_cast_bytes(linear_w + spec.vocab_size * spec.hidden_size, precision)
+    layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     fwd_loss, bwd_loss = (x * tokens for x in act.loss_transient_bytes(spec, precision))
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward

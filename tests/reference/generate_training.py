@@ -62,7 +62,10 @@ ARCHS: dict[str, dict] = {
     "gemma3-262k": dict(model_type="gemma3_text", hidden_size=384, intermediate_size=1536, num_hidden_layers=4,
                         num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144,
                         sliding_window=512, max_position_embeddings=4096),
-    "gpt2": dict(model_type="gpt2", n_embd=512, n_layer=4, n_head=8, vocab_size=50257, n_positions=1024),
+    # attn_pdrop=0: with attention dropout, CPU SDPA falls back to the math kernel (a seq x seq matrix),
+    # which CUDA's flash/efficient kernels do not; residual and embedding dropout stay at 0.1.
+    "gpt2": dict(model_type="gpt2", n_embd=512, n_layer=4, n_head=8, vocab_size=50257, n_positions=1024,
+                 attn_pdrop=0.0),
     "phi3": dict(model_type="phi3", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
                  num_attention_heads=8, num_key_value_heads=8, vocab_size=32064,
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
@@ -284,6 +287,11 @@ def run_case(arch_name: str, settings: dict) -> dict:
 def cases():
     for arch in ARCHS:
         for suffix, st in MATRIX.items():
+            if arch.endswith("-moe") and st.get("precision", BASE["precision"]) != "bf16":
+                # MoE experts with fp32 weights cannot run here: the default grouped_mm accepts only
+                # bf16 inputs on the CPU path, and the eager experts loop calls nonzero(), whose
+                # output shape FakeTensorMode cannot know.
+                continue
             yield f"{arch}/{suffix}", arch, st
     for arch, suffix, st in EXTRA:
         yield f"{arch}/{suffix}", arch, st
