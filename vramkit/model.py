@@ -26,6 +26,14 @@ _WRAPPERS = ("text_config",)
 _TIE_DEFAULT = {
     "gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True,
 }
+# num_key_value_heads when the config lacks the key (the config classes' defaults; elsewhere, and
+# when the key is null, the number of query heads).
+_KV_HEADS_DEFAULT = {
+    "mistral": 8, "mixtral": 8, "qwen2": 32, "qwen2_moe": 16, "qwen3": 32, "qwen3_moe": 4,
+    "gemma": 16, "gemma2": 4, "gemma3_text": 4, "exaone4": 32, "gpt_oss": 8,
+}
+# head_dim when the config lacks it: a fixed class default, not hidden_size / num_attention_heads.
+_HEAD_DIM_DEFAULT = {"qwen3": 128, "gemma": 256, "gemma2": 256, "gemma3_text": 256, "gpt_oss": 64}
 
 
 @dataclass(frozen=True)
@@ -311,6 +319,11 @@ def _read(data: dict, source: str) -> ModelSpec:
     return READERS[model_type](_Config(data, source), model_type)
 
 
+def _class_default(c: _Config, key: str, table: dict, model_type: str, otherwise: int) -> int:
+    """The config class's default for `key` when the config lacks it; `otherwise` when it is null."""
+    return table.get(model_type, otherwise) if key not in c.data else otherwise
+
+
 def _base(c: _Config, model_type: str, **over) -> dict:
     """Fields common to the Llama-like families."""
     h = c.int("hidden_size")
@@ -322,8 +335,9 @@ def _base(c: _Config, model_type: str, **over) -> dict:
         num_layers=n,
         vocab_size=c.int("vocab_size"),
         num_heads=nh,
-        num_kv_heads=c.int("num_key_value_heads", default=nh),
-        head_dim=c.int("head_dim", default=h // nh),
+        num_kv_heads=c.int("num_key_value_heads", default=_class_default(c, "num_key_value_heads",
+                                                                         _KV_HEADS_DEFAULT, model_type, nh)),
+        head_dim=c.int("head_dim", default=_class_default(c, "head_dim", _HEAD_DIM_DEFAULT, model_type, h // nh)),
         intermediate_size=c.int("intermediate_size"),
         tie_word_embeddings=c.bool("tie_word_embeddings", _TIE_DEFAULT.get(model_type, False)),
         source=c.source,
@@ -342,8 +356,9 @@ def _llama(c: _Config, t: str) -> ModelSpec:
 def _mistral(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t)
     # Without `layer_types`, transformers' cache treats every layer as sliding when a window is set.
-    f["layer_types"], f["sliding_window"] = _layer_types(
-        c, f["num_layers"], c.get("sliding_window"), lambda i: True)
+    # MistralConfig's window defaults to 4096 when the key is absent (null means none); Mixtral's to none.
+    window = c.data.get("sliding_window", 4096) if t == "mistral" else c.get("sliding_window")
+    f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], window, lambda i: True)
     if t == "mixtral":
         f.update(num_experts=c.int("num_local_experts"), experts_per_token=c.int("num_experts_per_tok"),
                  moe_intermediate_size=f["intermediate_size"], moe_layers=(True,) * f["num_layers"])
@@ -360,8 +375,14 @@ def _qwen(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t, **over)
     n = f["num_layers"]
     window = c.get("sliding_window") if c.bool("use_sliding_window", False) else None
-    max_window_layers = c.int("max_window_layers", default=n, allow_zero=True)
-    f["layer_types"], f["sliding_window"] = _layer_types(c, n, window, lambda i: i >= max_window_layers)
+    max_window_layers = c.int("max_window_layers", default=28, allow_zero=True)  # the config classes' default
+    if t == "qwen2_moe":    # Qwen2MoeConfig: every other layer below max_window_layers slides
+        rule = lambda i: i % 2 == 0 and i < max_window_layers  # noqa: E731
+    elif t == "qwen3_moe":  # Qwen3MoeConfig has no layer rule: the cache slides every layer
+        rule = lambda i: True  # noqa: E731
+    else:                   # Qwen2/Qwen3: the layers from max_window_layers up slide
+        rule = lambda i: i >= max_window_layers  # noqa: E731
+    f["layer_types"], f["sliding_window"] = _layer_types(c, n, window, rule)
     if t.endswith("_moe"):
         experts = c.int("num_experts", allow_zero=True)
         step = c.int("decoder_sparse_step", default=1)
@@ -387,8 +408,10 @@ def _gemma(c: _Config, t: str) -> ModelSpec:
         pattern = c.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
     else:
         pattern = 2
-    f["layer_types"], f["sliding_window"] = _layer_types(
-        c, n, c.get("sliding_window", 4096), _every_nth_full(pattern))
+    window = c.get("sliding_window", 4096)
+    if t == "gemma3_text" and c.bool("use_bidirectional_attention", False):
+        window = window // 2 + 1  # Gemma3TextConfig: a window of w//2 on either side, bounds exclusive
+    f["layer_types"], f["sliding_window"] = _layer_types(c, n, window, _every_nth_full(pattern))
     return ModelSpec(**f)
 
 
@@ -431,7 +454,7 @@ def _olmo2(c: _Config, t: str) -> ModelSpec:
 
 def _exaone4(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t, qk_norm="head")
-    window = c.get("sliding_window")
+    window = c.data.get("sliding_window", 4096)  # Exaone4Config's default when the key is absent
     pattern = c.get("sliding_window_pattern", 4)
     if isinstance(pattern, str):  # e.g. "LLLG": local, local, local, global
         rule = lambda i: pattern[i % len(pattern)] == "L"  # noqa: E731
