@@ -8,8 +8,10 @@ import pytest
 from vramkit import catalog, load_model
 
 # DeepSeek-V3's published 671,026,419,200 counts the router's e_score_correction_bias (256 per MoE
-# layer) as a weight because the checkpoint stores it; transformers registers it as a buffer.
-# The reference fixtures (tests/reference) decide which one transformers builds.
+# layer) as a weight because the checkpoint stores it; transformers registers it as a buffer
+# (nn.Buffer in DeepseekV3TopkRouter), so it is not among model.parameters(). The reference
+# fixture confirms it: tests/reference/static.json records 671,026,404,352 parameters and a
+# 58 x 256 buffer (checked in tests/test_reference_static.py).
 BUFFER_IN_PUBLISHED = {"deepseek-v3": 58 * 256}
 
 

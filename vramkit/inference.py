@@ -18,7 +18,10 @@ LATENT_KV_ENGINES = ("vllm", "llama.cpp", "sglang")
 def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transformers") -> int:
     """K and V elements one token adds to layer `layer`'s cache, per sequence."""
     if spec.is_mla:
-        if engine in LATENT_KV_ENGINES:
+        # transformers 5 caches the latent too: the normed kv_lora_rank part in the keys slot and
+        # the shared rope key in the values slot, expanding per head only inside attention
+        # (tests/reference/static.json). Older transformers (4.x) cached the expanded K and V.
+        if engine in LATENT_KV_ENGINES or engine == "transformers":
             return spec.kv_lora_rank + spec.qk_rope_head_dim
         return spec.num_heads * (spec.head_dim + spec.value_head_dim)
     return spec.num_kv_heads * (spec.head_dim + spec.value_head_dim)
