@@ -30,13 +30,14 @@ OPTIMIZER_NAMES = {"adamw": ("adamw", "foreach"), "adamw-fused": ("adamw", "fuse
 
 
 # PEFT's "all-linear" also wraps the fused 3-D expert parameters of MoE layers (lora.ParamWrapper);
-# vramkit does not model LoRA on experts yet, so these cases are known misses.
-KNOWN_MISSES = {cid for cid, c in CASES.items() if c["arch"].endswith("-moe") and c["settings"]["lora_rank"]}
+# vramkit does not model LoRA on experts yet. Mixtral's case misses by 11%; qwen3-moe's small
+# experts keep it within tolerance, so it stays an ordinary test. Strict: a fix must remove the mark.
+KNOWN_MISSES = {cid for cid, c in CASES.items() if c["arch"].startswith("mixtral") and c["settings"]["lora_rank"]}
 
 
 def _mark(cid):
     if cid in KNOWN_MISSES:
-        return pytest.param(cid, marks=pytest.mark.xfail(strict=False, reason="LoRA on MoE experts not modelled"))
+        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason="LoRA on MoE experts not modelled"))
     return cid
 
 

@@ -10,9 +10,11 @@ from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import SLIDING, ModelSpec
 
-# Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer)
-# instead of the expanded per-head K and V that transformers' eager implementation stores.
-LATENT_KV_ENGINES = ("vllm", "llama.cpp", "sglang")
+# Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
+# transformers 5 does (tests/reference/static.json); transformers 4.x and mlx-lm's deepseek_v3
+# expand it per head (K: nope + rope dims, V: v_head_dim) before the cache update, which the "mlx"
+# profile follows.
+LATENT_KV_ENGINES = ("transformers", "vllm", "llama.cpp", "sglang")
 
 
 def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transformers") -> int:
@@ -21,7 +23,7 @@ def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transforme
         # transformers 5 caches the latent too: the normed kv_lora_rank part in the keys slot and
         # the shared rope key in the values slot, expanding per head only inside attention
         # (tests/reference/static.json). Older transformers (4.x) cached the expanded K and V.
-        if engine in LATENT_KV_ENGINES or engine == "transformers":
+        if engine in LATENT_KV_ENGINES:
             return spec.kv_lora_rank + spec.qk_rope_head_dim
         return spec.num_heads * (spec.head_dim + spec.value_head_dim)
     return spec.num_kv_heads * (spec.head_dim + spec.value_head_dim)
