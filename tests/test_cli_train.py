@@ -57,3 +57,29 @@ def test_bad_input_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, "train", "llama-3.2-1b", "--seq", "512", *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err
+
+
+def test_train_with_gpu_reports_the_largest_batch_and_sequence_that_train(capsys):
+    import json
+
+    from vramkit import load_model
+    from vramkit.cli import main
+    from vramkit.hardware import get_gpu
+    from vramkit.training import train_memory
+
+    assert main(["train", "qwen3-0.6b", "--seq", "1024", "--gpu", "rtx-4090", "--gradient-checkpointing",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    usable = get_gpu("rtx-4090").usable_bytes()
+    spec = load_model("qwen3-0.6b")
+
+    def need(seq, batch):
+        m = train_memory(spec, seq=seq, batch=batch, gradient_checkpointing=True)
+        return m.peak_bytes + m.overhead_bytes
+
+    assert d["max_batch"] >= 1 and d["max_seq"] >= 1024
+    assert need(1024, d["max_batch"]) <= usable < need(1024, d["max_batch"] + 1)
+    assert need(d["max_seq"], 1) <= usable < need(d["max_seq"] + 1, 1)
+    assert main(["train", "qwen3-0.6b", "--seq", "1024", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert set(plain) == set(d) and plain["max_batch"] is None  # one schema whatever the flags

@@ -210,17 +210,22 @@ def _run_train(args) -> dict:
     from .sources import load_model
     from .training import train_memory
 
-    mem = train_memory(load_model(args.model), seq=args.seq, batch=args.batch, precision=args.precision,
-                       optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
-                       gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
-                       lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
-                       offload=args.offload, attention=args.attention)
-    out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None}
+    spec = load_model(args.model)
+    settings = dict(precision=args.precision, optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
+                    gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
+                    lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
+                    offload=args.offload, attention=args.attention)
+    mem = train_memory(spec, seq=args.seq, batch=args.batch, **settings)
+    out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None,
+           "max_batch": None, "max_seq": None}
     if args.gpu:
         from .hardware import get_gpu
+        from .training import largest_trainable
 
         usable = get_gpu(args.gpu).usable_bytes()
-        out.update(gpu_usable_bytes=usable, fits=out["total_with_overhead_bytes"] <= usable)
+        out.update(gpu_usable_bytes=usable, fits=out["total_with_overhead_bytes"] <= usable,
+                   max_batch=largest_trainable(spec, usable, vary="batch", seq=args.seq, **settings),
+                   max_seq=largest_trainable(spec, usable, vary="seq", batch=args.batch, **settings))
     return out
 
 
@@ -238,6 +243,8 @@ def _table_train(d: dict) -> str:
     if d["gpu"]:
         rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> "
                     f"{'fits' if d['fits'] else 'does NOT fit'}")
+        rows.append(f"  largest batch that trains at seq {s['seq']:,}: {d['max_batch']:,}; "
+                    f"longest sequence at batch {s['batch']}: {d['max_seq']:,} tokens")
     return "\n".join(rows)
 
 
