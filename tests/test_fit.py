@@ -49,3 +49,9 @@ def test_gpu_layers_bounded():
 def test_headroom_must_be_a_fraction():
     with pytest.raises(VramkitError):
         budget_bytes(get_gpu("rtx-4090"), 1.2)
+
+
+def test_fit_reports_the_trained_context_beside_the_memory_bound():
+    report = fit("llama-2-7b", "rtx-4090", 2048)
+    assert report.trained_context == 4096  # Llama 2's max_position_embeddings
+    assert report.max_context > report.trained_context  # memory allows more than the model was trained for

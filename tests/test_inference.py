@@ -108,3 +108,13 @@ def test_any_valid_input_gives_consistent_totals(name, c, b, engine, w):
     assert m.total_bytes == sum(parts)
     bigger = infer_memory(name, c + 1, b, weights=w, engine=engine)
     assert bigger.total_bytes >= m.total_bytes
+
+
+def test_no_cuda_context_on_apple_silicon():
+    from vramkit.inference import CUDA_CONTEXT_BYTES
+
+    for engine in ("transformers", "llama.cpp"):
+        cuda = infer_memory("llama-3.1-8b", 4096, engine=engine, gpu="rtx-4090")
+        mac = infer_memory("llama-3.1-8b", 4096, engine=engine, gpu="apple-m2-max-96gb")
+        assert cuda.overhead_bytes - mac.overhead_bytes == CUDA_CONTEXT_BYTES
+    assert infer_memory("llama-3.1-8b", 4096, engine="transformers").overhead_bytes == CUDA_CONTEXT_BYTES

@@ -152,7 +152,8 @@ def _table_fit(d: dict) -> str:
         f"{d['model']} on {d['gpu']} ({d['weights']}, {d['context']:,} tokens x {d['batch']}): {verdict}",
         f"  needs {fmt_bytes(d['total_bytes'])} of {fmt_bytes(d['budget_bytes'])} "
         f"({fmt_bytes(d['free_bytes'])} free)",
-        f"  largest context at batch {d['batch']}: {d['max_context']:,} tokens",
+        f"  largest context at batch {d['batch']}: {d['max_context']:,} tokens"
+        + (f" (trained for {d['trained_context']:,})" if d["trained_context"] else ""),
         f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",
         f"  best-quality weights that fit: {d['best_weights'] or 'none'}",
         f"  llama.cpp layers on the GPU: {d['gpu_layers']}",

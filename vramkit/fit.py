@@ -50,7 +50,8 @@ class FitReport:
     total_bytes: int
     budget_bytes: int
     free_bytes: int          # negative when it does not fit
-    max_context: int         # at this batch (0: not even one token)
+    max_context: int         # at this batch, as far as memory goes (0: not even one token)
+    trained_context: int     # the model's max_position_embeddings (0: unknown); beyond it quality drops
     max_batch: int           # at this context
     best_weights: str | None  # best-quality format that fits at this context and batch
     gpu_layers: int          # llama.cpp: decoder layers that fit on the GPU at these weights
@@ -113,7 +114,7 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     """
     spec: ModelSpec = load_model(model)
     device = get_gpu(gpu)
-    budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context)
+    budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context, device.unified_memory)
     total_w = weights_bytes(spec, weights)
     parts = spec.breakdown()
     layers_share = (parts["attention"] + parts["mlp"] + parts["experts"] + parts["router"]
@@ -138,6 +139,7 @@ def fit(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtyp
         fits=mem.total_bytes <= budget, total_bytes=mem.total_bytes, budget_bytes=budget,
         free_bytes=budget - mem.total_bytes,
         max_context=max_context(spec, device, batch, headroom, **kw),
+        trained_context=spec.max_position_embeddings,
         max_batch=max_batch(spec, device, context, headroom, **kw),
         best_weights=best_weights(spec, device, context, batch, headroom, kv_dtype=kv_dtype, engine=engine),
         gpu_layers=gpu_layers(spec, device, context, weights, kv_dtype or "fp16", headroom),

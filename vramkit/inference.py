@@ -203,14 +203,18 @@ def llama_cpp_compute_bytes(spec: ModelSpec, context: int, ubatch: int = 512, fl
     return n
 
 
-def overhead_bytes(spec: ModelSpec, engine: str, context: int) -> int:
-    """Memory the engine needs beyond weights, KV cache and activations."""
+def overhead_bytes(spec: ModelSpec, engine: str, context: int, unified_memory: bool = False) -> int:
+    """Memory the engine needs beyond weights, KV cache and activations.
+
+    On Apple silicon (`unified_memory`, or the "mlx" engine) there is no CUDA context: Metal's
+    limit is the working set, applied to the device instead. llama.cpp's compute buffer exists
+    on every backend.
+    """
     _check_engine(engine)
-    if engine == "mlx":
-        return 0  # Metal has no CUDA context; the working-set limit is applied to the device instead
+    context_bytes = 0 if unified_memory or engine == "mlx" else CUDA_CONTEXT_BYTES
     if engine == "llama.cpp":
-        return CUDA_CONTEXT_BYTES + llama_cpp_compute_bytes(spec, context)
-    return CUDA_CONTEXT_BYTES
+        return context_bytes + llama_cpp_compute_bytes(spec, context)
+    return context_bytes
 
 
 VLLM_GPU_MEMORY_UTILIZATION = 0.9
@@ -239,7 +243,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     device = get_gpu(gpu) if gpu is not None else None
     prealloc = capacity = None
     w = weights_bytes(spec, weights)
-    over = overhead_bytes(spec, engine, context)
+    over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
     if engine == "vllm" and device is not None:
         if not 0 < gpu_memory_utilization <= 1:
             raise VramkitError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")

@@ -83,6 +83,7 @@ class ModelSpec:
     router_bias: bool = False
     expert_bias: bool = False
     moe_layers: tuple[bool, ...] = ()
+    max_position_embeddings: int = 0  # the context the model was trained for (0: the config does not say)
     source: str = field(default="", compare=False)
 
     # ---- construction -------------------------------------------------------------------
@@ -340,6 +341,7 @@ def _base(c: _Config, model_type: str, **over) -> dict:
         head_dim=c.int("head_dim", default=_class_default(c, "head_dim", _HEAD_DIM_DEFAULT, model_type, h // nh)),
         intermediate_size=c.int("intermediate_size"),
         tie_word_embeddings=c.bool("tie_word_embeddings", _TIE_DEFAULT.get(model_type, False)),
+        max_position_embeddings=c.int("max_position_embeddings", default=0, allow_zero=True),
         source=c.source,
     )
     fields.update(over)
@@ -433,6 +435,7 @@ def _gpt2(c: _Config, t: str) -> ModelSpec:
         tie_word_embeddings=c.bool("tie_word_embeddings", True),
         qkv_bias=True, o_bias=True, mlp_gated=False, mlp_bias=True, norm_bias=True,
         learned_positions=c.int("n_positions", "max_position_embeddings"),
+        max_position_embeddings=c.int("n_positions", "max_position_embeddings"),
         layer_types=(FULL,) * n, source=c.source)
 
 
