@@ -15,6 +15,7 @@ import pytest
 from vramkit.errors import VramkitError
 from vramkit.model import ModelSpec
 from vramkit.training import COMPONENTS, train_memory
+from vramkit.validate import predict_training
 
 FIXTURE = Path(__file__).parent / "reference" / "training.json"
 CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
@@ -24,10 +25,6 @@ COMPONENT_TOL = 0.15
 # A component smaller than this share of the peak is compared in absolute terms (15% of a
 # near-zero number says nothing about the model).
 SMALL = 0.03
-
-OPTIMIZER_NAMES = {"adamw": ("adamw", "foreach"), "adamw-fused": ("adamw", "fused"), "adam": ("adam", "foreach"),
-                   "sgd": ("sgd", "foreach"), "sgd-plain": ("sgd-nomomentum", "foreach")}
-
 
 # PEFT's "all-linear" also wraps the fused 3-D expert parameters of MoE layers (lora.ParamWrapper);
 # vramkit does not model LoRA on experts yet. Mixtral's case misses by 11%; qwen3-moe's small
@@ -63,14 +60,7 @@ def measured(case: dict) -> dict[str, int]:
 
 
 def predict(case: dict):
-    s = case["settings"]
-    spec = ModelSpec.from_config(case["config"])
-    name, impl = OPTIMIZER_NAMES[s["optimizer"]]
-    if name != "sgd-nomomentum" and not s["foreach"] and impl == "foreach":
-        impl = "for-loop"
-    return train_memory(spec, seq=s["seq"], batch=s["batch"], precision=s["precision"], optimizer=name,
-                        optimizer_impl=impl, gradient_checkpointing=s["gradient_checkpointing"],
-                        lora_rank=s["lora_rank"], attention=s["attention"])
+    return predict_training(case)
 
 
 def errors() -> dict[str, float]:
