@@ -83,3 +83,19 @@ def test_train_with_gpu_reports_the_largest_batch_and_sequence_that_train(capsys
     assert main(["train", "qwen3-0.6b", "--seq", "1024", "--json"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert set(plain) == set(d) and plain["max_batch"] is None  # one schema whatever the flags
+
+
+def test_fit_train_answers_what_trains(capsys):
+    import json
+
+    from vramkit.cli import main
+
+    assert main(["fit", "qwen3-0.6b", "--gpu", "rtx-4090", "--context", "1024", "--train",
+                 "--gradient-checkpointing", "--json"]) == 0
+    fit = json.loads(capsys.readouterr().out)
+    assert main(["train", "qwen3-0.6b", "--seq", "1024", "--gpu", "rtx-4090", "--gradient-checkpointing",
+                 "--json"]) == 0
+    train = json.loads(capsys.readouterr().out)
+    assert (fit["train"]["max_batch"], fit["train"]["max_seq"]) == (train["max_batch"], train["max_seq"])
+    assert main(["fit", "qwen3-0.6b", "--gpu", "rtx-4090", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["train"] is None

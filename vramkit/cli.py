@@ -133,6 +133,9 @@ def _args_fit(p: argparse.ArgumentParser) -> None:
         if action.dest == "gpu":
             action.required = True
     p.add_argument("--headroom", type=_fraction, default=0.0, help="fraction of memory to keep free")
+    p.add_argument("--train", action="store_true",
+                   help="also: the largest batch (at --context tokens) and sequence that TRAIN on the GPU")
+    _args_train_settings(p)
 
 
 def _run_fit(args) -> dict:
@@ -140,8 +143,16 @@ def _run_fit(args) -> dict:
 
     report = fit(args.model, args.gpu, args.context, args.batch, weights=args.weights,
                  kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom)
+    train = None
+    if args.train:
+        from .sources import load_model
+
+        settings = _train_settings(args)
+        train = {"settings": settings,
+                 **_largest_trainable(load_model(args.model), args.gpu, args.context, args.batch, settings)}
     return {"model": args.model, "gpu": args.gpu, "context": args.context, "batch": args.batch,
-            "weights": args.weights, "engine": args.engine, "headroom": args.headroom, **report.to_json()}
+            "weights": args.weights, "engine": args.engine, "headroom": args.headroom, **report.to_json(),
+            "train": train}
 
 
 def _table_fit(d: dict) -> str:
@@ -157,7 +168,9 @@ def _table_fit(d: dict) -> str:
         f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",
         f"  best-quality weights that fit: {d['best_weights'] or 'none'}",
         f"  llama.cpp layers on the GPU: {d['gpu_layers']}",
-    ])
+    ] + ([f"  training ({d['train']['settings']['precision']}, {d['train']['settings']['optimizer']}): "
+          f"largest batch at {d['context']:,} tokens {d['train']['max_batch']:,}; "
+          f"longest sequence at batch {d['batch']} {d['train']['max_seq']:,} tokens"] if d["train"] else []))
 
 
 # ---- gpus / formats ----------------------------------------------------------------------
@@ -193,6 +206,12 @@ def _table_formats(d: dict) -> str:
 def _args_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seq", type=_count, required=True, help="tokens per sequence (2k = 2048)")
     p.add_argument("--batch", type=_count, default=1, help="sequences per step (per GPU)")
+    _args_train_settings(p)
+    p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+
+
+def _args_train_settings(p: argparse.ArgumentParser) -> None:
+    """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
     p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
     p.add_argument("--optimizer-impl", default="foreach", help="foreach (CUDA default), for-loop or fused")
@@ -204,7 +223,23 @@ def _args_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
     p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
     p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
-    p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+
+
+def _train_settings(args) -> dict:
+    return dict(precision=args.precision, optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
+                gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
+                lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
+                offload=args.offload, attention=args.attention)
+
+
+def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:
+    """The largest batch at `seq` and the longest sequence at `batch` that train on `gpu`."""
+    from .hardware import get_gpu
+    from .training import largest_trainable
+
+    usable = get_gpu(gpu).usable_bytes()
+    return {"max_batch": largest_trainable(spec, usable, vary="batch", seq=seq, **settings),
+            "max_seq": largest_trainable(spec, usable, vary="seq", batch=batch, **settings)}
 
 
 def _run_train(args) -> dict:
@@ -212,21 +247,16 @@ def _run_train(args) -> dict:
     from .training import train_memory
 
     spec = load_model(args.model)
-    settings = dict(precision=args.precision, optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
-                    gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
-                    lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
-                    offload=args.offload, attention=args.attention)
+    settings = _train_settings(args)
     mem = train_memory(spec, seq=args.seq, batch=args.batch, **settings)
     out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None,
            "max_batch": None, "max_seq": None}
     if args.gpu:
         from .hardware import get_gpu
-        from .training import largest_trainable
 
         usable = get_gpu(args.gpu).usable_bytes()
         out.update(gpu_usable_bytes=usable, fits=out["total_with_overhead_bytes"] <= usable,
-                   max_batch=largest_trainable(spec, usable, vary="batch", seq=args.seq, **settings),
-                   max_seq=largest_trainable(spec, usable, vary="seq", batch=args.batch, **settings))
+                   **_largest_trainable(spec, args.gpu, args.seq, args.batch, settings))
     return out
 
 
