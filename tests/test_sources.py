@@ -56,3 +56,14 @@ def test_gguf_header_counts(tmp_path):
     assert d["by_type"] == {"F32": [2048, 8192], "F16": [32, 64]}
     with pytest.raises(VramkitError):
         gguf_tensors(tmp_path / "missing.gguf")
+
+
+@pytest.mark.parametrize("wrapper,text", [("gemma3", "gemma-3-27b"), ("llava", "llama-3.1-8b"),
+                                          ("mistral3", "mistral-7b-v0.1")])
+def test_multimodal_wrapper_reads_its_text_config(wrapper, text):
+    """Gemma 3, LLaVA, Mistral 3 configs nest the language model under text_config: vramkit counts it."""
+    inner = dict(catalog.model_entry(text)["config"])
+    if wrapper == "gemma3":
+        inner.pop("model_type")  # Gemma 3's text_config may omit it; the wrapper's type implies gemma3_text
+    outer = {"model_type": wrapper, "text_config": inner, "vision_config": {"hidden_size": 1152}}
+    assert load_model(outer).params() == load_model(text).params()
