@@ -135,3 +135,29 @@ def test_korean_search_finds_a_stem(site, browser):
         assert visit.errors == [] and visit.external == []
     finally:
         visit.close()
+
+
+CHAPTER_PAGES = sorted(f"chapters/{p.parent.name}/{p.stem}.html" for p in (ROOT / "chapters").glob("[ke][on]/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_every_chapter_renders_all_its_charts_offline(site, browser, path):
+    """Each chapter page: every altair chart draws (from the book's own vega), nothing leaves 127.0.0.1."""
+    html = (site["html"] / path).read_text(encoding="utf-8")
+    charts = len(set(re.findall(r'<div id="(altair-viz-[0-9a-f]{16}(?:-\d+)?)"', html)))
+    visit = Visit(browser, site["url"] + path)
+    try:
+        if charts:
+            visit.page.wait_for_function(f"document.querySelectorAll('.vega-embed svg.marks').length >= {charts}",
+                                         timeout=TIMEOUT_MS)
+        visit.settle()
+        drawn = visit.page.locator(".vega-embed svg.marks").count()
+        assert drawn == charts, f"{path}: {drawn} of {charts} charts drawn"
+        assert visit.external == [], f"{len(visit.external)} external requests: {visit.external[:5]}"
+        assert visit.errors == [], f"{len(visit.errors)} console errors: {visit.errors[:5]}"
+    finally:
+        visit.close()
+
+
+def test_every_chapter_page_is_checked():
+    assert len(CHAPTER_PAGES) >= 18
