@@ -26,10 +26,8 @@ COMPONENT_TOL = 0.15
 # near-zero number says nothing about the model).
 SMALL = 0.03
 
-# PEFT's "all-linear" also wraps the fused 3-D expert parameters of MoE layers (lora.ParamWrapper);
-# vramkit does not model LoRA on experts yet. Mixtral's case misses by 11%; qwen3-moe's small
-# experts keep it within tolerance, so it stays an ordinary test. Strict: a fix must remove the mark.
-KNOWN_MISSES = {cid for cid, c in CASES.items() if c["arch"].startswith("mixtral") and c["settings"]["lora_rank"]}
+# Cases vramkit is known to miss (strict xfail: a fix must remove the id). None at present.
+KNOWN_MISSES: set[str] = set()
 
 
 def _mark(cid):

@@ -14,7 +14,10 @@ Three precisions change what gets saved:
   activations) and saves that copy; the bf16 cast of each weight is saved too (see
   `weight_cast_bytes`).
 - LoRA: a frozen linear saves nothing for its weight's gradient; PEFT casts the input of each
-  adapter to the adapter dtype (fp32) and `lora_A` saves that copy.
+  adapter to the adapter dtype (fp32) and `lora_A` saves that copy. On the MoE families in
+  `LORA_ON_EXPERTS`, PEFT also adapts the fused 3-D expert weights and the router weight by
+  merging the low-rank delta into a full copy of the weight, which backward keeps (see
+  `lora_expert_bytes`).
 
 Explained in the chapter on training memory.
 """
@@ -28,6 +31,13 @@ from .model import SLIDING, ModelSpec
 FUSED_QKV = ("phi3", "gpt2", "gpt_neox")
 FUSED_GATE_UP = ("phi3",)
 POST_NORM = ("olmo2",)
+# MoE families whose transformers-4 expert and router nn.Linears PEFT (0.21,
+# peft.utils.transformers_weight_conversion) maps onto transformers 5's fused expert parameters
+# (gate_up_proj at rank 2r, down_proj at rank r) and the router weight when target_modules is
+# "all-linear"; they get a lora.ParamWrapper. Other MoE families (qwen2_moe, gpt_oss) keep their
+# experts and router frozen and untouched by "all-linear".
+LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
+                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next")
 PARALLEL_RESIDUAL = ("gpt_neox",)
 
 
@@ -104,7 +114,15 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
         t["norms"] += 2 * _rmsnorm(h, res, p, lora)
     # inputs saved by the q/k/v and gate/up linears
     n_in = n_qkv + (1 if mt in FUSED_GATE_UP or not spec.mlp_gated else 2)
-    if lora:
+    moe_layer = spec.is_moe and spec.moe_layers[layer]
+    if lora and moe_layer:
+        # no gate/up nn.Linear in a MoE block: adapter copies for q/k/v and the shared expert's
+        # gate, up (and its sigmoid gate); a wrapped router reads the block input with a weight that
+        # now needs a gradient, so its linear saves that input (compute dtype)
+        shared = (2 + spec.shared_expert_gate) if spec.shared_expert_size else 0
+        t["norms"] += lora_in * h * (n_qkv + shared)
+        t["norms"] += a * h if mt in LORA_ON_EXPERTS else 0
+    elif lora:
         t["norms"] += lora_in * h * n_in        # one copy per adapter
     elif p.mixed:
         t["norms"] += cast * h * n_in
@@ -164,8 +182,33 @@ def _moe_terms(spec: ModelSpec, p: Precision, lora: bool) -> int:
     a = p.act
     router = 4 * e * 2
     per_expert = a * h + a * 2 * mi + a * mi + a * mi + a * h
-    shared = a * 4 * spec.shared_expert_size if spec.shared_expert_size else 0
+    s = spec.shared_expert_size
+    # the shared expert is a plain gated MLP: under LoRA its down_proj saves an fp32 input copy
+    shared = (a * 3 * s + (2 if p.mixed else 4) * s if lora else a * 4 * s) if s else 0
     return router + k * per_expert + shared
+
+
+def lora_expert_bytes(spec: ModelSpec, layer: int, precision: str, rank: int) -> tuple[int, int]:
+    """LoRA on a MoE layer's experts and router (PEFT lora.ParamWrapper): (saved, backward_temp) bytes.
+
+    Not per token: the sizes follow the weights. In forward, ParamWrapper registers a
+    parametrization that returns `baddbmm(W, B, A, alpha=scaling)` (one adapter; `W + delta` for the
+    2-D router): a merged copy of each wrapped weight in the weight's dtype. The experts' matmuls
+    save it for backward, so every layer keeps its merged gate_up_proj, down_proj and router
+    weights from its forward until its backward. baddbmm also saves the two factors cast to the
+    weight dtype (a copy when the fp32 adapters differ from it). In backward, the gradient of a
+    merged weight is full size before baddbmm reduces it to the factors; the larger one is the
+    backward temporary. Zero for layers and families PEFT leaves alone.
+    """
+    if not (spec.is_moe and spec.moe_layers[layer] and spec.model_type in LORA_ON_EXPERTS):
+        return 0, 0
+    p = PRECISIONS[precision]
+    e, h, mi = spec.num_experts, spec.hidden_size, spec.moe_intermediate_size
+    gate_up, down, router = e * 2 * mi * h, e * h * mi, e * h
+    merged = (gate_up + down + router) * p.weight
+    factors = e * 2 * rank * (2 * mi + h) + e * rank * (mi + h)   # gate_up at rank 2r, down at r
+    cast = factors * p.weight if p.weight != 4 else 0
+    return merged + cast, max(gate_up, down) * p.weight
 
 
 def head_terms(spec: ModelSpec, precision: str, *, lora: bool = False) -> dict[str, int]:

@@ -125,13 +125,34 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
 
 
 def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list[tuple[int, ...]]:
-    """Shapes of LoRA's A (r x in) and B (out x r) matrices on the targeted linears of every layer."""
+    """Shapes of LoRA's A (r x in) and B (out x r) matrices on the targeted linears of every layer.
+
+    A MoE layer has no gate/up/down nn.Linear: its MLP names select the shared expert's linears
+    (and its 1-wide sigmoid gate), and with "all-linear" on the families in
+    `activations.LORA_ON_EXPERTS` PEFT also wraps the router weight (rank r) and the fused expert
+    parameters: gate_up_proj at rank 2r (the two transformers-4 linears it fuses), down_proj at
+    rank r, each as lora_A = Linear(in, rank * experts), lora_B = Linear(rank * experts, out).
+    """
     names = _lora_targets(spec, targets)
     out = []
-    for _ in range(spec.num_layers):
+    for layer in range(spec.num_layers):
+        moe = spec.is_moe and spec.moe_layers[layer]
         for name, fin, fout in linear_shapes(spec):
-            if name in names:
-                out += [(rank, fin), (fout, rank)]
+            if name not in names:
+                continue
+            if moe and name in ("gate", "up", "down", "gate_up"):
+                s = spec.shared_expert_size
+                if not s:
+                    continue
+                fin, fout = (s, fout) if name == "down" else (fin, s * (2 if name == "gate_up" else 1))
+            out += [(rank, fin), (fout, rank)]
+        if moe and spec.shared_expert_gate and "gate" in names:
+            out += [(rank, spec.hidden_size), (1, rank)]
+        if moe and targets == "all-linear" and spec.model_type in act.LORA_ON_EXPERTS:
+            e, h, mi = spec.num_experts, spec.hidden_size, spec.moe_intermediate_size
+            out += [(rank, h), (e, rank)]                                   # router
+            out += [(2 * rank * e, h), (2 * mi, 2 * rank * e)]              # gate_up_proj
+            out += [(rank * e, mi), (h, rank * e)]                          # down_proj
     return out
 
 
@@ -221,6 +242,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
              for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
+    # LoRA on MoE experts: merged expert weights saved per layer, their gradient in the layer's backward
+    experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
+               for i in range(spec.num_layers)]
+    per_layer = [x + m for x, (m, _) in zip(per_layer, experts)]
     head_bytes = sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
@@ -249,7 +274,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     for j in reversed(range(spec.num_layers)):
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
-        temp = _layer_backward_temp(spec, p, tokens)
+        temp = _layer_backward_temp(spec, p, tokens) + experts[j][1]
         total_act = remaining + live_layer
         acc_grad += g_layers // max(spec.num_layers, 1)
         m = dict(weights=weights, gradients=acc_grad, optimizer=states, activations=total_act, temporary=temp)
