@@ -26,16 +26,6 @@ COMPONENT_TOL = 0.15
 # near-zero number says nothing about the model).
 SMALL = 0.03
 
-# Cases vramkit is known to miss (strict xfail: a fix must remove the id). None at present.
-KNOWN_MISSES: set[str] = set()
-
-
-def _mark(cid):
-    if cid in KNOWN_MISSES:
-        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason="LoRA on MoE experts not modelled"))
-    return cid
-
-
 def measured(case: dict) -> dict[str, int]:
     """MemTracker's breakdown at the peak, in vramkit's five components.
 
@@ -66,7 +56,7 @@ def errors() -> dict[str, float]:
 
 
 @pytest.mark.skipif(not CASES, reason="no training fixture")
-@pytest.mark.parametrize("cid", [_mark(c) for c in sorted(CASES)])
+@pytest.mark.parametrize("cid", sorted(CASES))
 def test_peak_within_10_percent(cid):
     case = CASES[cid]
     got = predict(case)
@@ -75,7 +65,7 @@ def test_peak_within_10_percent(cid):
 
 
 @pytest.mark.skipif(not CASES, reason="no training fixture")
-@pytest.mark.parametrize("cid", [_mark(c) for c in sorted(CASES)])
+@pytest.mark.parametrize("cid", sorted(CASES))
 def test_breakdown_within_15_percent(cid):
     case = CASES[cid]
     got = predict(case).breakdown
