@@ -89,28 +89,75 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
 
 def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
                              attention: str = "sdpa") -> int:
-    """Peak bytes of the temporaries of one decoder layer while `tokens` tokens are prefilled.
+    """Peak bytes of the temporaries while transformers prefills `tokens` tokens for `batch` sequences.
 
-    Without training nothing is kept between layers, so the peak is the widest moment inside one
-    layer: the residual stream and its normed copy (2 x hidden) plus the widest block - the
-    attention projections (Q, K, V and the output) or the MLP (gate, up and their product; in an
-    MoE layer only the routed tokens' experts run, so the dense width bounds it). Eager attention
-    also materialises the batch x heads x tokens x tokens score matrix and its softmax. The last
-    position's logits are computed in fp32 (`logits_to_keep=1` in generate).
-    An estimate: it is not checked against a measurement yet.
+    What `model(ids, use_cache=True, logits_to_keep=1)` under `no_grad` holds at its peak besides
+    the weights and the K/V bytes of `kv_cache_bytes`, as transformers 5's modeling code allocates it
+    (checked against MemTracker in tests/reference/prefill.json: 150 cases, 13 architectures).
+    Nothing is kept between layers, so the peak is the widest moment of the last layer, where
+    n = batch x tokens rows of these live tensors (widths in elements of `dtype`):
+
+    - MLP: the embedding output, the layer's input, the residual after attention and its normed copy
+      (4 x hidden) plus the MLP's own tensors: gated 3 x intermediate (act(gate), up, product),
+      4 x with a fused gate_up (phi3), plain GELU 2 x, gpt2's Python `gelu_new` 4 x. gpt2 also keeps
+      the attention output and its position rows. A routed MoE layer gathers the k = experts_per_token
+      copies of every row: k x max(hidden + 4 x expert width, 4 x hidden) (grouped_mm).
+    - Attention: 3 x hidden plus Q, K, V and the rotary temporaries of Q (3 x q width); a QK norm
+      holds two fp32 copies of Q. Eager attention adds per head the bf16 scores, their fp32 copy
+      and the fp32 softmax (gpt2: two scores in the compute dtype), one batch x tokens x tokens
+      mask per attention type, and for GQA (more than one KV head) the K and V repeated to every head.
+    - The head: the final normed rows and the last position's logits (twice with Gemma 2's softcap).
+
+    Plus the rotary cos/sin table (2 x tokens x head_dim, shared by the batch) and, beyond a sliding
+    window, the rest of the prefill's K/V that a sliding layer's cache slice keeps alive.
     """
     require_positive("tokens", tokens)
     require_positive("batch", batch)
     el = get_format(dtype)
-    attn_width = 2 * spec.num_heads * spec.head_dim + 2 * spec.num_kv_heads * spec.head_dim
-    mlp_width = max(spec.intermediate_size * (not all(spec.moe_layers or [False])),
-                    spec.moe_intermediate_size * spec.experts_per_token, spec.shared_expert_size)
-    mlp_width *= 3 if spec.mlp_gated else 2
-    per_token = 2 * spec.hidden_size + max(attn_width, mlp_width)
-    n = storage_bytes(batch * tokens * per_token, el)
+    b = el.bits / 8  # bytes per element of the compute dtype
+    n, h = batch * tokens, spec.hidden_size
+    q_dim, kv_dim = spec.num_heads * spec.head_dim, spec.num_kv_heads * spec.value_head_dim
+    gpt2 = spec.model_type == "gpt2"
+    # MLP phase (elements per row).
+    dense = spec.intermediate_size * (
+        4 if gpt2 or spec.model_type == "phi3" else 3 if spec.mlp_gated else 2)
+    mlp = dense if not spec.moe_layers or not all(spec.moe_layers) else 0
+    if spec.is_moe:
+        e = spec.moe_intermediate_size
+        mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
+                  h + 3 * spec.shared_expert_size)
+    peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
+    types = set(spec.layer_types) or {"full_attention"}
+    scores = batch * spec.num_heads * tokens * tokens
     if attention == "eager":
-        n += 2 * storage_bytes(batch * spec.num_heads * tokens * tokens, el)
-    return n + batch * spec.vocab_size * 4
+        # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
+        peak += len(types) * batch * tokens * tokens * b + (scores * b if gpt2 else 0)
+    # Attention phase.
+    if gpt2:
+        attn = n * 6 * h * b
+    else:
+        # Q, K, V beside the rotary temporaries of Q; a QK norm's two fp32 copies of Q (Gemma 3
+        # projects K and V first, Qwen 3 and OLMo 2 norm Q before projecting K and V).
+        rope = q_dim + 2 * kv_dim + 3 * q_dim
+        norm = q_dim * (1 + 8 / b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
+        attn = n * (3 * h + max(rope, norm if spec.qk_norm != "none" else 0)) * b
+    peak = max(peak, attn)
+    if attention == "eager" and gpt2:
+        # The fused QKV rows stay alive; the scores and their scaled copy, one mask.
+        peak = max(peak, n * 6 * h * b + scores * 2 * b + batch * tokens * tokens * b)
+    elif attention == "eager":
+        # Rotated Q (and K, V repeated to every head under GQA) beside the bf16 scores, their fp32
+        # copy and the fp32 softmax, and one mask per attention type.
+        # (repeat_kv copies only when 1 < kv heads < heads: one KV head expands as a view.)
+        rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
+        peak = max(peak, n * rows * b + scores * (b + 8) + len(types) * batch * tokens * tokens * b)
+    peak = max(peak, attn)
+    # The head: final normed rows and the logits of the last position.
+    peak = max(peak, n * h * b + batch * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
+    positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
+    slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)), el) \
+        - kv_cache_bytes(spec, tokens, batch, dtype)
+    return int(peak + positions * b) + slices
 
 
 # ---- runtime overhead by engine --------------------------------------------------------------
