@@ -33,6 +33,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
 
 import transformers
+from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
 
 try:
@@ -44,24 +45,11 @@ OUT = Path(__file__).with_name("training.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
-    "llama-mha": dict(model_type="llama", hidden_size=512, intermediate_size=1376, num_hidden_layers=4,
-                      num_attention_heads=8, num_key_value_heads=8, vocab_size=32000,
-                      tie_word_embeddings=False, max_position_embeddings=4096),
-    "llama-gqa-128k": dict(model_type="llama", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
-                           num_attention_heads=8, num_key_value_heads=2, vocab_size=128256,
-                           tie_word_embeddings=True, max_position_embeddings=4096),
-    "mistral-gqa": dict(model_type="mistral", hidden_size=512, intermediate_size=1792, num_hidden_layers=4,
-                        num_attention_heads=8, num_key_value_heads=2, vocab_size=32000, sliding_window=4096,
-                        tie_word_embeddings=False, max_position_embeddings=4096),
-    "qwen2-152k": dict(model_type="qwen2", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
-                       num_attention_heads=8, num_key_value_heads=2, vocab_size=151936,
-                       tie_word_embeddings=True, max_position_embeddings=4096),
+    **shared('llama-mha', 'llama-gqa-128k', 'mistral-gqa', 'qwen2-152k'),
     "qwen3-152k": dict(model_type="qwen3", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
                        num_attention_heads=8, num_key_value_heads=4, head_dim=128, vocab_size=151936,
                        tie_word_embeddings=True, max_position_embeddings=4096),
-    "gemma3-262k": dict(model_type="gemma3_text", hidden_size=384, intermediate_size=1536, num_hidden_layers=4,
-                        num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144,
-                        sliding_window=512, max_position_embeddings=4096),
+    **shared('gemma3-262k'),
     # attn_pdrop=0: with attention dropout, CPU SDPA falls back to the math kernel (a seq x seq matrix),
     # which CUDA's flash/efficient kernels do not; residual and embedding dropout stay at 0.1.
     "gpt2": dict(model_type="gpt2", n_embd=512, n_layer=4, n_head=8, vocab_size=50257, n_positions=1024,
@@ -69,20 +57,7 @@ ARCHS: dict[str, dict] = {
     "phi3": dict(model_type="phi3", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
                  num_attention_heads=8, num_key_value_heads=8, vocab_size=32064,
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
-    "gpt-neox": dict(model_type="gpt_neox", hidden_size=512, intermediate_size=2048, num_hidden_layers=4,
-                     num_attention_heads=8, vocab_size=50304, rotary_pct=0.25, max_position_embeddings=4096,
-                     tie_word_embeddings=False),
-    "olmo2": dict(model_type="olmo2", hidden_size=512, intermediate_size=1376, num_hidden_layers=4,
-                  num_attention_heads=8, num_key_value_heads=8, vocab_size=100352,
-                  tie_word_embeddings=False, max_position_embeddings=4096),
-    "qwen3-moe": dict(model_type="qwen3_moe", hidden_size=512, intermediate_size=1536, moe_intermediate_size=256,
-                      num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=4, head_dim=64,
-                      num_experts=8, num_experts_per_tok=2, decoder_sparse_step=1, mlp_only_layers=[],
-                      vocab_size=151936, tie_word_embeddings=False, max_position_embeddings=4096),
-    "mixtral-moe": dict(model_type="mixtral", hidden_size=512, intermediate_size=768, num_hidden_layers=4,
-                        num_attention_heads=8, num_key_value_heads=2, num_local_experts=4,
-                        num_experts_per_tok=2, vocab_size=32000, tie_word_embeddings=False,
-                        max_position_embeddings=4096),
+    **shared('gpt-neox', 'olmo2', 'qwen3-moe', 'mixtral-moe'),
 }
 
 # The settings every architecture runs (id suffix -> settings).
