@@ -88,13 +88,18 @@ def _table_models(d: dict) -> str:
 # ---- infer / fit -------------------------------------------------------------------------
 
 
-def _args_infer(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--context", type=_count, required=True, help="tokens per sequence (8k = 8192)")
+def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, gpu_required: bool = False) -> None:
+    """infer's arguments; `fit` reuses them with a default context and a required GPU."""
+    if context_default is None:
+        p.add_argument("--context", type=_count, required=True, help="tokens per sequence (8k = 8192)")
+    else:
+        p.add_argument("--context", type=_count, default=context_default,
+                       help=f"tokens per sequence (default {context_default})")
     p.add_argument("--batch", type=_count, default=1, help="sequences served at once")
     p.add_argument("--weights", default="bf16", help="weight format (see 'vramkit formats')")
     p.add_argument("--kv-dtype", default=None, help="KV cache format (default: bf16; fp16 for llama.cpp)")
     p.add_argument("--engine", default="transformers", help="transformers, vllm, llama.cpp or mlx")
-    p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+    p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
 
 
 def _run_infer(args) -> dict:
@@ -123,15 +128,7 @@ def _table_infer(d: dict) -> str:
 
 
 def _args_fit(p: argparse.ArgumentParser) -> None:
-    _args_infer(p)
-    p.set_defaults(context=None)
-    for action in p._actions:
-        if action.dest == "context":
-            action.required = False
-            action.default = 4096
-            action.help = "tokens per sequence (default 4096)"
-        if action.dest == "gpu":
-            action.required = True
+    _args_infer(p, context_default=4096, gpu_required=True)
     p.add_argument("--headroom", type=_fraction, default=0.0, help="fraction of memory to keep free")
     p.add_argument("--train", action="store_true",
                    help="also: the largest batch (at --context tokens) and sequence that TRAIN on the GPU")

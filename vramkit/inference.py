@@ -151,7 +151,6 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
         # (repeat_kv copies only when 1 < kv heads < heads: one KV head expands as a view.)
         rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
         peak = max(peak, n * rows * b + scores * (b + 8) + len(types) * batch * tokens * tokens * b)
-    peak = max(peak, attn)
     # The head: final normed rows and the logits of the last position.
     peak = max(peak, n * h * b + batch * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
@@ -283,10 +282,12 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
     kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine)
     per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine)
-    act = prefill_activation_bytes(spec, context if engine == "transformers" else min(context, 512 if engine == "llama.cpp" else 8192),
-                                   batch if engine == "transformers" else 1, attention=attention)
     if engine == "llama.cpp":
         act = 0  # inside the compute buffer, counted as overhead
+    elif engine == "transformers":
+        act = prefill_activation_bytes(spec, context, batch, attention=attention)
+    else:  # vLLM and MLX prefill one sequence at a time in chunks of at most 8192 tokens
+        act = prefill_activation_bytes(spec, min(context, 8192), 1, attention=attention)
     device = get_gpu(gpu) if gpu is not None else None
     prealloc = capacity = None
     w = weights_bytes(spec, weights)
@@ -319,7 +320,7 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     if (contexts <= 0).any() or (batches <= 0).any():
         raise VramkitError("contexts and batches must be positive integers")
     fmt = get_format(kv_dtype)
-    groups: dict[int | None, int] = {}  # token cap (None: unbounded) -> K/V elements per token
+    groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
     for i in range(spec.num_layers):
         cap = cached_tokens(spec, i, 1 << 62, engine)
         groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
