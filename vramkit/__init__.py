@@ -5,6 +5,7 @@ pandas, altair and ipywidgets are imported only by the modules that draw (`chart
 """
 from .errors import VramkitError
 from .model import ModelSpec
+from . import families  # noqa: F401  (registers every family's config readers)
 from .sources import load_model
 
 __version__ = "0.1.0"

@@ -84,6 +84,9 @@ class ModelSpec:
     expert_bias: bool = False
     moe_layers: tuple[bool, ...] = ()
     max_position_embeddings: int = 0  # the context the model was trained for (0: the config does not say)
+    # ---- attention variants (llama4 chunked/NoPE, gemma3n KV sharing, DSA indexer): families/ ----
+    # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
+    # ---- multimodal towers and encoders: families/ ----
     source: str = field(default="", compare=False)
 
     # ---- construction -------------------------------------------------------------------
