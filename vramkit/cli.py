@@ -53,7 +53,9 @@ def _run_params(args) -> dict:
 
     spec = load_model(args.model)
     return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
-            "active_params": spec.active_params(), "breakdown": spec.breakdown()}
+            "active_params": spec.active_params(), "language_model_params": spec.language_model_params(),
+            "multimodal": spec.multimodal or None, "architecture": spec.architecture,
+            "breakdown": spec.breakdown()}
 
 
 def _table_params(d: dict) -> str:
@@ -62,6 +64,9 @@ def _table_params(d: dict) -> str:
     rows = [f"{d['model']} ({d['model_type']})",
             f"  params         {d['params']:>20,}  ({fmt_count(d['params'])})",
             f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})"]
+    if d.get("multimodal"):
+        rows.append(f"  language model {d['language_model_params']:>20,}  ({fmt_count(d['language_model_params'])})"
+                    f"  ({d['multimodal']}: towers and projector apart)")
     rows += [f"    {k:<12} {v:>20,}" for k, v in d["breakdown"].items() if v]
     return "\n".join(rows)
 
@@ -102,11 +107,40 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
 
 
+def _args_images(p: argparse.ArgumentParser) -> None:
+    """infer's multimodal and encoder-decoder inputs."""
+    p.add_argument("--images", type=int, default=0, help="images per sequence (multimodal models): their "
+                   "tokens join the context")
+    p.add_argument("--image-size", type=_image_size, default=None,
+                   help="image side in pixels, or HxW, where the token count depends on it (Qwen-VL, Mistral 3; "
+                        "default 1024)")
+    p.add_argument("--decoder-tokens", type=_count, default=1,
+                   help="encoder-decoder (T5): decoder tokens so far; --context is the encoder's input")
+
+
+def _image_size(text: str):
+    """'896' or '1024x768' (height x width)."""
+    parts = text.lower().split("x")
+    try:
+        sizes = [int(x) for x in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected pixels such as 896 or 1024x768, got '{text}'") from None
+    if len(sizes) > 2 or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"expected pixels such as 896 or 1024x768, got '{text}'")
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
+
+
+def _args_infer_command(p: argparse.ArgumentParser) -> None:
+    _args_infer(p)
+    _args_images(p)
+
+
 def _run_infer(args) -> dict:
     from .inference import infer_memory
 
     mem = infer_memory(args.model, args.context, args.batch, weights=args.weights, kv_dtype=args.kv_dtype,
-                       engine=args.engine, gpu=args.gpu)
+                       engine=args.engine, gpu=args.gpu, images=args.images, image_size=args.image_size,
+                       decoder_tokens=args.decoder_tokens)
     return {"model": args.model, **mem.to_json()}
 
 
@@ -118,6 +152,8 @@ def _table_infer(d: dict) -> str:
     for key in ("weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes", "total_bytes"):
         rows.append(f"  {key.removesuffix('_bytes'):<12} {fmt_bytes(d[key], 'both')}")
     rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B")
+    if d.get("images"):
+        rows.append(f"  {d['images']} image(s) per sequence: {d['image_tokens']:,} of the {d['context']:,} tokens")
     if d["gpu"]:
         verdict = "fits" if d["fits"] else "does NOT fit"
         rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
@@ -288,7 +324,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "params": Command(_run_params, _table_params, "exact parameter count of MODEL"),
     "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
-                     _args_infer),
+                     _args_infer_command),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
                    _args_fit),
     "train": Command(_run_train, _table_train, "training memory: the peak of a step and what is alive then",

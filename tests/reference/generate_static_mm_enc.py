@@ -26,14 +26,14 @@ from pathlib import Path
 import torch
 import transformers
 from torch._subclasses.fake_tensor import FakeTensorMode
-from transformers import (AutoConfig, AutoModelForImageTextToText, AutoModelForMaskedLM,
+from transformers import (AutoConfig, AutoModel, AutoModelForImageTextToText, AutoModelForMaskedLM,
                           AutoModelForSeq2SeqLM, AutoModelForSequenceClassification)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "static_multimodal_encoders.json"
 CATALOG = ROOT / "vramkit" / "catalog" / "models"
 AUTO = {"image-text-to-text": AutoModelForImageTextToText, "masked-lm": AutoModelForMaskedLM,
-        "sequence-classification": AutoModelForSequenceClassification, "seq2seq": AutoModelForSeq2SeqLM}
+        "sequence-classification": AutoModelForSequenceClassification, "seq2seq": AutoModelForSeq2SeqLM, "base-model": AutoModel}
 WRAPPERS = ("gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "llama4", "idefics3",
             "smolvlm")
 ENCODERS = ("bert", "roberta", "modernbert")
@@ -103,16 +103,31 @@ SMALL: dict[str, tuple[str, dict]] = {
                                    max_position_embeddings=40, type_vocab_size=3)),
     "bert_cls3": ("sequence-classification", dict(model_type="bert", hidden_size=48, num_hidden_layers=2,
                                                   num_attention_heads=4, intermediate_size=100, vocab_size=V,
-                                                  max_position_embeddings=40, num_labels=3)),
+                                                  max_position_embeddings=40, num_labels=3,
+                                                  architectures=["BertForSequenceClassification"])),
     "bert_mlm_untied": ("masked-lm", dict(model_type="bert", hidden_size=32, num_hidden_layers=1,
                                           num_attention_heads=2, intermediate_size=64, vocab_size=V,
                                           tie_word_embeddings=False)),
     "roberta_mlm": ("masked-lm", dict(model_type="roberta", hidden_size=48, num_hidden_layers=2,
                                       num_attention_heads=4, intermediate_size=100, vocab_size=V,
                                       max_position_embeddings=42, type_vocab_size=1, pad_token_id=1)),
+    "roberta_mlm_untied": ("masked-lm", dict(model_type="roberta", hidden_size=32, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=64, vocab_size=V,
+                                             max_position_embeddings=30, pad_token_id=1, tie_word_embeddings=False)),
+    "bert_model_pooler": ("base-model", dict(model_type="bert", hidden_size=32, num_hidden_layers=2,
+                                             num_attention_heads=2, intermediate_size=64, vocab_size=V,
+                                             architectures=["BertModel"])),
+    "roberta_model_pooler": ("base-model", dict(model_type="roberta", hidden_size=32, num_hidden_layers=2,
+                                                num_attention_heads=2, intermediate_size=64, vocab_size=V,
+                                                pad_token_id=1, architectures=["RobertaModel"])),
+    "modernbert_model": ("base-model", dict(model_type="modernbert", hidden_size=32, num_hidden_layers=3,
+                                            num_attention_heads=2, intermediate_size=40, vocab_size=V,
+                                            pad_token_id=0, eos_token_id=1, bos_token_id=2, cls_token_id=2,
+                                            sep_token_id=1, architectures=["ModernBertModel"])),
     "roberta_cls": ("sequence-classification", dict(model_type="roberta", hidden_size=48, num_hidden_layers=2,
                                                     num_attention_heads=4, intermediate_size=100, vocab_size=V,
-                                                    max_position_embeddings=42, pad_token_id=1)),
+                                                    max_position_embeddings=42, pad_token_id=1,
+                                                    architectures=["RobertaForSequenceClassification"])),
     "modernbert_mlm": ("masked-lm", dict(model_type="modernbert", hidden_size=48, num_hidden_layers=4,
                                          num_attention_heads=4, intermediate_size=72, vocab_size=V,
                                          pad_token_id=0, eos_token_id=1, bos_token_id=2, cls_token_id=2,
@@ -120,7 +135,8 @@ SMALL: dict[str, tuple[str, dict]] = {
     "modernbert_cls_bias": ("sequence-classification", dict(
         model_type="modernbert", hidden_size=48, num_hidden_layers=3, num_attention_heads=4,
         intermediate_size=72, vocab_size=V, norm_bias=True, attention_bias=True, mlp_bias=True,
-        classifier_bias=True, decoder_bias=False, num_labels=5, pad_token_id=0, eos_token_id=1,
+        classifier_bias=True, decoder_bias=False, num_labels=5, architectures=["ModernBertForSequenceClassification"],
+        pad_token_id=0, eos_token_id=1,
         bos_token_id=2, cls_token_id=2, sep_token_id=1)),
     "modernbert_mlm_nodecbias": ("masked-lm", dict(
         model_type="modernbert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -140,8 +156,16 @@ T5_SHAPES = [(1, 1, 1), (1, 7, 1), (2, 9, 3), (3, 16, 5)]
 
 
 def task_of(cfg: dict) -> str:
+    """The Auto class a config's `architectures` names (what vramkit reads too)."""
     t = cfg["model_type"]
-    return "image-text-to-text" if t in WRAPPERS else "seq2seq" if t in SEQ2SEQ else "masked-lm"
+    arch = (cfg.get("architectures") or [""])[0]
+    if t in WRAPPERS:
+        return "image-text-to-text"
+    if t in SEQ2SEQ:
+        return "seq2seq"
+    if arch.endswith("ForSequenceClassification"):
+        return "sequence-classification"
+    return "base-model" if arch.endswith("Model") else "masked-lm"
 
 
 def build_config(cfg: dict):
@@ -206,6 +230,32 @@ def encoder_cache_record(task: str, cfg: dict) -> dict:
     return {"past_key_values": getattr(out, "past_key_values", None) is not None, "output_class": type(out).__name__}
 
 
+# (height, width) of images whose token counts the processors' own resize code gives.
+IMAGE_SIZES = [(1024, 1024), (1024, 768), (896, 896), (100, 3000), (4000, 3000), (20, 20), (1540, 1540), (333, 777)]
+
+
+def image_token_records() -> dict:
+    """Tokens per image from the processors' resize code: Qwen2VLImageProcessor's smart_resize
+    (Qwen2.5-VL: factor 28, its class defaults 56^2 .. 28^2 x 1280 pixels; Qwen3-VL: factor 32,
+    65,536 .. 16,777,216 as its preprocessor_config.json says), then (h/f)(w/f) merged patches; Pixtral's
+    get_resize_output_image_size (longest edge 1540, patch 14 x merge 2 = 28), then PixtralProcessor's
+    rows x (columns + [IMG_BREAK])."""
+    import numpy as np
+    from transformers.models.pixtral.image_processing_pil_pixtral import get_resize_output_image_size
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+    out = {"qwen2_5_vl": [], "qwen3_vl": [], "mistral3": []}
+    for h, w in IMAGE_SIZES:
+        for name, f, lo, hi in (("qwen2_5_vl", 28, 56 * 56, 28 * 28 * 1280), ("qwen3_vl", 32, 65536, 16777216)):
+            hb, wb = smart_resize(h, w, factor=f, min_pixels=lo, max_pixels=hi)
+            out[name].append({"height": h, "width": w, "resized": [hb, wb], "tokens": (hb // f) * (wb // f)})
+        rh, rw = get_resize_output_image_size(np.zeros((h, w, 3)), 1540, 28,
+                                              input_data_format="channels_last")
+        out["mistral3"].append({"height": h, "width": w, "resized": [rh, rw],
+                                "tokens": (rh // 28) * (rw // 28 + 1)})
+    return out
+
+
 def side_by_side(cfg: dict, task: str):
     try:
         import vramkit
@@ -221,6 +271,7 @@ def main() -> int:
     start = time.time()
     small = {}
     for name, (task, cfg) in SMALL.items():
+        assert task == task_of(cfg), name
         rec = {"config": cfg, **param_record(task, cfg)}
         if cfg["model_type"] in SEQ2SEQ:
             rec["kv"] = t5_cache_records(cfg)
@@ -235,7 +286,7 @@ def main() -> int:
         cfg = entry["config"]
         if cfg["model_type"] not in WRAPPERS + ENCODERS + SEQ2SEQ:
             continue
-        task = entry.get("task") or task_of(cfg)
+        task = task_of(cfg)
         rec = {"config": cfg, **param_record(task, cfg)}
         catalog[path.stem] = rec
         print(f"{path.stem:38s} {rec['model_class']:40s} {rec['params']:>14,d} lm {rec['language_model_params']!s:>14} "
@@ -248,6 +299,7 @@ def main() -> int:
         "language_model_params": "parameters whose name holds 'language_model' or starts with 'lm_head'",
         "kv": "T5: EncoderDecoderCache after model(input_ids, decoder_input_ids, use_cache=True) under "
               "FakeTensorMode, K and V numel * element_size per part (bf16)",
+        "image_tokens": image_token_records(),
         "small": small,
         "catalog": catalog,
     }

@@ -1,0 +1,154 @@
+"""Multimodal wrappers, encoders and T5: vramkit equals what transformers builds, exactly.
+
+The truth is tests/reference/static_multimodal_encoders.json, written by
+tests/reference/generate_static_mm_enc.py: whole models built on the meta device with the Auto class
+a user loads them with, T5 prefills under FakeTensorMode, and the processors' own resize code for
+the tokens an image takes. No torch here.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from vramkit import ModelSpec, VramkitError, catalog, load_model
+from vramkit.inference import image_tokens, infer_memory, kv_cache_bytes, kv_cache_bytes_grid
+
+FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_multimodal_encoders.json")
+                     .read_text(encoding="utf-8"))
+SMALL, CATALOG = FIXTURE["small"], FIXTURE["catalog"]
+T5_CASES = [(name, case) for name, rec in SMALL.items() for case in rec.get("kv", [])]
+WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None)
+
+
+def test_fixture_is_broad_enough():
+    kinds = {r["config"]["model_type"] for r in SMALL.values()}
+    assert {"gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "bert", "roberta",
+            "modernbert", "t5", "mt5"} <= kinds
+    assert {r["task"] for r in SMALL.values()} == {"image-text-to-text", "masked-lm", "sequence-classification",
+                                                   "seq2seq", "base-model"}
+    assert len(T5_CASES) >= 10 and len(CATALOG) >= 11
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_params(name):
+    rec = SMALL[name]
+    assert ModelSpec.from_config(rec["config"]).params() == rec["params"], rec["model_class"]
+
+
+@pytest.mark.parametrize("name", WRAPPERS)
+def test_small_language_model_params(name):
+    rec = SMALL[name]
+    spec = ModelSpec.from_config(rec["config"])
+    assert spec.language_model_params() == rec["language_model_params"]
+    # the towers are what lies outside language_model and lm_head
+    outside = sum(v for k, v in rec["param_kinds"].items() if "language_model" not in k and not k.startswith("lm_head"))
+    assert sum(n for _, n in spec.towers) == outside
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_catalog_params(name):
+    rec = CATALOG[name]
+    spec = load_model(name)
+    assert spec.params() == rec["params"]
+    if rec["language_model_params"] is not None:
+        assert spec.language_model_params() == rec["language_model_params"]
+
+
+def test_gemma3_27b_it_counts_the_missing_tower():
+    """Issue 13: text_config alone misses the SigLIP tower and projector (0.42 B) and the class-default vocabulary."""
+    whole, text = load_model("gemma-3-27b-it"), load_model("gemma-3-27b")
+    towers = dict(whole.towers)
+    assert whole.params() == catalog.model_entry("gemma-3-27b-it")["published_params"]
+    assert round((towers["vision_tower"] + towers["projector"]) / 1e9, 2) == 0.42
+    assert whole.vocab_size == 262208 and text.vocab_size == 262144
+    assert whole.language_model_params() - text.params() == (262208 - 262144) * 5376
+
+
+PUBLISHED_AS = [n for n in catalog.model_names() if "published_as" in catalog.model_entry(n)]
+
+
+@pytest.mark.parametrize("name", PUBLISHED_AS)
+def test_published_counts_of_another_class(name):
+    """Counts published for the backbone (BertModel) or the transformers-4 untied checkpoint: rebuilt so."""
+    entry = catalog.model_entry(name)
+    pub = entry["published_as"]
+    spec = ModelSpec.from_config({**entry["config"], **pub.get("config_changes", {})})
+    if pub.get("untied_head"):
+        spec = spec.with_changes(tie_word_embeddings=False)
+    assert spec.params() == pub["params"], pub["differs_by"]
+    assert spec.params() != load_model(name).params()  # the difference is real, and explained
+
+
+def test_transformers5_ties_t5_heads_whatever_the_config_says():
+    rec = SMALL["t5_gated_untied_asym"]
+    assert rec["config"]["tie_word_embeddings"] is False
+    assert "lm_head.weight" not in rec["param_kinds"]
+    assert ModelSpec.from_config(rec["config"]).breakdown()["lm_head"] == 0
+
+
+# ---- caches ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item", T5_CASES, ids=lambda it: f"{it[0]}-b{it[1]['batch']}-e{it[1]['encoder_tokens']}"
+                         f"-d{it[1]['decoder_tokens']}")
+def test_t5_encoder_decoder_cache(item):
+    name, case = item
+    spec = ModelSpec.from_config(SMALL[name]["config"])
+    assert case["cache_class"] == "EncoderDecoderCache"
+    got = kv_cache_bytes(spec, case["encoder_tokens"], case["batch"], case["dtype"],
+                         decoder_tokens=case["decoder_tokens"])
+    assert got == case["kv_bytes"]
+    one_token = kv_cache_bytes(spec, 1, case["batch"], case["dtype"]) // 2  # one encoder + one decoder token
+    assert got - case["decoder_tokens"] * one_token == case["cross_attention_cache"]
+    assert case["cross_attention_cache_tokens"] == [case["encoder_tokens"]] * spec.num_layers
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in SMALL.items() if "cache" in r))
+def test_encoders_hold_no_cache(name):
+    assert SMALL[name]["cache"]["past_key_values"] is False
+    spec = ModelSpec.from_config(SMALL[name]["config"])
+    assert kv_cache_bytes(spec, 512, 4) == 0
+    assert int(kv_cache_bytes_grid(spec, [8, 512], [1, 4]).max()) == 0
+    mem = infer_memory(spec, 512, 4)
+    assert mem.kv_cache_bytes == 0 and mem.kv_bytes_per_token == 0
+
+
+def test_t5_grid_matches_scalar():
+    spec = load_model("t5-base")
+    grid = kv_cache_bytes_grid(spec, [1, 100, 512], [1, 1, 3])
+    assert [int(x) for x in grid] == [kv_cache_bytes(spec, c, b) for c, b in ((1, 1), (100, 1), (512, 3))]
+
+
+# ---- image tokens ------------------------------------------------------------------------------
+
+IMAGE_CASES = [(kind, case) for kind, cases in FIXTURE["image_tokens"].items() for case in cases]
+IMAGE_MODEL = {"qwen2_5_vl": "qwen2.5-vl-7b", "mistral3": "mistral-small-3.1-24b", "qwen3_vl": "qwen3_vl_deepstack"}
+
+
+@pytest.mark.parametrize("item", IMAGE_CASES, ids=lambda it: f"{it[0]}-{it[1]['height']}x{it[1]['width']}")
+def test_image_tokens_follow_the_processors(item):
+    kind, case = item
+    name = IMAGE_MODEL[kind]
+    spec = load_model(name) if name in catalog.model_names() else ModelSpec.from_config(SMALL[name]["config"])
+    assert image_tokens(spec, (case["height"], case["width"])) == case["tokens"]
+
+
+def test_fixed_image_tokens():
+    assert image_tokens(load_model("gemma-3-27b-it")) == 256  # mm_tokens_per_image
+    assert image_tokens(ModelSpec.from_config(SMALL["gemma3_siglip_nohead"]["config"])) == 4
+    # LLaVA: a token per patch (56 / 14 = 4 per side)
+    assert image_tokens(ModelSpec.from_config(SMALL["llava_clip"]["config"])) == 16
+    llava15 = {"model_type": "llava", "text_config": {"model_type": "llama"}}
+    assert image_tokens(ModelSpec.from_config(llava15)) == 576  # LlavaConfig's default tower: 336 px / 14
+
+
+def test_images_join_the_context():
+    plain = infer_memory("gemma-3-27b-it", 1000)
+    two = infer_memory("gemma-3-27b-it", 1000, images=2)
+    assert two.image_tokens == 512 and two.context == 1512
+    assert two.kv_cache_bytes == kv_cache_bytes(load_model("gemma-3-27b-it"), 1512)
+    assert two.weights_bytes == plain.weights_bytes == 2 * 27432406640
+    with pytest.raises(VramkitError, match="text-only"):
+        infer_memory("llama-3.1-8b", 1000, images=1)
+    with pytest.raises(VramkitError, match="not modelled"):
+        infer_memory(ModelSpec.from_config(SMALL["llava_next_clip"]["config"]), 100, images=1)
