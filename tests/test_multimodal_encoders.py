@@ -152,3 +152,45 @@ def test_images_join_the_context():
         infer_memory("llama-3.1-8b", 1000, images=1)
     with pytest.raises(VramkitError, match="not modelled"):
         infer_memory(ModelSpec.from_config(SMALL["llava_next_clip"]["config"]), 100, images=1)
+
+
+# ---- the command line --------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv):
+    from vramkit.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_params_json_has_language_model_params(capsys):
+    code, out, _ = _cli(capsys, "params", "gemma-3-27b-it", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["params"] == CATALOG["gemma-3-27b-it"]["params"]
+    assert d["language_model_params"] == CATALOG["gemma-3-27b-it"]["language_model_params"]
+    assert d["multimodal"] == "gemma3" and d["breakdown"]["vision_tower"] > 0
+    code, out, _ = _cli(capsys, "params", "llama-3.1-8b", "--json")
+    d = json.loads(out)
+    assert d["language_model_params"] == d["params"] and d["multimodal"] is None
+
+
+def test_cli_infer_images(capsys):
+    code, out, _ = _cli(capsys, "infer", "qwen2.5-vl-7b", "--context", "1000", "--images", "2",
+                        "--image-size", "1024x768", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["image_tokens"] == 2 * 999 and d["context"] == 1000 + 2 * 999
+    assert d["kv_cache_bytes"] == kv_cache_bytes(load_model("qwen2.5-vl-7b"), 2998)
+    code, _, err = _cli(capsys, "infer", "llama-3.1-8b", "--context", "10", "--images", "1")
+    assert code == 2 and err.count("\n") == 1 and "text-only" in err
+    code, _, err = _cli(capsys, "infer", "gemma-3-27b-it", "--context", "10", "--images", "1", "--image-size", "x")
+    assert code == 2 and err.count("\n") == 1
+
+
+def test_cli_infer_t5_and_bert(capsys):
+    code, out, _ = _cli(capsys, "infer", "t5-base", "--context", "512", "--decoder-tokens", "64", "--json")
+    d = json.loads(out)
+    assert d["kv_cache_bytes"] == kv_cache_bytes(load_model("t5-base"), 512, decoder_tokens=64)
+    code, out, _ = _cli(capsys, "infer", "bert-base-uncased", "--context", "512", "--json")
+    assert json.loads(out)["kv_cache_bytes"] == 0

@@ -1,0 +1,77 @@
+"""Activations an encoder keeps for backward (BERT, RoBERTa post-LN; ModernBERT pre-norm), per token.
+
+The decoder terms of `activations.py` assume a llama-like pre-norm block with a causal LM loss over
+the vocabulary. An encoder differs in four ways that move the peak:
+- BERT/RoBERTa are post-LN: each block ends in `LayerNorm(dropout(dense(x)) + residual)`; every
+  LayerNorm saves its input (and fp32 mean/rstd), and under autocast it runs in fp32, so its input
+  and output are fp32 (the linears then cast their own bf16 copies).
+- Hidden dropout (0.1 by default) stores one bool mask per element after each dense output and after
+  the embeddings; attention dropout is left out (CUDA's SDPA kernels store no mask).
+- The embedding sums word, learned position and token-type rows (int64 indices saved) and norms them.
+- The head: a classification fine-tune reads only the first token (pooler, classifier over
+  `num_labels`): no vocabulary-wide logits. Masked-LM training runs the transform on every token and
+  the loss over the vocabulary; BERT/RoBERTa call CrossEntropyLoss on the logits as they are (fp32
+  under autocast, the model dtype otherwise), ModernBERT's loss function upcasts them to fp32.
+
+Checked against MemTracker in tests/reference/training_encoders.json.
+"""
+from __future__ import annotations
+
+from .activations import PRECISIONS
+
+POST_LN = ("bert", "roberta")
+
+
+def layer_terms(spec, layer: int, precision: str) -> dict[str, int]:
+    """Bytes saved per token by encoder layer `layer`, by component (same keys as activations.layer_terms)."""
+    p = PRECISIONS[precision]
+    h, i, heads = spec.hidden_size, spec.intermediate_size, spec.num_heads
+    a = p.act
+    ln = (4 if p.mixed else a) * h + 8            # LayerNorm input (fp32 under autocast) + mean, rstd
+    t = {"norms": 0, "attention": 0, "scores": 0, "mlp": 0, "dropout": 0}
+    # SDPA: q, k, v, the output and a per-head fp32 logsumexp
+    t["attention"] = a * 3 * h + a * h + 4 * heads
+    if spec.model_type in POST_NORM_TYPES:
+        # the inputs the q/k/v linears save: the block input (previous LayerNorm's output) in pure
+        # precision, or three bf16 casts of the fp32 input under autocast; LN1's output read by the
+        # intermediate dense (its own bf16 cast under autocast)
+        t["norms"] = (3 * 2 * h if p.mixed else a * h) + 2 * ln + (2 * h if p.mixed else a * h)
+        t["mlp"] = 2 * a * i                        # GELU's input, the output dense's input
+        t["dropout"] = 2 * h                        # after the attention output and the MLP output
+    else:  # ModernBERT: pre-norm, fused Wqkv, GLU (act(input) * gate), layer 0 without attention norm
+        norms = 2 if layer else 1
+        t["norms"] = norms * ln + (2 * h if p.mixed else a * h) * 2   # Wqkv's and Wi's inputs
+        t["mlp"] = a * 2 * i + a * 2 * i           # Wi output (input, gate), act output, product
+    return t
+
+
+POST_NORM_TYPES = POST_LN
+
+
+def head_terms(spec, precision: str) -> dict[str, int]:
+    """Saved per token outside the layers: embeddings, and the masked-LM head when there is one."""
+    p = PRECISIONS[precision]
+    h, v = spec.hidden_size, spec.vocab_size
+    a = p.act
+    ln = (4 if p.mixed else a) * h + 8
+    emb = 8 * (2 if spec.model_type in POST_LN else 1) + ln + (h if spec.model_type in POST_LN else 0)
+    if spec.model_type in POST_LN and not p.mixed:
+        emb += a * h                               # the dropout output, saved by layer 0's linears
+    final = ln if spec.model_type not in POST_LN else 0
+    if not spec.lm_head:                           # classification: the first token only
+        return {"final_norm": final, "head_input": 0, "log_softmax": 0, "embedding": emb}
+    # transform dense (input), GELU (input), LayerNorm (input), decoder (input); the loss's log_softmax
+    upcast = p.mixed or spec.model_type not in POST_LN
+    head = (2 if p.mixed else a) * h + a * h + ln + (2 if p.mixed else a) * h
+    return {"final_norm": final, "head_input": head, "log_softmax": (4 if upcast else a) * v, "embedding": emb}
+
+
+def loss_transient_bytes(spec, precision: str) -> tuple[int, int]:
+    """(forward, backward) extra bytes per token around the loss: none for a classification head."""
+    if not spec.lm_head:
+        return 0, 0
+    p = PRECISIONS[precision]
+    v = spec.vocab_size
+    upcast = p.mixed or spec.model_type not in POST_LN
+    logits = p.act * v + (4 * v if upcast and p.act != 4 else 0)
+    return logits, 2 * (4 if upcast else p.act) * v
