@@ -17,7 +17,7 @@ FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_multimodal_e
                      .read_text(encoding="utf-8"))
 SMALL, CATALOG = FIXTURE["small"], FIXTURE["catalog"]
 T5_CASES = [(name, case) for name, rec in SMALL.items() for case in rec.get("kv", [])]
-WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None)
+WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None and n != "llama4_vision")
 
 
 def test_fixture_is_broad_enough():
@@ -29,7 +29,7 @@ def test_fixture_is_broad_enough():
     assert len(T5_CASES) >= 10 and len(CATALOG) >= 11
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", sorted(n for n in SMALL if n != "llama4_vision"))
 def test_small_params(name):
     rec = SMALL[name]
     assert ModelSpec.from_config(rec["config"]).params() == rec["params"], rec["model_class"]
@@ -194,3 +194,47 @@ def test_cli_infer_t5_and_bert(capsys):
     assert d["kv_cache_bytes"] == kv_cache_bytes(load_model("t5-base"), 512, decoder_tokens=64)
     code, out, _ = _cli(capsys, "infer", "bert-base-uncased", "--context", "512", "--json")
     assert json.loads(out)["kv_cache_bytes"] == 0
+
+
+def test_llama4_vision_tower():
+    """Llama 4's vision encoder alone (the llama4 text family is not read on this branch)."""
+    from vramkit.families.vision_towers import tower_params
+
+    rec = SMALL["llama4_vision"]
+    vc = rec["config"]["vision_config"]
+    tower = sum(v for k, v in rec["param_kinds"].items() if k.startswith("vision_model."))
+    projector = sum(v for k, v in rec["param_kinds"].items() if k.startswith("multi_modal_projector."))
+    assert tower_params(vc, "llama4_vision_model", "test") == tower
+    assert projector == vc["vision_output_dim"] * rec["config"]["text_config"]["hidden_size"]
+
+
+# ---- the published bert-large measurement (nvidia-smi) -----------------------------------------
+
+
+def test_hf_model_anatomy_bert_large():
+    """Hugging Face's 'Model training anatomy' beside vramkit, each difference explained.
+
+    1. The context row (1,343 MiB: CUDA 11.2 loads every kernel up front) is measured, not modelled:
+       vramkit's default overhead assumes lazy loading (CUDA >= 11.7), so it is taken as printed.
+    2. Weights: the reading grows by the fp32 weights of BertForSequenceClassification (vramkit's
+       count x 4 bytes); the few MiB over are the caching allocator's block rounding.
+    3. Training: the run used eager attention (2022 BERT), fp32 and the for-loop AdamW of the time;
+       nvidia-smi shows what the caching allocator *reserved*, which is at least the allocated peak
+       vramkit gives: the rest (about a fifth here) is cached free blocks and fragmentation,
+       which vramkit reports apart (overhead_bytes), never inside peak_bytes.
+    """
+    from vramkit.training import train_memory
+
+    pub = catalog.published("hf-model-anatomy-bert-large")
+    context, loaded, trained = (r["used_mib"] * 2**20 for r in pub["rows"][:3])
+    cfg = {**catalog.model_entry("bert-large-uncased")["config"], "architectures": ["BertForSequenceClassification"]}
+    spec = ModelSpec.from_config(cfg)
+    weights = 4 * spec.params()
+    assert 0 <= (loaded - context) - weights < 16 * 2**20          # 2.: 9.5 MiB of rounding
+    m = train_memory(spec, seq=512, batch=4, precision="fp32", optimizer="adamw", optimizer_impl="for-loop",
+                     attention="eager")
+    reserved = trained - context
+    assert m.peak_bytes <= reserved                                # 3.: allocated <= reserved
+    assert 0.15 < 1 - m.peak_bytes / reserved < 0.30               # the allocator's share, about a fifth
+    sdpa = train_memory(spec, seq=512, batch=4, precision="fp32", optimizer="adamw", attention="sdpa")
+    assert sdpa.peak_bytes < 0.75 * m.peak_bytes                   # what SDPA saves today

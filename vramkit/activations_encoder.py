@@ -22,8 +22,13 @@ from .activations import PRECISIONS
 POST_LN = ("bert", "roberta")
 
 
-def layer_terms(spec, layer: int, precision: str) -> dict[str, int]:
-    """Bytes saved per token by encoder layer `layer`, by component (same keys as activations.layer_terms)."""
+def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: str = "sdpa") -> dict[str, int]:
+    """Bytes saved per token by encoder layer `layer`, by component (same keys as activations.layer_terms).
+
+    Eager attention (what BERT ran before SDPA) keeps per head and query the softmax output and,
+    with BERT's attention dropout (0.1 by default), its bool mask and the dropped-out copy that the
+    product with V saves: heads x seq x (2 x act + 1) bytes per token ("scores", already x seq).
+    """
     p = PRECISIONS[precision]
     h, i, heads = spec.hidden_size, spec.intermediate_size, spec.num_heads
     a = p.act
@@ -31,6 +36,8 @@ def layer_terms(spec, layer: int, precision: str) -> dict[str, int]:
     t = {"norms": 0, "attention": 0, "scores": 0, "mlp": 0, "dropout": 0}
     # SDPA: q, k, v, the output and a per-head fp32 logsumexp
     t["attention"] = a * 3 * h + a * h + 4 * heads
+    if attention == "eager":
+        t["scores"] = heads * seq * (2 * a + 1) if spec.model_type in POST_LN else heads * seq * a
     if spec.model_type in POST_NORM_TYPES:
         # the inputs the q/k/v linears save: the block input (previous LayerNorm's output) in pure
         # precision, or three bf16 casts of the fp32 input under autocast; LN1's output read by the

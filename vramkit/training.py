@@ -242,7 +242,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     encoder = spec.architecture == "encoder"
     if encoder:  # BERT-style: post-LN layers, token types, a classification or masked-LM head
         heads = enc.head_terms(spec, precision)
-        layer = [enc.layer_terms(spec, i, precision) for i in range(spec.num_layers)]
+        layer = [enc.layer_terms(spec, i, precision, seq=seq, attention=attention) for i in range(spec.num_layers)]
     else:
         heads = act.head_terms(spec, precision, lora=lora)
         layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)

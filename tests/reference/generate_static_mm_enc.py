@@ -97,6 +97,11 @@ SMALL: dict[str, tuple[str, dict]] = {
         vision_config=dict(depth=2, hidden_size=32, intermediate_size=40, num_heads=2, out_hidden_size=64,
                            patch_size=8, spatial_merge_size=3, temporal_patch_size=1,
                            deepstack_visual_indexes=[], num_position_embeddings=36))),
+    # Llama 4: only the vision tower is checked here (the text model is the llama4 family's).
+    "llama4_vision": ("image-text-to-text", dict(
+        model_type="llama4", text_config=dict(T, intermediate_size_mlp=128, num_local_experts=2, head_dim=16),
+        vision_config=dict(VIS, image_size=56, patch_size=14, vision_output_dim=40, projector_input_dim=36,
+                           projector_output_dim=36, pixel_shuffle_ratio=0.5))),
     # encoders
     "bert_mlm": ("masked-lm", dict(model_type="bert", hidden_size=48, num_hidden_layers=2,
                                    num_attention_heads=4, intermediate_size=100, vocab_size=V,

@@ -110,12 +110,31 @@ def qwen3_vl(vc: dict, source: str) -> int:
     return n + (2 * h + mlp) + len(deepstack) * (2 * merged + mlp)
 
 
+LLAMA4 = dict(hidden_size=768, intermediate_size=5632, num_hidden_layers=34, num_channels=3, image_size=448,
+              patch_size=14, projector_input_dim=4096, projector_output_dim=4096)
+
+
+def llama4(vc: dict, source: str) -> int:
+    """Llama4VisionModel: an unfolded patch linear (no bias), class token, positions for every patch and
+    the class token, LayerNorms before and after CLIP-like layers, and the pixel-shuffle adapter's two
+    bias-free linears (intermediate -> projector_input_dim, projector_output_dim squared). The
+    projector to the text (vision_output_dim x text hidden, no bias) belongs to the wrapper."""
+    g = lambda k: _get(vc, k, LLAMA4[k], source)  # noqa: E731
+    h, inner, c = g("hidden_size"), g("intermediate_size"), g("num_channels")
+    ih, iw = _side(g("image_size"), source, "image_size")
+    ph, pw = _side(g("patch_size"), source, "patch_size")
+    n = c * ph * pw * h + h + ((ih // ph) * (iw // pw) + 1) * h + 2 * 2 * h
+    n += g("num_hidden_layers") * _vit_layer(h, inner)
+    return n + inner * g("projector_input_dim") + g("projector_output_dim") ** 2
+
+
 TOWERS = {
     "siglip_vision_model": siglip,
     "clip_vision_model": clip,
     "pixtral": pixtral,
     "qwen2_5_vl_vision": qwen2_5_vl,
     "qwen3_vl_vision": qwen3_vl,
+    "llama4_vision_model": llama4,  # the llama4 wrapper reads it once a llama4_text family exists
 }
 
 
