@@ -38,6 +38,9 @@ def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: st
     t["attention"] = a * 3 * h + a * h + 4 * heads
     if attention == "eager":
         t["scores"] = heads * seq * (2 * a + 1) if spec.model_type in POST_LN else heads * seq * a
+    elif p.mixed and spec.model_type in POST_LN:
+        # autocast casts the fp32 attention mask to bf16 for each layer's SDPA, which saves the copy
+        t["scores"] = 2 * seq
     if spec.model_type in POST_NORM_TYPES:
         # the inputs the q/k/v linears save: the block input (previous LayerNorm's output) in pure
         # precision, or three bf16 casts of the fp32 input under autocast; LN1's output read by the
@@ -48,6 +51,8 @@ def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: st
     else:  # ModernBERT: pre-norm, fused Wqkv, GLU (act(input) * gate), layer 0 without attention norm
         norms = 2 if layer else 1
         t["norms"] = norms * ln + (2 * h if p.mixed else a * h) * 2   # Wqkv's and Wi's inputs
+        # rotary makes new q and k; V stays a view of Wqkv's output, which keeps all 3h alive
+        t["attention"] += a * 2 * h
         t["mlp"] = a * 2 * i + a * 2 * i           # Wi output (input, gate), act output, product
     return t
 
@@ -55,22 +60,53 @@ def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: st
 POST_NORM_TYPES = POST_LN
 
 
-def head_terms(spec, precision: str) -> dict[str, int]:
-    """Saved per token outside the layers: embeddings, and the masked-LM head when there is one."""
+def head_terms(spec, precision: str, seq: int = 1) -> dict[str, int]:
+    """Saved per token outside the layers: embeddings, the attention mask, the masked-LM head if any.
+
+    The model builds one batch x seq x seq additive mask in its dtype (fp32 under autocast) that
+    every layer's SDPA keeps: seq x that many bytes per token ("mask").
+    """
     p = PRECISIONS[precision]
     h, v = spec.hidden_size, spec.vocab_size
     a = p.act
+    mask = seq * (4 if p.mixed else a) if spec.model_type in POST_LN else 0
     ln = (4 if p.mixed else a) * h + 8
     emb = 8 * (2 if spec.model_type in POST_LN else 1) + ln + (h if spec.model_type in POST_LN else 0)
     if spec.model_type in POST_LN and not p.mixed:
         emb += a * h                               # the dropout output, saved by layer 0's linears
     final = ln if spec.model_type not in POST_LN else 0
     if not spec.lm_head:                           # classification: the first token only
-        return {"final_norm": final, "head_input": 0, "log_softmax": 0, "embedding": emb}
+        return {"final_norm": final, "head_input": 0, "log_softmax": 0, "embedding": emb, "mask": mask}
     # transform dense (input), GELU (input), LayerNorm (input), decoder (input); the loss's log_softmax
     upcast = p.mixed or spec.model_type not in POST_LN
     head = (2 if p.mixed else a) * h + a * h + ln + (2 if p.mixed else a) * h
-    return {"final_norm": final, "head_input": head, "log_softmax": (4 if upcast else a) * v, "embedding": emb}
+    return {"final_norm": final, "head_input": head, "log_softmax": (4 if upcast else a) * v, "embedding": emb,
+            "mask": mask}
+
+
+def backward_temp_bytes(spec, precision: str) -> int:
+    """Per token, the gradients in flight in one layer's backward: the MLP's (intermediate-wide, three
+    of them for ModernBERT's GLU) and two hidden-wide ones."""
+    a = PRECISIONS[precision].act
+    i, h = spec.intermediate_size, spec.hidden_size
+    return a * (i if spec.model_type in POST_LN else 3 * i) + a * 2 * h
+
+
+def cpu_dropout_extra_bytes(spec, precision: str) -> int:
+    """Per token, what a CPU run stores beyond CUDA for hidden dropout.
+
+    CUDA's fused dropout keeps a bool mask (1 byte per element, what `layer_terms` counts); on the
+    CPU PyTorch draws the mask as a tensor of the input's dtype and multiplies by it, so the
+    MemTracker fixtures (CPU under FakeTensorMode) hold (dtype bytes - 1) more per masked element.
+    The inputs: the embedding LayerNorm's output (fp32 under autocast) and each layer's two dense
+    outputs (bf16 under autocast). Only BERT/RoBERTa drop out by default.
+    """
+    if spec.model_type not in POST_LN:
+        return 0
+    p = PRECISIONS[precision]
+    h = spec.hidden_size
+    emb = 4 if p.mixed else p.act
+    return (emb - 1) * h + spec.num_layers * 2 * (p.act - 1) * h
 
 
 def loss_transient_bytes(spec, precision: str) -> tuple[int, int]:

@@ -241,13 +241,18 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # -- activations --------------------------------------------------------------------------
     encoder = spec.architecture == "encoder"
     if encoder:  # BERT-style: post-LN layers, token types, a classification or masked-LM head
-        heads = enc.head_terms(spec, precision)
+        heads = enc.head_terms(spec, precision, seq=seq)
         layer = [enc.layer_terms(spec, i, precision, seq=seq, attention=attention) for i in range(spec.num_layers)]
     else:
         heads = act.head_terms(spec, precision, lora=lora)
         layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
                  for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
+    if spec.architecture == "encoder-decoder":
+        # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
+        # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).
+        scale = (spec.encoder_layers + 1.5 * spec.num_layers) / spec.num_layers
+        per_layer = [int(x * scale) for x in per_layer]
     # LoRA on MoE experts: merged expert weights saved per layer, their gradient in the layer's backward
     experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
                for i in range(spec.num_layers)]
@@ -282,10 +287,14 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     for j in reversed(range(spec.num_layers)):
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
-        temp = _layer_backward_temp(spec, p, tokens) + experts[j][1]
+        temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
+                _layer_backward_temp(spec, p, tokens)) + experts[j][1]
         total_act = remaining + live_layer
+        # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
+        done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
-        m = dict(weights=weights, gradients=acc_grad, optimizer=states, activations=total_act, temporary=temp)
+        m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
+                 activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
     moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
