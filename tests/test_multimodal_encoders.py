@@ -238,3 +238,29 @@ def test_hf_model_anatomy_bert_large():
     assert 0.15 < 1 - m.peak_bytes / reserved < 0.30               # the allocator's share, about a fifth
     sdpa = train_memory(spec, seq=512, batch=4, precision="fp32", optimizer="adamw", attention="sdpa")
     assert sdpa.peak_bytes < 0.75 * m.peak_bytes                   # what SDPA saves today
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in SMALL.items() if r["config"]["model_type"] in
+                                        ("bert", "roberta", "modernbert")))
+def test_with_head_rebuilds_every_encoder_head(name):
+    """--head: each small encoder rebuilt as every other head equals transformers' count of that class."""
+    from vramkit.families.encoders import with_head
+
+    rec = SMALL[name]
+    spec = ModelSpec.from_config(rec["config"])
+    head = {"masked-lm": "masked-lm", "sequence-classification": "classification", "base-model": "none"}[rec["task"]]
+    labels = rec["config"].get("num_labels", 2)
+    assert with_head(spec, head, labels).params() == rec["params"]
+    for other, arch in (("masked-lm", "ForMaskedLM"), ("classification", "ForSequenceClassification"),
+                        ("none", "Model")):
+        if other == "masked-lm" and head != other and rec["config"].get("decoder_bias") is False:
+            continue  # a head the spec lacks takes the config default (decoder_bias=True)
+        rebuilt = ModelSpec.from_config({**rec["config"], "architectures": [f"X{arch}"]})
+        assert with_head(spec, other, labels).params() == rebuilt.params(), other
+
+
+@pytest.mark.parametrize("name", ["bert-base-uncased", "bert-large-uncased", "roberta-base", "modernbert-base"])
+def test_with_head_none_is_the_published_backbone(name, capsys):
+    pub = catalog.model_entry(name)["published_as"]["params"]
+    code, out, _ = _cli(capsys, "params", name, "--head", "none", "--json")
+    assert json.loads(out)["params"] == pub

@@ -48,10 +48,26 @@ def _fraction(text: str) -> float:
 # ---- params / models ---------------------------------------------------------------------
 
 
-def _run_params(args) -> dict:
+def _args_head(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--head", default=None, help="encoders (bert, roberta, modernbert): masked-lm, classification "
+                   "or none (default: the head the config's 'architectures' names)")
+    p.add_argument("--num-labels", type=_count, default=2, help="outputs of a classification head (default 2)")
+
+
+def _load_with_head(args):
+    """The model, with --head applied to an encoder."""
     from .sources import load_model
 
     spec = load_model(args.model)
+    if getattr(args, "head", None):
+        from .families.encoders import with_head
+
+        spec = with_head(spec, args.head, args.num_labels)
+    return spec
+
+
+def _run_params(args) -> dict:
+    spec = _load_with_head(args)
     return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
             "active_params": spec.active_params(), "language_model_params": spec.language_model_params(),
             "multimodal": spec.multimodal or None, "architecture": spec.architecture,
@@ -241,6 +257,7 @@ def _args_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=_count, default=1, help="sequences per step (per GPU)")
     _args_train_settings(p)
     p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+    _args_head(p)
 
 
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
@@ -276,10 +293,9 @@ def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> 
 
 
 def _run_train(args) -> dict:
-    from .sources import load_model
     from .training import train_memory
 
-    spec = load_model(args.model)
+    spec = _load_with_head(args)
     settings = _train_settings(args)
     mem = train_memory(spec, seq=args.seq, batch=args.batch, **settings)
     out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None,
@@ -322,7 +338,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "params": Command(_run_params, _table_params, "exact parameter count of MODEL"),
+    "params": Command(_run_params, _table_params, "exact parameter count of MODEL", _args_head),
     "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
                      _args_infer_command),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",

@@ -140,3 +140,44 @@ def _t5(c: _m._Config, t: str) -> _m.ModelSpec:
 
 
 READERS = {"bert": _bert, "roberta": _bert, "modernbert": _modernbert, "t5": _t5, "mt5": _t5}
+
+
+def with_head(spec: _m.ModelSpec, head: str, labels: int = 2) -> _m.ModelSpec:
+    """`spec` (a bert, roberta or modernbert encoder) with another task head: "masked-lm",
+    "classification" (`labels` outputs) or "none" (the base model), as that Auto class builds it.
+
+    The head's own options are read back from the head `spec` has (ModernBERT's classifier_bias and
+    decoder_bias); where `spec` lacks that head they take the config defaults (False, True).
+    """
+    if head not in HEADS:
+        from ..errors import unknown
+
+        raise unknown("head", head, HEADS)
+    if spec.model_type not in ("bert", "roberta", "modernbert"):
+        raise VramkitError(f"--head applies to bert, roberta and modernbert encoders, not {spec.model_type}")
+    if labels < 1:
+        raise VramkitError(f"num_labels must be 1 or more, got {labels}")
+    h, v, t = spec.hidden_size, spec.vocab_size, spec.model_type
+    parts = dict(spec.components)
+    if t == "modernbert":
+        norm = spec.norm_params()
+        cls_bias = parts.get("head", h * h + norm) - h * h - norm == h
+        new = []
+        if head != "none":
+            new.append(("head", h * h + (h if cls_bias else 0) + norm))
+        decoder_bias = "decoder_bias" in parts if spec.lm_head else True
+        if head == "masked-lm" and decoder_bias:
+            new.append(("decoder_bias", v))
+        if head == "classification":
+            new.append(("classifier", h * labels + labels))
+    else:
+        new = [("token_type", parts.get("token_type", 0))]
+        if head == "masked-lm":
+            new.append(("mlm_head", h * h + h + 2 * h + v * (1 if spec.tie_word_embeddings else 2)))
+        elif head == "classification" and t == "bert":
+            new += [("pooler", h * h + h), ("classifier", h * labels + labels)]
+        elif head == "classification":
+            new.append(("classifier", h * h + h + h * labels + labels))
+        else:
+            new.append(("pooler", h * h + h))
+    return spec.with_changes(components=tuple(new), lm_head=head == "masked-lm")
