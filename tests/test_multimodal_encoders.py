@@ -41,7 +41,8 @@ def test_small_language_model_params(name):
     spec = ModelSpec.from_config(rec["config"])
     assert spec.language_model_params() == rec["language_model_params"]
     # the towers are what lies outside language_model and lm_head
-    outside = sum(v for k, v in rec["param_kinds"].items() if "language_model" not in k and not k.startswith("lm_head"))
+    outside = sum(v for k, v in rec["param_kinds"].items()
+                  if ".language_model." not in f".{k}" and ".text_model." not in f".{k}" and not k.startswith("lm_head"))
     assert sum(n for _, n in spec.towers) == outside
 
 

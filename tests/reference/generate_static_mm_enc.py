@@ -97,6 +97,12 @@ SMALL: dict[str, tuple[str, dict]] = {
         vision_config=dict(depth=2, hidden_size=32, intermediate_size=40, num_heads=2, out_hidden_size=64,
                            patch_size=8, spatial_merge_size=3, temporal_patch_size=1,
                            deepstack_visual_indexes=[], num_position_embeddings=36))),
+    "idefics3_scale2": ("image-text-to-text", dict(
+        model_type="idefics3", text_config=dict(T, model_type="llama"),
+        vision_config=dict(VIS, image_size=56, patch_size=14), scale_factor=2)),
+    "smolvlm_scale4_tied": ("image-text-to-text", dict(
+        model_type="smolvlm", text_config=dict(T, model_type="llama"), tie_word_embeddings=True,
+        vision_config=dict(VIS, image_size=64, patch_size=8), scale_factor=4)),
     # Llama 4: only the vision tower is checked here (the text model is the llama4 family's).
     "llama4_vision": ("image-text-to-text", dict(
         model_type="llama4", text_config=dict(T, intermediate_size_mlp=128, num_local_experts=2, head_dim=16),
@@ -191,7 +197,8 @@ def param_record(task: str, cfg: dict) -> dict:
     with torch.device("meta"):
         model = AUTO[task].from_config(build_config(cfg))
     named = list(model.named_parameters())
-    lm = (sum(p.numel() for n, p in named if "language_model" in n or n.startswith("lm_head"))
+    lm = (sum(p.numel() for n, p in named if ".language_model." in f".{n}" or ".text_model." in f".{n}"
+              or n.startswith("lm_head"))
           if cfg["model_type"] in WRAPPERS else None)
     return {"task": task, "model_class": type(model).__name__, "params": sum(p.numel() for _, p in named),
             "language_model_params": lm, "param_kinds": param_kinds(model)}
@@ -301,7 +308,7 @@ def main() -> int:
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "params": "sum(p.numel() for p in model.parameters()) of the Auto class in 'task', built on the meta device",
-        "language_model_params": "parameters whose name holds 'language_model' or starts with 'lm_head'",
+        "language_model_params": "parameters under 'language_model' (Idefics3/SmolVLM: 'text_model') and 'lm_head'",
         "kv": "T5: EncoderDecoderCache after model(input_ids, decoder_input_ids, use_cache=True) under "
               "FakeTensorMode, K and V numel * element_size per part (bf16)",
         "image_tokens": image_token_records(),

@@ -52,6 +52,8 @@ _WRAPPERS = {
     "mistral3": ("mistral", "pixtral", _MISTRAL3_VISION, _MISTRAL3_TEXT, True, False),
     "qwen2_5_vl": ("qwen2_5_vl_text", "qwen2_5_vl_vision", {}, None, False, True),
     "qwen3_vl": ("qwen3_vl_text", "qwen3_vl_vision", {}, {}, False, False),
+    "idefics3": ("llama", "idefics3_vision", {}, {}, False, False),
+    "smolvlm": ("llama", "smolvlm_vision", {}, {}, False, False),
 }
 _TEXT_TIE_DEFAULT = {"gemma3_text": True}
 
@@ -95,6 +97,8 @@ def _projector(c: _m._Config, t: str, vc: dict, vh: int, th: int) -> int:
     if t in ("llava", "llava_next"):
         n = vh * _feature_layers(c, -2) * th + th * th + (2 * th if bias else 0)
         return n + (th if t == "llava_next" else 0)  # LLaVA-NeXT's image_newline row
+    if t in ("idefics3", "smolvlm"):  # pixel shuffle (scale^2 patches -> one), one bias-free linear
+        return vh * c.int("scale_factor", default=2) ** 2 * th
     if t == "mistral3":  # RMSNorm, the patch merger (merge^2 patches -> one), two linears
         m = c.int("spatial_merge_size", default=2)
         n = vh + vh * m * m * vh + vh * _feature_layers(c, -1) * th + th * th
@@ -124,7 +128,7 @@ def _image_tokens(c: _m._Config, t: str, vc: dict) -> tuple:
         # Qwen2.5-VL; Qwen3-VL's published preprocessor_config (65,536 .. 16,777,216 pixels).
         lo, hi = (56 * 56, 28 * 28 * 1280) if t == "qwen2_5_vl" else (65536, 16777216)
         return ("qwen_vl", factor, lo, hi, 1024)
-    return ()  # LLaVA-NeXT: any-resolution tiling is not modelled
+    return ()  # LLaVA-NeXT, Idefics3/SmolVLM: their image tiling is not modelled
 
 
 def _wrapper(c: _m._Config, t: str) -> _m.ModelSpec:

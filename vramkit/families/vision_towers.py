@@ -128,13 +128,26 @@ def llama4(vc: dict, source: str) -> int:
     return n + inner * g("projector_input_dim") + g("projector_output_dim") ** 2
 
 
+IDEFICS3 = dict(hidden_size=1152, intermediate_size=3072, num_hidden_layers=12, num_channels=3, image_size=224,
+                patch_size=32, vision_use_head=False)
+
+
+def idefics3(vc: dict, source: str) -> int:
+    """Idefics3 / SmolVLM vision transformer: SigLIP's embeddings, encoder and post LayerNorm, no pooling
+    head, with Idefics3VisionConfig's own defaults."""
+    return siglip({**{k: v for k, v in IDEFICS3.items() if vc.get(k) is None}, **vc, "vision_use_head": False},
+                  source)
+
+
 TOWERS = {
     "siglip_vision_model": siglip,
     "clip_vision_model": clip,
     "pixtral": pixtral,
     "qwen2_5_vl_vision": qwen2_5_vl,
     "qwen3_vl_vision": qwen3_vl,
-    "llama4_vision_model": llama4,  # the llama4 wrapper reads it once a llama4_text family exists
+    "llama4_vision_model": llama4,
+    "idefics3_vision": idefics3,
+    "smolvlm_vision": idefics3,  # the llama4 wrapper reads it once a llama4_text family exists
 }
 
 
@@ -150,4 +163,5 @@ def tower_params(vc: dict, default_type: str, source: str) -> int:
 # hidden_size when the vision config leaves it out (the projector reads it).
 TOWERS_DEFAULT_HIDDEN = {"siglip_vision_model": SIGLIP["hidden_size"], "clip_vision_model": CLIP["hidden_size"],
                          "pixtral": PIXTRAL["hidden_size"], "qwen2_5_vl_vision": QWEN2_5_VL["hidden_size"],
-                         "qwen3_vl_vision": QWEN3_VL["hidden_size"]}
+                         "qwen3_vl_vision": QWEN3_VL["hidden_size"], "idefics3_vision": IDEFICS3["hidden_size"],
+                         "smolvlm_vision": IDEFICS3["hidden_size"]}
