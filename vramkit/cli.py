@@ -94,7 +94,7 @@ def _run_models(args) -> dict:
     out = []
     for name in catalog.model_names():
         spec = load_model(name)
-        out.append({"name": name, "model_type": spec.model_type, "params": spec.params(),
+        out.append({"name": name, "model_type": spec.multimodal or spec.model_type, "params": spec.params(),
                     "active_params": spec.active_params(), "hf_repo": catalog.model_entry(name)["hf_repo"]})
     return {"models": out}
 

@@ -214,7 +214,9 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
         rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
         peak = max(peak, n * rows * b + scores * (b + 8) + len(types) * batch * tokens * tokens * b)
     # The head: final normed rows and the logits of the last position.
-    peak = max(peak, n * h * b + batch * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
+    # (an encoder's masked-LM head scores every position, not only the last: an estimate, unchecked)
+    rows = n if spec.architecture == "encoder" and spec.lm_head else batch
+    peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
     slices = 0
     if spec.architecture == "decoder":  # encoders keep no K/V; T5's cache is not sliced
