@@ -1,0 +1,112 @@
+"""Hybrid models (Gated DeltaNet, Mamba, Mamba-2, short convolution): vramkit equals transformers.
+
+The truth is tests/reference/static_hybrid.json, written by tests/reference/generate_hybrid.py
+from models transformers built on the meta device (parameters, per layer) and prefills it ran
+under FakeTensorMode (every tensor its cache held: keys, values, conv and recurrent states).
+This file needs no torch: it rebuilds each ModelSpec from the recorded config.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from vramkit import ModelSpec
+from vramkit.inference import cache_bytes_per_layer, kv_cache_bytes, kv_cache_bytes_grid
+
+FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_hybrid.json").read_text(encoding="utf-8"))
+SMALL = FIXTURE["small"]
+CATALOG = FIXTURE["catalog"]
+CASES = [(name, case) for name, rec in SMALL.items() for case in rec["cache"]]
+FAMILIES = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "granitemoehybrid", "falcon_h1",
+            "jamba", "bamba", "lfm2"}
+
+
+def _id(item):
+    name, c = item
+    return f"{name}-b{c['batch']}-t{c['context']}-{c['dtype']}"
+
+
+def test_fixture_covers_every_family():
+    types = {rec["config"]["model_type"] for rec in SMALL.values()}
+    assert types == FAMILIES
+    for t in FAMILIES:
+        names = [n for n, r in SMALL.items() if r["config"]["model_type"] == t]
+        assert any(n.endswith("_defaults") for n in names), t       # the class defaults
+        assert len(names) >= 2, t                                    # and an odd-shaped one
+    assert len(CASES) >= 200
+    kinds = {t for _, c in CASES for L in c["layers"] for t in L["tensors"]}
+    assert kinds == {"keys", "values", "conv_states", "recurrent_states"}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_params(name):
+    rec = SMALL[name]
+    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_layer_params(name):
+    rec = SMALL[name]
+    spec = ModelSpec.from_config(rec["config"])
+    assert [spec.layer_params(i) for i in range(spec.num_layers)] == rec["layer_params"]
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_catalog_params(name):
+    rec = CATALOG[name]
+    spec = ModelSpec.from_config(rec["config"])
+    assert spec.params() == rec["params"]
+    assert [spec.layer_params(i) for i in range(spec.num_layers)] == rec["layer_params"]
+
+
+@pytest.mark.parametrize("item", CASES, ids=_id)
+def test_cache_bytes_total(item):
+    name, case = item
+    spec = ModelSpec.from_config(SMALL[name]["config"])
+    assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["cache_bytes"]
+
+
+@pytest.mark.parametrize("item", CASES, ids=_id)
+def test_cache_bytes_per_layer_and_tensor(item):
+    name, case = item
+    spec = ModelSpec.from_config(SMALL[name]["config"])
+    got = cache_bytes_per_layer(spec, case["context"], case["batch"], case["dtype"])
+    want = [{k: t["bytes"] for k, t in L["tensors"].items()} for L in case["layers"]]
+    assert got == want, [L["class"] for L in case["layers"]]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in SMALL.items() if r["cache"]))
+def test_state_is_constant_in_context_and_grid_agrees(name):
+    import numpy as np
+
+    rec = SMALL[name]
+    spec = ModelSpec.from_config(rec["config"])
+    for dtype in ("bf16", "fp32"):
+        cases = [c for c in rec["cache"] if c["dtype"] == dtype]
+        grid = kv_cache_bytes_grid(spec, [c["context"] for c in cases], [c["batch"] for c in cases], dtype)
+        assert list(np.asarray(grid)) == [c["cache_bytes"] for c in cases]
+        states = {(c["batch"], sum(t["bytes"] for L in c["layers"] for k, t in L["tensors"].items()
+                                   if k not in ("keys", "values"))) for c in cases}
+        per_batch = {b: s for b, s in states}
+        assert len(per_batch) == len(states)  # the same state bytes at every context of one batch
+
+
+def test_recurrent_state_is_fp32_and_conv_state_follows_the_model():
+    for _, case in CASES:
+        for L in case["layers"]:
+            t = L["tensors"]
+            if "recurrent_states" in t:
+                assert t["recurrent_states"]["dtype"] == "float32"
+            if "conv_states" in t:
+                assert t["conv_states"]["dtype"] == {"bf16": "bfloat16", "fp32": "float32"}[case["dtype"]]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_breakdown_adds_up_and_attention_only_on_attention_layers(name):
+    spec = ModelSpec.from_config(SMALL[name]["config"])
+    parts = spec.breakdown()
+    assert sum(parts.values()) == spec.params()
+    assert parts["attention"] == spec.attention_layer_count * spec.attention_params()
+    layers = sum(spec.layer_params(i) for i in range(spec.num_layers))
+    final_norm = spec.norm_params()
+    assert layers + parts["embedding"] + parts["position"] + parts["lm_head"] + final_norm == spec.params()
