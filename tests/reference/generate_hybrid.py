@@ -232,11 +232,30 @@ def side_by_side(cfg: dict):
         return f"error: {e}"
 
 
+def catalog_records(only: set) -> dict:
+    """Every hybrid catalog model built full size on the meta device (no memory)."""
+    catalog = {}
+    for path in sorted(CATALOG.glob("*.json")):
+        cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
+        if cfg.get("model_type") not in HYBRID_TYPES or (only and path.stem not in only):
+            continue
+        rec = {"config": cfg, **param_record(cfg)}
+        catalog[path.stem] = rec
+        print(f"{path.stem:36s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
+    return catalog
+
+
 def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
-    only = set(argv)
     start = time.time()
+    if argv == ["--catalog"]:  # keep the small cases, rebuild only the catalog records
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        data["catalog"] = catalog_records(set())
+        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"rewrote the catalog of {OUT.name}: {len(data['catalog'])} models")
+        return 0
+    only = set(argv)
     small = {}
     for name, cfg in SMALL.items():
         if only and name not in only:
@@ -249,14 +268,7 @@ def main(argv: list[str]) -> int:
         small[name] = rec
         print(f"{name:36s} params {rec['params']:>10,d}  vramkit {side_by_side(cfg)!s:>10}  "
               f"cache cases {len(rec['cache'])}", flush=True)
-    catalog = {}
-    for path in sorted(CATALOG.glob("*.json")):
-        cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
-        if cfg.get("model_type") not in HYBRID_TYPES or (only and path.stem not in only):
-            continue
-        rec = {"config": cfg, **param_record(cfg)}
-        catalog[path.stem] = rec
-        print(f"{path.stem:36s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
+    catalog = catalog_records(only)
     if only:
         return 0
     data = {

@@ -17,10 +17,11 @@ from ..model import _Config
 def with_defaults(c: _Config, defaults: dict, aliases: dict | None = None) -> _Config:
     """`c` with the config class's defaults for absent keys, and its aliases resolved
     (`aliases`: {name in the file: the class's field}, transformers' attribute_map and
-    __post_init__ renames). A key present but null keeps null, as in the dataclass."""
+    __post_init__ renames; where a file has both, the alias wins, as `kwargs.pop(alias)` does).
+    A key present but null keeps null, as in the dataclass."""
     data = dict(c.data)
     for alias, field in (aliases or {}).items():
-        if alias in data and field not in data:
+        if alias in data:  # __post_init__'s kwargs.pop(alias): the alias wins over the field
             data[field] = data.pop(alias)
     for key, value in defaults.items():
         data.setdefault(key, value)

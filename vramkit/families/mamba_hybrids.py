@@ -157,7 +157,10 @@ def _nemotron_h(c: _Config, t: str) -> ModelSpec:
         raise VramkitError(f"{c.source}: field 'moe_latent_size' (latent MoE projections) is not supported yet")
     n = len(blocks)
     c.data["num_hidden_layers"] = n  # transformers ignores num_hidden_layers: the pattern decides
-    f = _base(c, t, mlp_gated=False, mlp_bias=c.bool("mlp_bias", False), norms_per_layer=1)
+    # NemotronHForCausalLM declares no tied weights (_tied_weights_keys = {}): its lm_head is its
+    # own even when the config says tie_word_embeddings.
+    f = _base(c, t, mlp_gated=False, mlp_bias=c.bool("mlp_bias", False), norms_per_layer=1,
+              tie_word_embeddings=False)
     f["layer_types"] = tuple(k if k in (LINEAR, FULL) else NO_MIXER for k in blocks)
     f["mlp_layers"] = tuple(k == "mlp" for k in blocks)
     h = f["hidden_size"]
