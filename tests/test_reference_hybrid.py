@@ -110,3 +110,19 @@ def test_breakdown_adds_up_and_attention_only_on_attention_layers(name):
     layers = sum(spec.layer_params(i) for i in range(spec.num_layers))
     final_norm = spec.norm_params()
     assert layers + parts["embedding"] + parts["position"] + parts["lm_head"] + final_norm == spec.params()
+
+
+def test_llama_cpp_conv_state_is_kernel_minus_one_f32():
+    """llama.cpp's recurrent memory for Granite-4.0-H-Tiny (a public gdb dump of its GGUF run):
+    cache_r_l0 is F32 with 9,984 = (ssm_d_conv - 1) x (d_inner + 2 x groups x d_state) elements
+    per sequence, 39,936 bytes; transformers keeps all 4 taps in the model dtype."""
+    from vramkit.inference import mixer_state_bytes
+
+    spec = ModelSpec.from_config(dict(
+        model_type="granitemoehybrid", hidden_size=1536, num_hidden_layers=2, num_attention_heads=12,
+        num_key_value_heads=4, intermediate_size=512, vocab_size=100352, num_local_experts=64,
+        num_experts_per_tok=6, shared_intermediate_size=1024, layer_types=["mamba", "attention"],
+        mamba_n_heads=48, mamba_n_groups=1, mamba_d_state=128, mamba_d_conv=4, mamba_expand=2))
+    conv_only = spec.with_changes(mixer_state=tuple(s for s in spec.mixer_state if s[0] == "conv_states"))
+    assert mixer_state_bytes(conv_only, 1, "bf16", "llama.cpp") == 39_936
+    assert mixer_state_bytes(conv_only, 1, "bf16", "transformers") == 4 * 3328 * 2

@@ -55,16 +55,29 @@ def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: 
     return storage_bytes(elements * batch, fmt)
 
 
-def mixer_state_bytes(spec: ModelSpec, batch: int = 1, kv_dtype: str = "bf16") -> int:
+def mixer_state_bytes(spec: ModelSpec, batch: int = 1, kv_dtype: str = "bf16", engine: str = "transformers") -> int:
     """Bytes of the conv and recurrent states of the mixer layers, whatever the context.
 
-    Each state tensor is stored in its own dtype: transformers keeps the conv state in the
-    model's (the cache's) dtype and the recurrent state of Gated DeltaNet and Mamba in fp32
-    (tests/reference/static_hybrid.json). Layers without a mixer add nothing.
+    transformers (tests/reference/static_hybrid.json) keeps the conv state's last `kernel` inputs
+    in the cache's (the model's) dtype and the recurrent state of Gated DeltaNet and Mamba in fp32.
+    vLLM (mamba_utils.MambaStateShapeCalculator / MambaStateDtypeCalculator) and llama.cpp (its
+    recurrent memory, r_l / s_l) keep `kernel - 1` inputs; vLLM stores both states in the cache
+    dtype (mamba_ssm_cache_dtype "auto"; a model config or flag asking for fp32 is not read),
+    llama.cpp both in F32. MLX (its LFM2 port caches kernel - 1 inputs at activation precision) is
+    taken as kernel - 1 conv inputs with transformers' dtypes. Layers without a mixer add nothing.
     """
     require_positive("batch", batch)
-    return spec.mixer_layer_count * sum(
-        storage_bytes(n * batch, get_format(dtype or kv_dtype)) for _, n, dtype in spec.mixer_state)
+    k = spec.mixer_conv_kernel
+    total = 0
+    for name, n, dtype in spec.mixer_state:
+        if engine in ("vllm", "llama.cpp", "mlx") and name == "conv_states" and k:
+            n = n // k * (k - 1)
+        if engine == "llama.cpp":
+            dtype = "fp32"
+        elif engine == "vllm":
+            dtype = ""
+        total += storage_bytes(n * batch, get_format(dtype or kv_dtype))
+    return spec.mixer_layer_count * total
 
 
 def cache_bytes_per_layer(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
@@ -101,7 +114,7 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     models' mixer layers (`mixer_state_bytes`).
     """
     kv = attention_kv_bytes(spec, context, batch, kv_dtype, engine)
-    return kv + (mixer_state_bytes(spec, batch, kv_dtype) if spec.mixer_state else 0)
+    return kv + (mixer_state_bytes(spec, batch, kv_dtype, engine) if spec.mixer_state else 0)
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -403,5 +416,5 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     total_bits = elements * batches * fmt.bits.numerator
     kv = -(-total_bits // (8 * fmt.bits.denominator))
     if spec.mixer_state:  # constant in the context, linear in the batch
-        kv = kv + np.asarray(batches, dtype=np.int64) * mixer_state_bytes(spec, 1, kv_dtype) * (contexts > 0)
+        kv = kv + np.asarray(batches, dtype=np.int64) * mixer_state_bytes(spec, 1, kv_dtype, engine) * (contexts > 0)
     return kv

@@ -106,6 +106,7 @@ class ModelSpec:
     # What one mixer layer's cache holds per sequence, constant in the context:
     # (tensor name, elements, dtype), dtype "" meaning the cache's (the model's) dtype.
     mixer_state: tuple[tuple[str, int, str], ...] = ()
+    mixer_conv_kernel: int = 0     # taps of the mixer's depthwise conv (transformers caches all, vLLM/llama.cpp one fewer)
     mlp_layers: tuple[bool, ...] = ()  # False where a non-MoE layer has no dense MLP (Nemotron-H); empty: all have one
     attention_gate: bool = False   # q_proj also yields a sigmoid output gate per query element (Qwen3-Next, Qwen3.5)
     # ---- multimodal towers and encoders: families/ ----

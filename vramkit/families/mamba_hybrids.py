@@ -82,6 +82,7 @@ def _jamba(c: _Config, t: str) -> ModelSpec:
                                           proj_bias=c.bool("mamba_proj_bias", False), inner_norms=True)
     experts = c.int("num_experts")
     f.update(mixer="mamba", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
+             mixer_conv_kernel=c.int("mamba_d_conv"),
              num_experts=experts, experts_per_token=c.int("num_experts_per_tok"),
              moe_intermediate_size=f["intermediate_size"],
              moe_layers=tuple(experts > 1 and i % ep == eo for i in range(n)))
@@ -107,7 +108,8 @@ def _bamba(c: _Config, t: str) -> ModelSpec:
     linear, other, state = _mixers.mamba2(h, heads, d_head, c.int("mamba_n_groups"), c.int("mamba_d_state"),
                                           c.int("mamba_d_conv"), conv_bias=c.bool("mamba_conv_bias", True),
                                           in_bias=proj_bias, out_bias=proj_bias, norm=True)
-    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state)
+    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
+             mixer_conv_kernel=c.int("mamba_d_conv"))
     if t == "granitemoehybrid":
         experts = c.int("num_local_experts", allow_zero=True)
         shared = c.int("shared_intermediate_size")
@@ -131,7 +133,8 @@ def _falcon_h1(c: _Config, t: str) -> ModelSpec:
                                           in_bias=c.bool("mamba_proj_bias", False),
                                           out_bias=c.bool("projectors_bias", False),
                                           norm=c.bool("mamba_rms_norm", False))
-    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state)
+    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
+             mixer_conv_kernel=c.int("mamba_d_conv"))
     return ModelSpec(**f)
 
 
@@ -169,7 +172,8 @@ def _nemotron_h(c: _Config, t: str) -> ModelSpec:
                                           c.int("ssm_state_size"), c.int("conv_kernel"),
                                           conv_bias=c.bool("use_conv_bias", True), in_bias=bias, out_bias=bias,
                                           norm=True)
-    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state)
+    f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
+             mixer_conv_kernel=c.int("conv_kernel"))
     if "moe" in blocks:
         # routed experts and one shared expert MLP, both up/down squared-ReLU; the router's
         # e_score_correction_bias is a buffer, not a parameter
