@@ -126,3 +126,29 @@ def test_llama_cpp_conv_state_is_kernel_minus_one_f32():
     conv_only = spec.with_changes(mixer_state=tuple(s for s in spec.mixer_state if s[0] == "conv_states"))
     assert mixer_state_bytes(conv_only, 1, "bf16", "llama.cpp") == 39_936
     assert mixer_state_bytes(conv_only, 1, "bf16", "transformers") == 4 * 3328 * 2
+
+
+BAD = {
+    "pattern": (dict(model_type="nemotron_h", hybrid_override_pattern="M-X*"), "hybrid_override_pattern"),
+    "kind": (dict(model_type="lfm2", num_hidden_layers=2, layer_types=["conv", "atention"]), "did you mean 'full_attention'"),
+    "length": (dict(model_type="qwen3_next", num_hidden_layers=3, layer_types=["linear_attention"]), "must list 3"),
+    "heads": (dict(model_type="bamba", mamba_n_heads=100), "must divide the Mamba inner width 8192"),
+    "latent": (dict(model_type="nemotron_h", moe_latent_size=1024), "moe_latent_size"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_hybrid_configs_get_one_line(name):
+    from vramkit.errors import VramkitError
+
+    cfg, message = BAD[name]
+    with pytest.raises(VramkitError, match=message) as err:
+        ModelSpec.from_config(cfg)
+    assert "\n" not in str(err.value)
+
+
+def test_qwen3_5_multimodal_config_reads_its_text_config():
+    """The Hub's Qwen3.5 configs wrap the language model in text_config (qwen3_5_text)."""
+    rec = SMALL["qwen3_5_text_dense"]
+    wrapped = {"model_type": "qwen3_5", "text_config": rec["config"], "vision_config": {"depth": 1}}
+    assert ModelSpec.from_config(wrapped).params() == rec["params"]

@@ -131,6 +131,17 @@ SMALL: dict[str, dict] = {
         intermediate_size=200, vocab_size=V, full_attn_idxs=[1, 3], conv_L_cache=3, block_multiple_of=16,
         block_ffn_dim_multiplier=1.5),
     # The Hub's older names (block_ff_dim, tie_embedding), layer_types, conv bias, no auto-adjust.
+    # Both the Hub's and the class's name in one file: the alias wins (Lfm2Config pops it last).
+    "lfm2_both_ff_names": dict(
+        model_type="lfm2", hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+        intermediate_size=200, block_ff_dim=96, vocab_size=V, full_attn_idxs=[0], block_multiple_of=8,
+        tie_word_embeddings=True, tie_embedding=False),
+    # JambaConfig's attribute_map: num_local_experts is num_experts.
+    "jamba_num_local_experts_alias": dict(
+        model_type="jamba", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+        intermediate_size=40, vocab_size=V, num_local_experts=4, num_experts_per_tok=2, attn_layer_period=2,
+        attn_layer_offset=1, expert_layer_period=1, expert_layer_offset=0, mamba_d_state=4, mamba_d_conv=2,
+        use_mamba_kernels=False),
     "lfm2_aliases_layer_types": dict(
         model_type="lfm2", hidden_size=48, num_hidden_layers=3, num_attention_heads=6, num_key_value_heads=2,
         block_ff_dim=100, vocab_size=V, layer_types=["conv", "conv", "full_attention"], conv_L_cache=4,
@@ -254,6 +265,16 @@ def main(argv: list[str]) -> int:
         data["catalog"] = catalog_records(set())
         OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"rewrote the catalog of {OUT.name}: {len(data['catalog'])} models")
+        return 0
+    if argv[:1] == ["--update"]:  # recompute the named small cases, keep every other record
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        for name in argv[1:]:
+            cfg = SMALL[name]
+            rec = {"config": cfg, **param_record(cfg)}
+            rec["cache"] = [r for d in DTYPES for r in cache_records(cfg, d)]
+            data["small"][name] = rec
+            print(f"{name:36s} params {rec['params']:>10,d}  vramkit {side_by_side(cfg)!s:>10}", flush=True)
+        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         return 0
     only = set(argv)
     small = {}

@@ -62,9 +62,15 @@ _KINDS = {"mamba": LINEAR, "attention": FULL, LINEAR: LINEAR, FULL: FULL}
 
 
 def _mamba2(c: _Config, h: int, inner: int):
+    """Mamba-2 heads and head width; the config classes' validate_architecture checks, one line each."""
     heads = c.int("mamba_n_heads")
+    if inner % heads:
+        raise VramkitError(f"{c.source}: field 'mamba_n_heads' ({heads}) must divide the Mamba inner width {inner}")
     d_head = c.get("mamba_d_head")
     d_head = inner // heads if d_head == "auto" else c.int("mamba_d_head")
+    if d_head * heads != inner:
+        raise VramkitError(f"{c.source}: fields 'mamba_d_head' x 'mamba_n_heads' ({d_head} x {heads}) must equal "
+                           f"the Mamba inner width {inner}")
     return heads, d_head
 
 

@@ -29,13 +29,13 @@ DEFAULTS = {
                              moe_intermediate_size=512, shared_expert_intermediate_size=512,
                              num_experts_per_tok=8, num_experts=256, max_position_embeddings=32768, **_LINEAR),
 }
-DEFAULTS["qwen3_5"] = DEFAULTS["qwen3_5_text"]
-DEFAULTS["qwen3_5_moe"] = DEFAULTS["qwen3_5_moe_text"]
+# The multimodal wrappers (model_type qwen3_5 / qwen3_5_moe) are the multimodal family's: their
+# `text_config` (model_type qwen3_5_text / qwen3_5_moe_text) is read here.
 
 
 def _read(c: _Config, t: str) -> ModelSpec:
     c = _mixers.with_defaults(c, DEFAULTS[t])
-    moe_kind = "next" if t == "qwen3_next" else "all" if t.startswith("qwen3_5_moe") else "none"
+    moe_kind = "next" if t == "qwen3_next" else "all" if t == "qwen3_5_moe_text" else "none"
     if moe_kind == "all":  # Qwen3.5-MoE has no dense MLP (nor the field): the expert width stands in
         c.data["intermediate_size"] = c.int("moe_intermediate_size")
     bias = c.bool("attention_bias", False)
