@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from vramkit import ModelSpec
-from vramkit.inference import cache_bytes_per_layer, kv_cache_bytes, kv_cache_bytes_grid
+from vramkit.inference import cache_bytes_per_layer, kv_cache_bytes, kv_cache_bytes_grid, weights_bytes
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_hybrid.json").read_text(encoding="utf-8"))
 SMALL = FIXTURE["small"]
@@ -51,12 +51,20 @@ def test_layer_params(name):
     assert [spec.layer_params(i) for i in range(spec.num_layers)] == rec["layer_params"]
 
 
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_bf16_weight_bytes(name):
+    """The parameters' bytes of the model built in bf16: Nemotron-H keeps its router in fp32."""
+    rec = SMALL[name]
+    assert weights_bytes(ModelSpec.from_config(rec["config"]), "bf16") == rec["param_bytes"]["bf16"]
+
+
 @pytest.mark.parametrize("name", sorted(CATALOG))
 def test_catalog_params(name):
     rec = CATALOG[name]
     spec = ModelSpec.from_config(rec["config"])
     assert spec.params() == rec["params"]
     assert [spec.layer_params(i) for i in range(spec.num_layers)] == rec["layer_params"]
+    assert weights_bytes(spec, "bf16") == rec["param_bytes"]["bf16"]
 
 
 @pytest.mark.parametrize("item", CASES, ids=_id)

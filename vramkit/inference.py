@@ -138,11 +138,13 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
         from .dtypes import gguf_model_bytes
 
         return gguf_model_bytes(spec, fmt.name)
+    # Parameters the model keeps in fp32 whatever it is loaded in (Nemotron-H's router).
+    fp32 = spec.breakdown()["router"] if spec.router_fp32 else 0
     if fmt.bits >= 16:
-        return storage_bytes(spec.params(), fmt)
+        return storage_bytes(spec.params() - fp32, fmt) + 4 * fp32
     parts = spec.breakdown()
     kept = sum(parts[k] for k in _KEPT_IN_COMPUTE_DTYPE)
-    return storage_bytes(spec.params() - kept, fmt) + storage_bytes(kept, compute_dtype)
+    return storage_bytes(spec.params() - kept - fp32, fmt) + storage_bytes(kept, compute_dtype) + 4 * fp32
 
 
 # ---- activations during prefill --------------------------------------------------------------

@@ -109,6 +109,7 @@ class ModelSpec:
     mixer_conv_kernel: int = 0     # taps of the mixer's depthwise conv (transformers caches all, vLLM/llama.cpp one fewer)
     mlp_layers: tuple[bool, ...] = ()  # False where a non-MoE layer has no dense MLP (Nemotron-H); empty: all have one
     attention_gate: bool = False   # q_proj also yields a sigmoid output gate per query element (Qwen3-Next, Qwen3.5)
+    router_fp32: bool = False      # the MoE router stays fp32 whatever the dtype (Nemotron-H: _keep_in_fp32_modules_strict)
     # ---- multimodal towers and encoders: families/ ----
     source: str = field(default="", compare=False)
 

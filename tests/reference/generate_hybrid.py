@@ -182,6 +182,14 @@ def fold(name: str) -> str:
     return re.sub(r"\.\d+\.", ".*.", name)
 
 
+def param_bytes(cfg: dict, dtype_name: str) -> int:
+    """Bytes of the parameters of the model built in `dtype_name` (meta device): modules the model
+    keeps in fp32 (`_keep_in_fp32_modules_strict`, e.g. Nemotron-H's router) stay 4 bytes."""
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(build_config(cfg), dtype=DTYPES[dtype_name])
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 def param_record(cfg: dict) -> dict:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(build_config(cfg))
@@ -196,7 +204,7 @@ def param_record(cfg: dict) -> dict:
     cls = model.config
     return {"params": sum(p.numel() for p in model.parameters()), "param_kinds": dict(sorted(kinds.items())),
             "layer_params": [per_layer[i] for i in range(len(per_layer))], "buffers": dict(sorted(buffers.items())),
-            "model_class": type(model).__name__,
+            "model_class": type(model).__name__, "param_bytes": {"bf16": param_bytes(cfg, "bf16")},
             "layer_types": list(getattr(cls, "layers_block_type", None) or getattr(cls, "layer_types", []) or [])}
 
 
@@ -260,6 +268,14 @@ def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
     start = time.time()
+    if argv == ["--param-bytes"]:  # add the bf16 parameter bytes to every record, keep the rest
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        for part in ("small", "catalog"):
+            for name, rec in data[part].items():
+                rec["param_bytes"] = {"bf16": param_bytes(rec["config"], "bf16")}
+                print(f"{name:36s} bf16 bytes {rec['param_bytes']['bf16']:>16,d}", flush=True)
+        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        return 0
     if argv == ["--catalog"]:  # keep the small cases, rebuild only the catalog records
         data = json.loads(OUT.read_text(encoding="utf-8"))
         data["catalog"] = catalog_records(set())

@@ -186,7 +186,7 @@ def _nemotron_h(c: _Config, t: str) -> ModelSpec:
         f.update(num_experts=c.int("n_routed_experts"), experts_per_token=c.int("num_experts_per_tok"),
                  moe_intermediate_size=c.int("moe_intermediate_size"),
                  shared_expert_size=c.int("moe_shared_expert_intermediate_size", allow_zero=True),
-                 moe_layers=tuple(k == "moe" for k in blocks))
+                 moe_layers=tuple(k == "moe" for k in blocks), router_fp32=True)
     return ModelSpec(**f)
 
 
