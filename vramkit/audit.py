@@ -96,7 +96,7 @@ def recompute(r: dict):
 
         spec = _model(r["model"])
         b = spec.breakdown()
-        matmul = b["attention"] + b["mlp"] + b["experts"] + b["router"] + (b["lm_head"] or b["embedding"])
+        matmul = b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"] + (b["lm_head"] or b["embedding"])
         m = _train({"model": r["model"], "seq": 1})
         return (m.maxima["weights"] + weight_cast_bytes(matmul, "mixed")) / spec.params()
     if call == "format":

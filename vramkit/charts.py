@@ -223,6 +223,36 @@ def kv_vs_weights(rows: list[dict], lang: str = "en", *, start: int | None = Non
     return (kv + rule).add_params(pick).properties(width=width)
 
 
+def state_vs_kv(rows: list[dict], lang: str = "en", *, width: int = 520):
+    """A hybrid model's cache over context: the attention layers' K/V growing beside the constant
+    conv and recurrent state of its other layers, and what K/V every layer would hold if all were
+    attention. `rows`: dicts with "model", "context" (tokens), "part" (a units label key:
+    "kv_attention", "mixer_state", "all_attention") and "bytes" (int); a menu picks the model, in
+    the HTML too. The x axis is logarithmic, lengths in GB (10**9 bytes).
+    """
+    import altair as alt
+
+    check_lang(lang)
+    use_stable_renderer()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    parts = list(dict.fromkeys(r["part"] for r in rows))
+    names = [label(p, lang) for p in parts]
+    pick = alt.param(name="model", value=models[0],
+                     bind=alt.binding_select(options=models, name=label("model", lang) + " "))
+    data = [{**r, "gb": r["bytes"] / GB, "what": label(r["part"], lang),
+             "dashed": r["part"] == "all_attention"} for r in rows]
+    return alt.Chart(alt.Data(values=data)).mark_line(point=True).encode(
+        x=alt.X("context:Q", scale=alt.Scale(type="log", base=2), title=label("context", lang)),
+        y=alt.Y("gb:Q", title=label("memory_gb", lang)),
+        color=alt.Color("what:N", sort=names, title=label("cache_part", lang)),
+        strokeDash=alt.StrokeDash("dashed:N", legend=None),
+        tooltip=[alt.Tooltip("model:N", title=label("model", lang)),
+                 alt.Tooltip("what:N", title=label("cache_part", lang)),
+                 alt.Tooltip("context:Q", title=label("context", lang), format=",d"),
+                 alt.Tooltip("gb:Q", title=label("memory_gb", lang), format=".3f")],
+    ).transform_filter(alt.datum.model == pick).add_params(pick).properties(width=width)
+
+
 def throughput_vs_batch(rows: list[dict], lang: str = "en", *, width: int = 520):
     """Decode tokens/s against batch size (log-log), one line per context, a menu per GPU.
 

@@ -575,10 +575,14 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     `spec` is a `vramkit.ModelSpec`. Follows llama.cpp's llama_tensor_get_type (src/llama-quant.cpp)
     for the legacy and k-quant file types without an importance matrix: the output head gets Q6_K
     (Q8_0 in a Q8_0 file), and so does token_embd when tied to it; 1-D tensors and the MoE router
-    stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. A row length the
+    stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. Hybrid models
+    (Mamba, linear-attention and conv layers: llama.cpp's ssm_* / shortconv tensors) are refused. A row length the
     block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
     the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
     """
+    if getattr(spec, "is_hybrid", False):
+        raise VramkitError(f"{spec.source or spec.model_type}: GGUF per-tensor types of {spec.mixer or 'MLP-only'} "
+                           f"hybrid layers are not modeled yet; use a 16-bit or flat quantized format")
     key = str(quant).strip().upper()
     key = {"FP16": "F16", "FP32": "F32", **_FTYPE_ALIASES}.get(key, key)
     if key not in GGUF_FILE_TYPES:

@@ -117,8 +117,8 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context, device.unified_memory)
     total_w = weights_bytes(spec, weights)
     parts = spec.breakdown()
-    layers_share = (parts["attention"] + parts["mlp"] + parts["experts"] + parts["router"]
-                    + parts["norms"]) / spec.params()
+    layers_share = (parts["attention"] + parts["mixer"] + parts["mixer_other"] + parts["mlp"] + parts["experts"]
+                    + parts["router"] + parts["norms"]) / spec.params()
     head_w = total_w * parts["lm_head"] // spec.params()  # a tied head reuses token_embd on the CPU
     per_layer = total_w * layers_share / spec.num_layers
     kv_layer = kv_cache_bytes(spec, context, 1, kv_dtype, "llama.cpp") / spec.num_layers

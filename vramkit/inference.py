@@ -18,7 +18,9 @@ LATENT_KV_ENGINES = ("transformers", "vllm", "llama.cpp", "sglang")
 
 
 def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transformers") -> int:
-    """K and V elements one token adds to layer `layer`'s cache, per sequence."""
+    """K and V elements one token adds to layer `layer`'s cache, per sequence (0 without attention)."""
+    if not spec.has_attention(layer):
+        return 0
     if spec.is_mla:
         # transformers 5 caches the latent too: the normed kv_lora_rank part in the keys slot and
         # the shared rope key in the values slot, expanding per head only inside attention
@@ -41,12 +43,10 @@ def cached_tokens(spec: ModelSpec, layer: int, context: int, engine: str = "tran
     return context
 
 
-def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
-                   engine: str = "transformers", decoder_tokens: int = 1) -> int:
-    """Bytes of the K and V tensors held after a prefill of `context` tokens for `batch` sequences.
+def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
+                       engine: str = "transformers", decoder_tokens: int = 1) -> int:
+    """Bytes of the K and V tensors of the attention layers after a prefill (the part that grows).
 
-    Explained in {ref}`kv-cache`. GQA shrinks it by num_heads/num_kv_heads; a sliding-window layer
-    holds at most its window; MLA engines hold the compressed latent.
     An encoder (BERT, ModernBERT) holds no cache: 0. An encoder-decoder (T5) reads `context` as the
     encoder's tokens: its EncoderDecoderCache holds, per decoder layer, the cross-attention K/V over
     those tokens and the self-attention K/V over `decoder_tokens` (1: the first decoding step).
@@ -119,11 +119,74 @@ def image_tokens(spec: ModelSpec, image_size: int | tuple[int, int] | None = Non
     raise VramkitError(f"image tokens: unknown rule {rule[0]!r}")
 
 
+def mixer_state_bytes(spec: ModelSpec, batch: int = 1, kv_dtype: str = "bf16", engine: str = "transformers") -> int:
+    """Bytes of the conv and recurrent states of the mixer layers, whatever the context.
+
+    transformers (tests/reference/static_hybrid.json) keeps the conv state's last `kernel` inputs
+    in the cache's (the model's) dtype and the recurrent state of Gated DeltaNet and Mamba in fp32.
+    vLLM (mamba_utils.MambaStateShapeCalculator / MambaStateDtypeCalculator) and llama.cpp (its
+    recurrent memory, r_l / s_l) keep `kernel - 1` inputs; vLLM stores both states in the cache
+    dtype (mamba_ssm_cache_dtype "auto"; a model config or flag asking for fp32 is not read),
+    llama.cpp both in F32. MLX (its LFM2 port caches kernel - 1 inputs at activation precision) is
+    taken as kernel - 1 conv inputs with transformers' dtypes. Layers without a mixer add nothing.
+    """
+    require_positive("batch", batch)
+    k = spec.mixer_conv_kernel
+    total = 0
+    for name, n, dtype in spec.mixer_state:
+        if engine in ("vllm", "llama.cpp", "mlx") and name == "conv_states" and k:
+            n = n // k * (k - 1)
+        if engine == "llama.cpp":
+            dtype = "fp32"
+        elif engine == "vllm":
+            dtype = ""
+        total += storage_bytes(n * batch, get_format(dtype or kv_dtype))
+    return spec.mixer_layer_count * total
+
+
+def cache_bytes_per_layer(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
+                          engine: str = "transformers") -> list[dict[str, int]]:
+    """Per layer: the bytes of each tensor its cache holds after the prefill ("keys", "values",
+    and the mixer's state tensors by name), as transformers' cache layers hold them."""
+    require_positive("context", context)
+    require_positive("batch", batch)
+    fmt = get_format(kv_dtype)
+    out = []
+    for i in range(spec.num_layers):
+        layer: dict[str, int] = {}
+        if spec.has_attention(i):
+            per_token = kv_elements_per_token(spec, i, engine)
+            tokens = cached_tokens(spec, i, context, engine) * batch
+            v = spec.num_kv_heads * spec.value_head_dim if not spec.is_mla else 0
+            layer["keys"] = storage_bytes((per_token - v) * tokens, fmt) if v else storage_bytes(per_token * tokens, fmt)
+            if v:
+                layer["values"] = storage_bytes(v * tokens, fmt)
+        if spec.has_mixer(i):
+            for name, n, dtype in spec.mixer_state:
+                layer[name] = storage_bytes(n * batch, get_format(dtype or kv_dtype))
+        out.append(layer)
+    return out
+
+
+def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
+                   engine: str = "transformers", decoder_tokens: int = 1) -> int:
+    """Bytes of every tensor the cache holds after a prefill of `context` tokens for `batch` sequences.
+
+    Explained in {ref}`kv-cache`. The K and V of the attention layers (`attention_kv_bytes`: GQA
+    shrinks it by num_heads/num_kv_heads; a sliding-window layer holds at most its window; MLA
+    engines hold the compressed latent) plus the constant conv and recurrent states of hybrid
+    models' mixer layers (`mixer_state_bytes`).
+    """
+    kv = attention_kv_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
+    return kv + (mixer_state_bytes(spec, batch, kv_dtype, engine) if spec.mixer_state else 0)
+
+
 # ---- weights ---------------------------------------------------------------------------------
 
 # Tensors that 4/8-bit loaders (bitsandbytes, fp8, GPTQ/AWQ) leave in the compute dtype: they are
 # not nn.Linear weights inside the decoder layers.
-_KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms")
+# (Hybrids: the mixers' conv kernels, A_log, D, dt_bias and inner norms are not nn.Linear either.)
+_KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms", "mixer_other")
 
 
 def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16") -> int:
@@ -139,11 +202,13 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
         from .dtypes import gguf_model_bytes
 
         return gguf_model_bytes(spec, fmt.name)
+    # Parameters the model keeps in fp32 whatever it is loaded in (Nemotron-H's router).
+    fp32 = spec.breakdown()["router"] if spec.router_fp32 else 0
     if fmt.bits >= 16:
-        return storage_bytes(spec.params(), fmt)
+        return storage_bytes(spec.params() - fp32, fmt) + 4 * fp32
     parts = spec.breakdown()
     kept = sum(parts[k] for k in _KEPT_IN_COMPUTE_DTYPE)
-    return storage_bytes(spec.params() - kept, fmt) + storage_bytes(kept, compute_dtype)
+    return storage_bytes(spec.params() - kept - fp32, fmt) + storage_bytes(kept, compute_dtype) + 4 * fp32
 
 
 # ---- activations during prefill --------------------------------------------------------------
@@ -175,6 +240,32 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     """
     require_positive("tokens", tokens)
     require_positive("batch", batch)
+    if spec.is_hybrid:
+        return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
+    return _prefill_peak(spec, tokens, batch, dtype, attention)
+
+
+def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
+                                       attention: str = "sdpa") -> int:
+    """An estimate, not checked against a measurement: the prefill peak of a hybrid model.
+
+    Its attention and MLP layers are the modules `prefill_activation_bytes` measures; a mixer layer
+    holds about the layer's input and residual (3 x hidden), its projections' outputs (their
+    widths: mixer_linear_params / hidden) twice (the projection and the convolution's output), and
+    an fp32 working copy of its state. `InferenceMemory.activation_estimated` flags it.
+    """
+    b = get_format(dtype).bits / 8
+    n, h = batch * tokens, spec.hidden_size
+    peak = _prefill_peak(spec, tokens, batch, dtype, attention) if spec.attention_layer_count else 0
+    if spec.mixer:
+        width = spec.mixer_linear_params // h
+        state = sum(e for _, e, _ in spec.mixer_state) * batch * 4
+        peak = max(peak, int(n * (3 * h + 2 * width) * b) + state,
+                   int(n * h * b + batch * spec.vocab_size * b))
+    return peak
+
+
+def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attention: str) -> int:
     el = get_format(dtype)
     b = el.bits / 8  # bytes per element of the compute dtype
     n, h = batch * tokens, spec.hidden_size
@@ -189,7 +280,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
         mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
                   h + 3 * spec.shared_expert_size)
     peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
-    types = set(spec.layer_types) or {"full_attention"}
+    types = {t for i, t in enumerate(spec.layer_types) if spec.has_attention(i)} or {"full_attention"}
     scores = batch * spec.num_heads * tokens * tokens
     if attention == "eager":
         # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
@@ -221,7 +312,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     slices = 0
     if spec.architecture == "decoder":  # encoders keep no K/V; T5's cache is not sliced
         slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)),
-                               el) - kv_cache_bytes(spec, tokens, batch, dtype)
+                               el) - attention_kv_bytes(spec, tokens, batch, dtype)
     return int(peak + positions * b) + slices
 
 
@@ -276,6 +367,7 @@ class InferenceMemory:
     kv_tokens_capacity: int | None = None   # vLLM: tokens of KV the pre-allocated pool holds
     images: int = 0                         # images per sequence
     image_tokens: int = 0                   # context tokens they add per sequence (inside `context`)
+    activation_estimated: bool = False      # hybrids: activation_bytes is an estimate (no reference yet)
 
     @property
     def total_bytes(self) -> int:
@@ -357,9 +449,10 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     context = context + added
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
     kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
-    per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
+    # the part that grows per token (hybrids also hold a constant state per sequence)
+    per_token = attention_kv_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
     if spec.architecture == "encoder-decoder":  # per encoder token: the cross-attention K/V
-        per_token = kv_cache_bytes(spec, 2, 1, kv_dtype, engine) - per_token
+        per_token = attention_kv_bytes(spec, 2, 1, kv_dtype, engine) - per_token
     if engine == "llama.cpp":
         act = 0  # inside the compute buffer, counted as overhead
     elif engine == "transformers":
@@ -381,7 +474,8 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None,
-        preallocated_bytes=prealloc, kv_tokens_capacity=capacity, images=images, image_tokens=added)
+        preallocated_bytes=prealloc, kv_tokens_capacity=capacity, images=images, image_tokens=added,
+        activation_estimated=spec.is_hybrid)
 
 
 def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",
@@ -408,4 +502,7 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
         groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
     elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
     total_bits = elements * batches * fmt.bits.numerator
-    return -(-total_bits // (8 * fmt.bits.denominator))
+    kv = -(-total_bits // (8 * fmt.bits.denominator))
+    if spec.mixer_state:  # constant in the context, linear in the batch
+        kv = kv + np.asarray(batches, dtype=np.int64) * mixer_state_bytes(spec, 1, kv_dtype, engine) * (contexts > 0)
+    return kv

@@ -18,6 +18,16 @@ from .errors import VramkitError, unknown
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
+# Layer kinds without attention, named as transformers 5's cache names them (cache_utils'
+# DYNAMIC_LAYER_TYPE_MAPPING): a recurrent mixer (Gated DeltaNet, Mamba, Mamba-2), a short
+# convolution (LFM2), attention and Mamba side by side in one layer (Falcon-H1), and a layer with
+# no token mixer at all (Nemotron-H's MLP-only and MoE-only layers; transformers' DummyLayer).
+LINEAR = "linear_attention"
+CONV = "conv"
+HYBRID = "hybrid"
+NO_MIXER = "none"
+_NO_ATTENTION = (LINEAR, CONV, NO_MIXER)
+_HAS_MIXER = (LINEAR, CONV, HYBRID)
 
 # tie_word_embeddings when the config does not say (each transformers config class's default).
 _TIE_DEFAULT = {
@@ -38,8 +48,9 @@ class ModelSpec:
     """The shape of a decoder-only transformer, as transformers builds it.
 
     Sizes are element counts; `layer_types` holds one entry per layer ("full_attention" or
-    "sliding_attention") and `moe_layers` one bool per layer. Every field has a plain meaning
-    so other modules (KV cache, activations, training) can read it without knowing the family.
+    "sliding_attention"; in hybrids also "linear_attention", "conv", "hybrid" or "none", see
+    `has_attention` and `has_mixer`) and `moe_layers` one bool per layer. Every field has a plain
+    meaning so other modules (KV cache, activations, training) can read it without knowing the family.
     """
 
     model_type: str
@@ -83,6 +94,19 @@ class ModelSpec:
     max_position_embeddings: int = 0  # the context the model was trained for (0: the config does not say)
     # ---- attention variants (llama4 chunked/NoPE, gemma3n KV sharing, DSA indexer): families/ ----
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
+    # The token mixer of the "linear_attention", "conv" and "hybrid" layers (one kind per model):
+    # "gated_deltanet" (Qwen3-Next, Qwen3.5), "mamba" (Jamba), "mamba2" (Bamba, Granite 4.0-H,
+    # Nemotron-H, Falcon-H1) or "short_conv" (LFM2); "" for none.
+    mixer: str = ""
+    mixer_linear_params: int = 0   # per mixer layer: its nn.Linear weights (in/out, x/dt projections)
+    mixer_other_params: int = 0    # per mixer layer: the rest (conv kernel and bias, A_log, D, dt_bias, norms)
+    # What one mixer layer's cache holds per sequence, constant in the context:
+    # (tensor name, elements, dtype), dtype "" meaning the cache's (the model's) dtype.
+    mixer_state: tuple[tuple[str, int, str], ...] = ()
+    mixer_conv_kernel: int = 0     # taps of the mixer's depthwise conv (transformers caches all, vLLM/llama.cpp one fewer)
+    mlp_layers: tuple[bool, ...] = ()  # False where a non-MoE layer has no dense MLP (Nemotron-H); empty: all have one
+    attention_gate: bool = False   # q_proj also yields a sigmoid output gate per query element (Qwen3-Next, Qwen3.5)
+    router_fp32: bool = False      # the MoE router stays fp32 whatever the dtype (Nemotron-H: _keep_in_fp32_modules_strict)
     # ---- multimodal towers and encoders: families/ ----
     # Parameter groups outside the language model (vision/audio tower, projector), by name; each is a
     # key of breakdown(), so params() counts the whole model and language_model_params() the rest.
@@ -124,6 +148,38 @@ class ModelSpec:
     def is_moe(self) -> bool:
         return self.num_experts > 0 and any(self.moe_layers)
 
+    def has_attention(self, layer: int) -> bool:
+        """Whether decoder layer `layer` holds an attention block (and so K/V in the cache)."""
+        return not self.layer_types or self.layer_types[layer] not in _NO_ATTENTION
+
+    def has_mixer(self, layer: int) -> bool:
+        """Whether layer `layer` holds the recurrent or convolution mixer (`mixer`) and its state."""
+        return bool(self.layer_types) and self.layer_types[layer] in _HAS_MIXER
+
+    def has_dense_mlp(self, layer: int) -> bool:
+        """Whether layer `layer` holds a dense MLP (MoE layers hold experts instead)."""
+        if self.moe_layers and self.moe_layers[layer]:
+            return False
+        return not self.mlp_layers or self.mlp_layers[layer]
+
+    @property
+    def attention_layer_count(self) -> int:
+        return sum(self.has_attention(i) for i in range(self.num_layers))
+
+    @property
+    def mixer_layer_count(self) -> int:
+        return sum(self.has_mixer(i) for i in range(self.num_layers))
+
+    @property
+    def is_hybrid(self) -> bool:
+        """Some layer is not plain attention + MLP: a recurrent or convolution mixer, or no mixer."""
+        return bool(self.layer_types) and any(t in _NO_ATTENTION or t == HYBRID for t in self.layer_types) \
+            or bool(self.mlp_layers) and not all(self.mlp_layers)
+
+    def mixer_state_elements(self) -> int:
+        """Elements one mixer layer's cache holds per sequence (all its state tensors)."""
+        return sum(n for _, n, _ in self.mixer_state)
+
     @property
     def value_head_dim(self) -> int:
         return self.v_head_dim or self.head_dim
@@ -145,9 +201,10 @@ class ModelSpec:
         h = self.hidden_size
         if self.is_mla:
             return _mla_params(self)
-        n = h * self.q_dim + 2 * h * self.kv_dim + self.q_dim * h
+        gate = 2 if self.attention_gate else 1  # the output gate doubles q_proj (and its bias)
+        n = gate * h * self.q_dim + 2 * h * self.kv_dim + self.q_dim * h
         if self.qkv_bias:
-            n += self.q_dim + 2 * self.kv_dim
+            n += gate * self.q_dim + 2 * self.kv_dim
         if self.o_bias:
             n += h
         if self.qk_norm == "head":
@@ -187,14 +244,23 @@ class ModelSpec:
         return self.hidden_size * (2 if self.norm_bias else 1)
 
     def breakdown(self) -> dict[str, int]:
-        """Parameter count by component; the values add up to `params()`."""
+        """Parameter count by component; the values add up to `params()`.
+
+        Keys (all always present, 0 where a model has none): embedding, position, attention
+        (attention layers only), mixer and mixer_other (the recurrent/convolution mixer layers:
+        their nn.Linear weights, and their conv kernels, A_log, D, dt_bias and inner norms),
+        mlp (dense MLPs and shared experts), experts, router, norms, lm_head.
+        """
         h, v = self.hidden_size, self.vocab_size
         moe = sum(self.moe_layers)
-        dense = self.num_layers - moe
+        dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers))
+        mixers = self.mixer_layer_count
         return {
             "embedding": v * h,
             "position": self.learned_positions * h,
-            "attention": self.num_layers * self.attention_params(),
+            "attention": self.attention_layer_count * self.attention_params(),
+            "mixer": mixers * self.mixer_linear_params,
+            "mixer_other": mixers * self.mixer_other_params,
             "mlp": dense * self.mlp_params() + moe * self.mlp_params(self.shared_expert_size)
             * (self.shared_expert_size > 0),
             "experts": moe * self.num_experts * self.expert_params(),
@@ -219,13 +285,20 @@ class ModelSpec:
         return self.params() - sum(self.moe_layers) * idle * self.expert_params()
 
     def layer_params(self, layer: int) -> int:
-        """Parameters of decoder layer `layer` (0-based)."""
-        n = self.attention_params() + self.norms_per_layer * self.norm_params()
+        """Parameters of decoder layer `layer` (0-based): its norms, attention and/or mixer, MLP or experts.
+
+        Summed over the layers, plus embedding, position, lm_head and the final norm, this is `params()`.
+        """
+        n = self.norms_per_layer * self.norm_params()
+        if self.has_attention(layer):
+            n += self.attention_params()
+        if self.has_mixer(layer):
+            n += self.mixer_linear_params + self.mixer_other_params
         if self.moe_layers and self.moe_layers[layer]:
             n += self.num_experts * self.expert_params() + self.router_params()
             if self.shared_expert_size:
                 n += self.mlp_params(self.shared_expert_size)
-        else:
+        elif self.has_dense_mlp(layer):
             n += self.mlp_params()
         return n
 

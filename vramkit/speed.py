@@ -98,7 +98,7 @@ def decode_step(model, gpu, context: int, batch: int = 1, weights: str = "bf16",
     require_positive("batch", batch)
     kv = kv_cache_bytes(spec, context, batch, kv_dtype)
     read = active_weight_bytes(spec, weights) + kv
-    flops = 2 * spec.active_params() * batch + 2 * spec.num_layers * batch * context * spec.num_heads * (
+    flops = 2 * spec.active_params() * batch + 2 * spec.attention_layer_count * batch * context * spec.num_heads * (
         spec.head_dim + spec.value_head_dim)
     return StepBound(read, flops, _seconds(read, g.bandwidth_bytes_per_s), _seconds(flops, g.bf16_flops_per_s), batch)
 
@@ -112,7 +112,7 @@ def prefill(model, gpu, tokens: int, batch: int = 1, weights: str = "bf16") -> S
     spec, g = load_model(model), get_gpu(gpu)
     require_positive("tokens", tokens)
     require_positive("batch", batch)
-    attn = spec.num_layers * spec.num_heads * (spec.head_dim + spec.value_head_dim) * tokens * tokens
+    attn = spec.attention_layer_count * spec.num_heads * (spec.head_dim + spec.value_head_dim) * tokens * tokens
     flops = batch * (2 * spec.active_params() * tokens + attn)
     read = weights_bytes(spec, weights)
     return StepBound(read, flops, _seconds(read, g.bandwidth_bytes_per_s), _seconds(flops, g.bf16_flops_per_s),

@@ -312,7 +312,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
 def _linear_params(spec: ModelSpec) -> int:
     """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers)."""
     b = spec.breakdown()
-    return b["attention"] + b["mlp"] + b["experts"] + b["router"]
+    return b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
 
 
 def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
@@ -332,6 +332,11 @@ def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
 
 def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets, qlora, zero, gpus,
            attention) -> dict:
+    if spec.is_hybrid:
+        # activations.py models attention + MLP layers only; a Mamba / linear-attention / conv layer
+        # saves other tensors for backward (no reference measured yet): refuse rather than guess
+        raise VramkitError(f"{spec.source or spec.model_type}: training memory of {spec.mixer or 'MLP-only'} "
+                           f"hybrid layers is not modeled yet ('params' and 'infer' are)")
     require_positive("seq", seq)
     require_positive("batch", batch)
     require_positive("gpus", gpus)
