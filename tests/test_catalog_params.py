@@ -16,7 +16,11 @@ BUFFER_IN_PUBLISHED = {"deepseek-v3": 58 * 256}
 
 
 EXACT = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is not None]
-ROUNDED = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is None]
+# Rounded card counts of the same scope as the catalog config; cards of another scope (a whole
+# multimodal model, MTP layers, a rounding that no convention reproduces) are checked, with their
+# explanation, in tests/test_catalog_2026_attn.py ("published_scope").
+ROUNDED = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is None
+           and {"published_params_rounded", "published_params_without_embeddings"} & set(catalog.model_entry(n))]
 
 
 @pytest.mark.parametrize("name", EXACT)
