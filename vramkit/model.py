@@ -36,6 +36,12 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
 # readers would otherwise reject: e.g. gemma-3-27b-it's text_config has no vocab_size. Families add theirs.
 CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
     "gemma3_text": {"vocab_size": 262208},
+    "deepseek_v3": dict(  # DeepseekV3Config: DeepSeek-V3's shapes (e.g. 3 dense layers first)
+        vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
+        num_hidden_layers=61, num_attention_heads=128, num_key_value_heads=128, n_shared_experts=1,
+        n_routed_experts=256, kv_lora_rank=512, q_lora_rank=1536, qk_rope_head_dim=64, v_head_dim=128,
+        qk_nope_head_dim=128, num_experts_per_tok=8, first_k_dense_replace=3, max_position_embeddings=4096,
+        tie_word_embeddings=False, attention_bias=False),
 }
 
 # tie_word_embeddings when the config does not say (each transformers config class's default).

@@ -146,12 +146,14 @@ DEFAULTS: dict[str, dict] = {
     "llama4_text_defaults": dict(model_type="llama4_text", num_attention_heads=8),
     # 20 layers: the default 15 KV-sharing layers need an earlier global layer (layer 4) to reuse.
     "gemma3n_text_defaults": dict(model_type="gemma3n_text", num_attention_heads=8, num_hidden_layers=20),
-    "deepseek_v32_defaults": dict(model_type="deepseek_v32", num_attention_heads=4, num_hidden_layers=4),
-    "deepseek_v3_defaults": dict(model_type="deepseek_v3", num_attention_heads=4, num_hidden_layers=4),
-    "glm4_moe_defaults": dict(model_type="glm4_moe", num_attention_heads=4),
-    "minimax_m2_defaults": dict(model_type="minimax_m2", num_attention_heads=4),
+    # Heads no fewer than the default KV heads (128 for DeepSeek, 8 for GLM and MiniMax): transformers
+    # repeats K/V num_heads // num_kv_heads times. 4 layers: the default 3 dense layers, then MoE.
+    "deepseek_v32_defaults": dict(model_type="deepseek_v32", num_attention_heads=128, num_hidden_layers=4),
+    "deepseek_v3_defaults": dict(model_type="deepseek_v3", num_attention_heads=128, num_hidden_layers=4),
+    "glm4_moe_defaults": dict(model_type="glm4_moe", num_attention_heads=8),
+    "minimax_m2_defaults": dict(model_type="minimax_m2", num_attention_heads=8),
     "olmo3_defaults": dict(model_type="olmo3", num_attention_heads=4),
-    "smollm3_defaults": dict(model_type="smollm3", num_attention_heads=16),
+    "smollm3_defaults": dict(model_type="smollm3", num_attention_heads=16, pad_token_id=0),
 }
 SMALL.update({name: {"model_type": cfg.pop("model_type"), **_SIZES, **cfg} for name, cfg in DEFAULTS.items()})
 
