@@ -116,3 +116,14 @@ def test_sub_config_class_defaults(name):
     assert spec.vocab_size == rec["text_vocab_size"]
     text = {k: v for k, v in rec["config"]["text_config"].items()}
     assert ModelSpec.from_config(text).params() == rec["text_params"]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_saved_config_form(name):
+    """The config.json save_pretrained writes (every field, lists expanded, canonical alias names,
+    layer_types spelled out) reads to the same model and the same cache."""
+    rec = SMALL[name]
+    spec = ModelSpec.from_config(rec["saved_config"])
+    assert spec.params() == rec["params"]
+    case = max(rec["kv"], key=lambda c: c["context"])
+    assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["kv_bytes"]

@@ -231,6 +231,13 @@ def cache_record(cache, dtype_name: str, batch: int, context: int) -> dict:
     return rec
 
 
+def saved_config(cfg: dict) -> dict:
+    """The config.json that save_pretrained writes for `cfg` (every field, lists expanded,
+    canonical names: e.g. num_local_experts for a config given num_experts)."""
+    config = AutoConfig.for_model(cfg["model_type"], **{k: v for k, v in cfg.items() if k != "model_type"})
+    return json.loads(config.to_json_string(use_diff=False))
+
+
 def wrapped_record(cfg: dict) -> dict:
     """The text config transformers builds inside a wrapper, and its language model's count."""
     config = AutoConfig.for_model(cfg["model_type"], **{k: v for k, v in cfg.items() if k != "model_type"})
@@ -259,9 +266,9 @@ def main() -> int:
             continue
         t0 = time.time()
         if same and old.get("small", {}).get(name, {}).get("config") == cfg:
-            small[name] = old["small"][name]
+            small[name] = {**old["small"][name], "saved_config": saved_config(cfg)}
             continue
-        rec = {"config": cfg, **param_record(cfg)}
+        rec = {"config": cfg, "saved_config": saved_config(cfg), **param_record(cfg)}
         rec["kv"] = [r for d in DTYPES for r in kv_records(cfg, d, shapes_for(cfg))]
         small[name] = rec
         print(f"{name:42s} params {rec['params']:>12,d}  vramkit {side_by_side(cfg)!s:>12}  "
