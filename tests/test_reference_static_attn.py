@@ -127,3 +127,15 @@ def test_saved_config_form(name):
     assert spec.params() == rec["params"]
     case = max(rec["kv"], key=lambda c: c["context"])
     assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["kv_bytes"]
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SMALL) if n.startswith(("llama4_text", "gemma3n_text"))])
+def test_text_config_of_a_wrapper(name):
+    """Inside a llama4 / gemma3n config, a text_config without model_type is the text model: its
+    cache is the text model's (a vision or audio tower adds parameters, never cache)."""
+    rec = SMALL[name]
+    inner = {k: v for k, v in rec["config"].items() if k != "model_type"}
+    outer = rec["config"]["model_type"].removesuffix("_text")
+    spec = ModelSpec.from_config({"model_type": outer, "text_config": inner})
+    for case in rec["kv"]:
+        assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["kv_bytes"]

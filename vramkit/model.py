@@ -23,7 +23,7 @@ CHUNKED = "chunked_attention"  # attends within fixed chunks (llama4); cached li
 # Multimodal wrappers whose language model lives under `text_config`.
 _WRAPPERS = ("text_config",)
 # The language model's model_type inside a wrapper whose text_config does not name one.
-_TEXT_TYPE = {"gemma3": "gemma3_text", "llama4": "llama4_text", "gemma3n": "gemma3n_text"}
+_TEXT_TYPE = {"gemma3": "gemma3_text", "llama4": "llama4_text", "gemma3n": "gemma3n_text", "mistral3": "mistral"}
 # transformers' attribute_map of each config class: {alias: canonical name}. A config saved by
 # transformers 5 may use either name (e.g. qwen3_moe writes num_local_experts); families add theirs.
 ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
