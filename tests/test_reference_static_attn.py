@@ -139,3 +139,14 @@ def test_text_config_of_a_wrapper(name):
     spec = ModelSpec.from_config({"model_type": outer, "text_config": inner})
     for case in rec["kv"]:
         assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["kv_bytes"]
+
+
+@pytest.mark.parametrize("name", ["kimi-k2", "glm-4.5", "glm-4.6"])
+def test_router_bias_is_a_buffer(name):
+    """The published counts include e_score_correction_bias; transformers keeps it a buffer."""
+    from test_catalog_params import BUFFER_IN_PUBLISHED
+
+    rec = CATALOG[name]
+    assert not any(k.endswith("e_score_correction_bias") for k in rec["param_kinds"])
+    buffers = sum(v for k, v in rec["buffers"].items() if k.endswith("e_score_correction_bias"))
+    assert buffers == BUFFER_IN_PUBLISHED[name]
