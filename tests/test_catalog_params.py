@@ -12,14 +12,19 @@ from vramkit import catalog, load_model
 # (nn.Buffer in DeepseekV3TopkRouter), so it is not among model.parameters(). The reference
 # fixture confirms it: tests/reference/static.json records 671,026,404,352 parameters and a
 # 58 x 256 buffer (checked in tests/test_reference_static.py).
-BUFFER_IN_PUBLISHED = {"deepseek-v3": 58 * 256}
+BUFFER_IN_PUBLISHED = {"deepseek-v3": 58 * 256,
+                       # the same router bias buffer: Kimi K2 (60 MoE layers x 384 experts), GLM-4.5/4.6 (89 x 160)
+                       "kimi-k2": 60 * 384, "glm-4.5": 89 * 160, "glm-4.6": 89 * 160}
 
 
 EXACT = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is not None]
 # Entries published only for another class (a backbone, an untied checkpoint) are checked in
-# tests/test_multimodal_encoders.py (their "published_as").
+# tests/test_multimodal_encoders.py (their "published_as"); cards of another scope (a whole
+# multimodal model, MTP layers, a rounding that no convention reproduces) in
+# tests/test_catalog_2026_attn.py ("published_scope").
 ROUNDED = [n for n in catalog.model_names() if catalog.model_entry(n)["published_params"] is None
-           and "published_as" not in catalog.model_entry(n)]
+           and "published_as" not in catalog.model_entry(n)
+           and {"published_params_rounded", "published_params_without_embeddings"} & set(catalog.model_entry(n))]
 
 
 @pytest.mark.parametrize("name", EXACT)

@@ -419,20 +419,25 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
                   (p + "attn_output.weight", (nh * spec.value_head_dim, h), L)]
         else:
             q, kv = spec.q_dim, spec.kv_dim
+            # A layer that reuses another's K/V (gemma3n) has no K/V projections or K norm as
+            # transformers builds it (the checkpoint keeps them; they are not counted here).
+            own_kv = not (spec.kv_shared_from and spec.kv_shared_from[L] >= 0)
             if fused:
                 t.append((p + "attn_qkv.weight", (h, q + 2 * kv), L))
             else:
-                t += [(p + "attn_q.weight", (h, q), L), (p + "attn_k.weight", (h, kv), L),
-                      (p + "attn_v.weight", (h, kv), L)]
+                t.append((p + "attn_q.weight", (h, q), L))
+                if own_kv:
+                    t += [(p + "attn_k.weight", (h, kv), L), (p + "attn_v.weight", (h, kv), L)]
             t.append((p + "attn_output.weight", (q, h), L))
             if spec.qkv_bias:
-                t.append((p + "attn_qkv.bias", (q + 2 * kv,), L))
+                t.append((p + "attn_qkv.bias", (q + (2 * kv if own_kv else 0),), L))
             if spec.o_bias:
                 t.append((p + "attn_output.bias", (h,), L))
             if spec.qk_norm == "head":
-                t += [(p + "attn_q_norm.weight", (spec.head_dim,), L), (p + "attn_k_norm.weight", (spec.head_dim,), L)]
+                t += [(p + "attn_q_norm.weight", (spec.head_dim,), L)]
+                t += [(p + "attn_k_norm.weight", (spec.head_dim,), L)] if own_kv else []
             elif spec.qk_norm == "proj":
-                t += [(p + "attn_q_norm.weight", (q,), L), (p + "attn_k_norm.weight", (kv,), L)]
+                t += [(p + "attn_q_norm.weight", (q,), L)] + ([(p + "attn_k_norm.weight", (kv,), L)] if own_kv else [])
             if spec.sinks:
                 t.append((p + "attn_sinks.weight", (spec.num_heads,), L))
         moe = bool(spec.moe_layers) and spec.moe_layers[L] and spec.num_experts > 0
@@ -452,13 +457,23 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
                 if spec.shared_expert_gate:
                     t.append((p + "ffn_gate_inp_shexp.weight", (h,), L))
         else:
-            t += _mlp(spec, p, "", spec.intermediate_size, L, fused)
+            width = spec.intermediate_sizes[L] if spec.intermediate_sizes else spec.intermediate_size
+            t += _mlp(spec, p, "", width, L, fused)
+        t += [(p + f"{name}.weight", _extra_shape(h, n), L) for name, n in spec.layer_extra_params]
+    t += [(f"{name}.weight", _extra_shape(h, n), -1) for name, n in spec.extra_params]
     # Groups the decoder layout above does not name: a multimodal model's vision tower and projector
     # (llama.cpp writes them to a separate mmproj file, F16 by default) and an encoder's extra tables
     # and heads (token types, poolers, T5's encoder stack), kept as one F16 block each.
     t += [(f"mmproj.{name}", (n,), -1) for name, n in getattr(spec, "towers", ()) if n]
     t += [(f"extra.{name}", (n,), -1) for name, n in getattr(spec, "components", ()) if n]
     return t
+
+
+def _extra_shape(h: int, n: int) -> tuple[int, ...]:
+    """A stand-in shape for `n` elements of a family's extra tensors (DSA indexer, AltUp, Laurel,
+    per-layer embeddings): rows of `hidden_size` where they divide, else one F32 vector. An
+    estimate of their GGUF types: llama.cpp names and types them per architecture."""
+    return (h, n // h) if n % h == 0 else (n,)
 
 
 def _mlp(spec, p: str, suffix: str, width: int, layer: int, fused: bool) -> list:
@@ -578,7 +593,8 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. Hybrid models
     (Mamba, linear-attention and conv layers: llama.cpp's ssm_* / shortconv tensors) are refused. A row length the
     block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
-    the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
+    the small rope_freqs tensor of Llama 3.1 (64 floats); architecture-specific tensors (the DSA
+    indexer, Gemma 3n's AltUp, Laurel and per-layer embeddings) are counted with stand-in shapes.
     """
     if getattr(spec, "is_hybrid", False):
         raise VramkitError(f"{spec.source or spec.model_type}: GGUF per-tensor types of {spec.mixer or 'MLP-only'} "

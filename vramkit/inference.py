@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
-from .model import SLIDING, ModelSpec
+from .model import CHUNKED, SLIDING, ModelSpec
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json); transformers 4.x and mlx-lm's deepseek_v3
@@ -18,16 +18,20 @@ LATENT_KV_ENGINES = ("transformers", "vllm", "llama.cpp", "sglang")
 
 
 def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transformers") -> int:
-    """K and V elements one token adds to layer `layer`'s cache, per sequence (0 without attention)."""
-    if not spec.has_attention(layer):
+    """K and V elements one token adds to layer `layer`'s cache, per sequence.
+
+    0 without attention (hybrids' mixer layers) and for a layer that reuses an earlier layer's K/V
+    (gemma3n); a DSA layer (deepseek_v32) adds its indexer key (index_head_dim) beside the latent.
+    """
+    if not spec.has_attention(layer) or (spec.kv_shared_from and spec.kv_shared_from[layer] >= 0):
         return 0
     if spec.is_mla:
         # transformers 5 caches the latent too: the normed kv_lora_rank part in the keys slot and
         # the shared rope key in the values slot, expanding per head only inside attention
         # (tests/reference/static.json). Older transformers (4.x) cached the expanded K and V.
         if engine in LATENT_KV_ENGINES:
-            return spec.kv_lora_rank + spec.qk_rope_head_dim
-        return spec.num_heads * (spec.head_dim + spec.value_head_dim)
+            return spec.kv_lora_rank + spec.qk_rope_head_dim + spec.index_head_dim
+        return spec.num_heads * (spec.head_dim + spec.value_head_dim) + spec.index_head_dim
     return spec.num_kv_heads * (spec.head_dim + spec.value_head_dim)
 
 
@@ -35,8 +39,16 @@ def cached_tokens(spec: ModelSpec, layer: int, context: int, engine: str = "tran
     """Tokens layer `layer` holds after `context` tokens.
 
     transformers' sliding-window cache keeps the last `sliding_window - 1` tokens: the next
-    token's own K/V completes the window.
+    token's own K/V completes the window. A chunked-attention layer (llama4) is cached the same
+    way with its chunk as the window (DynamicSlidingWindowLayer(sliding_window=attention_chunk_size)),
+    so it holds `attention_chunk - 1` tokens, not the tokens of the current chunk. A layer that
+    reuses another's K/V holds none.
     """
+    if spec.kv_shared_from and spec.kv_shared_from[layer] >= 0:
+        return 0
+    if spec.layer_types and spec.layer_types[layer] == CHUNKED and spec.attention_chunk:
+        keep = spec.attention_chunk - 1 if engine == "transformers" else spec.attention_chunk
+        return min(context, keep)
     if spec.layer_types and spec.layer_types[layer] == SLIDING and spec.sliding_window:
         keep = spec.sliding_window - 1 if engine == "transformers" else spec.sliding_window
         return min(context, keep)
@@ -186,7 +198,7 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
 # Tensors that 4/8-bit loaders (bitsandbytes, fp8, GPTQ/AWQ) leave in the compute dtype: they are
 # not nn.Linear weights inside the decoder layers.
 # (Hybrids: the mixers' conv kernels, A_log, D, dt_bias and inner norms are not nn.Linear either.)
-_KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms", "mixer_other")
+_KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms", "mixer_other", "per_layer_embedding")
 
 
 def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16") -> int:
@@ -207,7 +219,7 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
     if fmt.bits >= 16:
         return storage_bytes(spec.params() - fp32, fmt) + 4 * fp32
     parts = spec.breakdown()
-    kept = sum(parts[k] for k in _KEPT_IN_COMPUTE_DTYPE)
+    kept = sum(parts.get(k, 0) for k in _KEPT_IN_COMPUTE_DTYPE)
     return storage_bytes(spec.params() - kept - fp32, fmt) + storage_bytes(kept, compute_dtype) + 4 * fp32
 
 

@@ -28,6 +28,32 @@ HYBRID = "hybrid"
 NO_MIXER = "none"
 _NO_ATTENTION = (LINEAR, CONV, NO_MIXER)
 _HAS_MIXER = (LINEAR, CONV, HYBRID)
+CHUNKED = "chunked_attention"  # attends within fixed chunks (llama4); cached like a window of the chunk
+
+# A wrapper config that no family registers (e.g. llama4, gemma3n, whose towers are not modelled)
+# is read by its `text_config`: the language model with its head.
+_WRAPPERS = ("text_config",)
+# The language model's model_type inside a wrapper whose text_config does not name one.
+_TEXT_TYPE = {"gemma3": "gemma3_text", "llama4": "llama4_text", "gemma3n": "gemma3n_text", "mistral3": "mistral"}
+# transformers' attribute_map of each config class: {alias: canonical name}. A config saved by
+# transformers 5 may use either name (e.g. qwen3_moe writes num_local_experts); families add theirs.
+ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
+    "mixtral": {"num_experts": "num_local_experts"},
+    "qwen3_moe": {"num_experts": "num_local_experts"},
+    "gpt_oss": {"num_experts": "num_local_experts"},
+    "deepseek_v3": {"num_local_experts": "n_routed_experts", "num_mtp_layers": "num_nextn_predict_layers"},
+}
+# Config class defaults applied when a key is absent (not when it is null), for the fields the
+# readers would otherwise reject: e.g. gemma-3-27b-it's text_config has no vocab_size. Families add theirs.
+CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {"vocab_size": 262208},
+    "deepseek_v3": dict(  # DeepseekV3Config: DeepSeek-V3's shapes (e.g. 3 dense layers first)
+        vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
+        num_hidden_layers=61, num_attention_heads=128, num_key_value_heads=128, n_shared_experts=1,
+        n_routed_experts=256, kv_lora_rank=512, q_lora_rank=1536, qk_rope_head_dim=64, v_head_dim=128,
+        qk_nope_head_dim=128, num_experts_per_tok=8, first_k_dense_replace=3, max_position_embeddings=4096,
+        tie_word_embeddings=False, attention_bias=False),
+}
 
 # tie_word_embeddings when the config does not say (each transformers config class's default).
 _TIE_DEFAULT = {
@@ -93,6 +119,13 @@ class ModelSpec:
     moe_layers: tuple[bool, ...] = ()
     max_position_embeddings: int = 0  # the context the model was trained for (0: the config does not say)
     # ---- attention variants (llama4 chunked/NoPE, gemma3n KV sharing, DSA indexer): families/ ----
+    attention_chunk: int | None = None  # tokens per chunk of "chunked_attention" layers (llama4)
+    kv_shared_from: tuple[int, ...] = ()  # per layer: -1, or the earlier layer whose K/V it reuses
+                                          # (gemma3n: such a layer has no k_proj, v_proj, k_norm, no cache)
+    index_head_dim: int = 0        # DSA indexer key width, cached per token and layer (deepseek_v32)
+    intermediate_sizes: tuple[int, ...] = ()  # per-layer dense MLP widths where they vary (gemma3n)
+    layer_extra_params: tuple[tuple[str, int], ...] = ()  # named parameters in every layer (indexer, AltUp)
+    extra_params: tuple[tuple[str, int], ...] = ()  # named parameters the model holds once
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
     # The token mixer of the "linear_attention", "conv" and "hybrid" layers (one kind per model):
     # "gated_deltanet" (Qwen3-Next, Qwen3.5), "mamba" (Jamba), "mamba2" (Bamba, Granite 4.0-H,
@@ -255,7 +288,7 @@ class ModelSpec:
         moe = sum(self.moe_layers)
         dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers))
         mixers = self.mixer_layer_count
-        return {
+        return self._with_attention_variants({
             "embedding": v * h,
             "position": self.learned_positions * h,
             "attention": self.attention_layer_count * self.attention_params(),
@@ -269,7 +302,7 @@ class ModelSpec:
             "lm_head": 0 if self.tie_word_embeddings or not self.lm_head else v * h,
             **dict(self.components),
             **dict(self.towers),
-        }
+        })
 
     def params(self) -> int:
         """Elements of every nn.Parameter transformers builds (tied embeddings counted once)."""
@@ -299,8 +332,31 @@ class ModelSpec:
             if self.shared_expert_size:
                 n += self.mlp_params(self.shared_expert_size)
         elif self.has_dense_mlp(layer):
-            n += self.mlp_params()
-        return n
+            n += self.mlp_params(self.intermediate_sizes[layer] if self.intermediate_sizes else None)
+        if self.kv_shared_from and self.kv_shared_from[layer] >= 0:
+            n -= self.kv_projection_params()
+        return n + sum(count for _, count in self.layer_extra_params)
+
+    # ---- attention variants ---------------------------------------------------------------
+
+    def kv_projection_params(self) -> int:
+        """What a layer that reuses another's K/V lacks: k_proj, v_proj (with biases) and the K norm."""
+        n = 2 * self.hidden_size * self.kv_dim + (2 * self.kv_dim if self.qkv_bias else 0)
+        return n + (self.head_dim if self.qk_norm == "head" else self.kv_dim if self.qk_norm == "proj" else 0)
+
+    def _with_attention_variants(self, parts: dict[str, int]) -> dict[str, int]:
+        """`parts` corrected for KV-sharing layers and per-layer MLP widths, plus named extras."""
+        if self.kv_shared_from:
+            parts["attention"] -= sum(j >= 0 for j in self.kv_shared_from) * self.kv_projection_params()
+        if self.intermediate_sizes:
+            moe = self.moe_layers or (False,) * self.num_layers
+            parts["mlp"] += sum(self.mlp_params(w) - self.mlp_params()
+                                for w, m in zip(self.intermediate_sizes, moe) if not m)
+        for name, count in self.layer_extra_params:
+            parts[name] = parts.get(name, 0) + self.num_layers * count
+        for name, count in self.extra_params:
+            parts[name] = parts.get(name, 0) + count
+        return parts
 
 
 def _mla_params(s: ModelSpec) -> int:
@@ -395,13 +451,36 @@ def _every_nth_full(pattern: int):
 
 
 def _read(data: dict, source: str) -> ModelSpec:
+    for key in _WRAPPERS:
+        if (data.get("model_type") not in READERS and isinstance(data.get(key), dict)
+                and data[key].get("model_type", data.get("model_type"))):
+            inner = dict(data[key])
+            inner.setdefault("model_type", data.get("model_type"))
+            inner["model_type"] = _TEXT_TYPE.get(inner["model_type"], inner["model_type"])
+            data = inner
+            break
     model_type = data.get("model_type")
+    data = _as_transformers_reads(data, model_type)
     if model_type is None:
         raise VramkitError(f"{source}: missing field 'model_type' (one of: {', '.join(sorted(READERS))})")
     if model_type not in READERS:
         err = unknown("model_type", model_type, READERS)
         raise VramkitError(f"{source}: {err}; supported: {', '.join(sorted(READERS))}")
     return READERS[model_type](_Config(data, source), model_type)
+
+
+def _as_transformers_reads(data: dict, model_type) -> dict:
+    """`data` with the config class's defaults for absent keys and both names of every alias."""
+    aliases = ATTRIBUTE_MAPS.get(model_type, {})
+    data = dict(data)
+    for alias, name in aliases.items():
+        if data.get(name) is None and data.get(alias) is not None:
+            data[name] = data[alias]          # transformers sets the canonical attribute
+    data = {**CLASS_DEFAULTS.get(model_type, {}), **data}
+    for alias, name in aliases.items():
+        if name in data:
+            data[alias] = data[name]          # and reads it back under either name
+    return data
 
 
 def _class_default(c: _Config, key: str, table: dict, model_type: str, otherwise: int) -> int:
