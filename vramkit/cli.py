@@ -123,7 +123,7 @@ def _args_vllm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tensor-parallel-size", type=_count, default=None, help="GPUs one layer is split over")
     g.add_argument("--pipeline-parallel-size", type=_count, default=None, help="stages the layers are split into")
     g.add_argument("--enforce-eager", action="store_true", default=None, help="no CUDA graphs")
-    g.add_argument("--vllm-version", default=None, help="0.21 (current, CUDA graphs profiled), 0.19 or 0.6 (V0)")
+    g.add_argument("--vllm-version", default=None, help="0.28 (current: CUDA graphs profiled), 0.19, or 0.6 (the V0 engine)")
     g.add_argument("--entrypoint", default=None, help="serve (vllm serve, default) or llm (the LLM class)")
 
 

@@ -35,10 +35,30 @@ def cached_tokens(spec: ModelSpec, layer: int, context: int, engine: str = "tran
     transformers' sliding-window cache keeps the last `sliding_window - 1` tokens: the next
     token's own K/V completes the window.
     """
+    if engine == "mlx":
+        return mlx_cached_tokens(spec, layer, context)
     if spec.layer_types and spec.layer_types[layer] == SLIDING and spec.sliding_window:
         keep = spec.sliding_window - 1 if engine == "transformers" else spec.sliding_window
         return min(context, keep)
     return context
+
+
+MLX_STEP = 256            # mlx_lm.models.cache.KVCache grows its buffers by 256 tokens
+MLX_PREFILL_STEP = 2048   # mlx_lm.generate feeds the prompt in chunks of prefill_step_size
+
+
+def mlx_cached_tokens(spec: ModelSpec, layer: int, context: int) -> int:
+    """Tokens of buffer mlx-lm's cache holds for layer `layer` after a prompt of `context` tokens,
+    fed in chunks of 2,048 (tests/reference/mlx_cache.json).
+
+    A full-attention KVCache allocates in steps of 256 tokens. A sliding layer's RotatingKVCache
+    trims to window - 1 tokens before it appends each chunk, so it holds up to window - 1 + the last
+    chunk (a whole prompt up to 2,048 tokens).
+    """
+    if spec.layer_types and spec.layer_types[layer] == SLIDING and spec.sliding_window:
+        last = context - MLX_PREFILL_STEP * ((context - 1) // MLX_PREFILL_STEP)
+        return min(context - last, spec.sliding_window - 1) + last
+    return -(-context // MLX_STEP) * MLX_STEP
 
 
 def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
@@ -371,5 +391,14 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
         cap = cached_tokens(spec, i, 1 << 62, engine)
         groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
     elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
+    if engine == "mlx":  # step-grown buffers and chunked sliding caches (mlx_cached_tokens)
+        elements = 0
+        for i in range(spec.num_layers):
+            if spec.layer_types and spec.layer_types[i] == SLIDING and spec.sliding_window:
+                last = contexts - MLX_PREFILL_STEP * ((contexts - 1) // MLX_PREFILL_STEP)
+                held = np.minimum(contexts - last, spec.sliding_window - 1) + last
+            else:
+                held = -(-contexts // MLX_STEP) * MLX_STEP
+            elements = elements + kv_elements_per_token(spec, i, engine) * held
     total_bits = elements * batches * fmt.bits.numerator
     return -(-total_bits // (8 * fmt.bits.denominator))

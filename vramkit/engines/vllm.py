@@ -20,12 +20,15 @@ vllm/v1/core/kv_cache_utils.py), per GPU (one worker per tensor/pipeline-paralle
   Sliding-window and full layers form KV-cache groups of equal size sharing one block pool
   (`_get_kv_cache_groups_uniform_page_size`).
 
-Every number is bytes (int). Version profiles (`options["vllm_version"]`): "0.21" (current: the
-CUDA-graph estimate is subtracted, default since v0.21.0), "0.19" (V1 without it), "0.6" (the V0
-engine: no chunked prefill below 32K, so the profile run is max_model_len tokens long).
+Every number is bytes (int). Version profiles (`options["vllm_version"]`): "0.28" (current: the
+CUDA-graph estimate is subtracted, the default since v0.21.0, and GPUs of 160 GiB and more get
+16,384 batched tokens, since v0.28.0), "0.19" (V1 without either), "0.6" (the V0 engine: no
+chunked prefill below 32K tokens, so the profile run is max_model_len tokens long).
 Checked against published start-up logs in tests/test_engine_vllm.py.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 from ..dtypes import get_format
 from ..errors import VramkitError
@@ -33,9 +36,9 @@ from ..model import SLIDING, ModelSpec
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
 GIB = 1 << 30
-VERSIONS = ("0.21", "0.19", "0.6")
-DEFAULT_VERSION = "0.21"
-ENGINE_VERSION = {"0.21": "vllm 0.21 (v1 engine, CUDA-graph memory profiled)",
+VERSIONS = ("0.28", "0.19", "0.6")
+DEFAULT_VERSION = "0.28"
+ENGINE_VERSION = {"0.28": "vllm 0.28 (v1 engine, CUDA-graph memory profiled)",
                   "0.19": "vllm 0.19 (v1 engine, CUDA-graph memory not profiled)",
                   "0.6": "vllm 0.6 (v0 engine)"}
 VOCAB_PADDING = 64  # vllm/model_executor/layers/vocab_parallel_embedding.py DEFAULT_VOCAB_PADDING_SIZE
@@ -52,9 +55,15 @@ NON_TORCH = {"tp1": GIB // 4, "tp": 207 * GIB // 100, "pp": 7 * GIB // 100, "v0"
 # models); an estimate, not a line-by-line count.
 SAMPLER_BYTES_PER_LOGIT = 13
 
-# CUDA graphs: vLLM's estimate is a few MiB per captured graph (0.40 GiB for 54 graphs of an 8B
-# model, 0.84 GiB for 102; logs in catalog/published-vllm-startup-logs.json). An estimate.
-CUDAGRAPH_BYTES_PER_GRAPH = 8 * (1 << 20)
+# CUDA graphs: vLLM captures a few graphs at start-up and prints "Estimated <MODE> CUDA graph memory:
+# X MiB first-capture + (n-1) x Y MiB per-graph". In the 0.19 logs of the fixture Y grows with the
+# layers (piecewise graphs hold one piece per layer: about 0.19 MiB per layer; full graphs about
+# 0.12 MiB), and the first capture holds the largest batch's activations (about 100 MiB piecewise,
+# 250 MiB / TP full). An estimate: vLLM measures it on the GPU.
+MIB = 1 << 20
+CUDAGRAPH_PIECEWISE_PER_LAYER = 19 * MIB // 100
+CUDAGRAPH_FULL_PER_LAYER = 12 * MIB // 100
+CUDAGRAPH_FIRST = (100 * MIB, 250 * MIB)  # (piecewise, full at TP=1)
 
 
 def _opt(options, key, default):
@@ -74,6 +83,8 @@ def defaults(total_bytes: int, gpu_name: str = "", entrypoint: str = "serve", ve
     if version == "0.6":
         return (512 if max_model_len > 32768 else max(max_model_len, 2048)), 256
     big = total_bytes >= 70 * GIB and "a100" not in gpu_name.lower()
+    if version != "0.19" and total_bytes >= 160 * GIB:  # B200/B300 tier, v0.28.0
+        return 16384, 1024
     if entrypoint == "llm":
         return (16384, 1024) if big else (8192, 256)
     return (8192, 1024) if big else (2048, 256)
@@ -87,11 +98,22 @@ def capture_sizes(max_num_seqs: int) -> list[int]:
     return [s for s in sizes if s <= top]
 
 
-def cudagraph_count(max_num_seqs: int) -> int:
-    """Graphs captured with FULL_AND_PIECEWISE: every capture size piecewise, and full graphs for the
-    decode sizes up to max_num_seqs."""
+def cudagraph_counts(max_num_seqs: int) -> tuple[int, int]:
+    """(piecewise, full) graphs captured with FULL_AND_PIECEWISE: every capture size piecewise, and
+    full graphs for the decode sizes up to max_num_seqs."""
     sizes = capture_sizes(max_num_seqs)
-    return len(sizes) + len([s for s in sizes if s <= max_num_seqs])
+    return len(sizes), len([s for s in sizes if s <= max_num_seqs])
+
+
+def cudagraph_count(max_num_seqs: int) -> int:
+    return sum(cudagraph_counts(max_num_seqs))
+
+
+def cudagraph_bytes(layers: int, max_num_seqs: int, tp: int = 1) -> int:
+    """vLLM's CUDA-graph memory estimate for one rank with `layers` decoder layers (an estimate)."""
+    piecewise, full = cudagraph_counts(max_num_seqs)
+    return (CUDAGRAPH_FIRST[0] + (piecewise - 1) * layers * CUDAGRAPH_PIECEWISE_PER_LAYER
+            + CUDAGRAPH_FIRST[1] // tp + max(full - 1, 0) * layers * CUDAGRAPH_FULL_PER_LAYER)
 
 
 # ---- the model split over ranks ---------------------------------------------------------------
@@ -112,6 +134,12 @@ def _stage_layers(num_layers: int, pp: int, stage: int) -> range:
     return range(start, start + sizes[stage])
 
 
+@lru_cache(maxsize=256)
+def _stage_params(spec: ModelSpec, pp: int, stage: int) -> int:
+    """Parameters of the decoder layers of one pipeline stage (cached: fit asks many times)."""
+    return sum(spec.layer_params(i) for i in _stage_layers(spec.num_layers, pp, stage))
+
+
 def _weights(spec: ModelSpec, weights: str, tp: int, pp: int, stage: int) -> int:
     """Bytes of one rank's weights.
 
@@ -129,7 +157,7 @@ def _weights(spec: ModelSpec, weights: str, tp: int, pp: int, stage: int) -> int
     layer_params = spec.params() - kept
     layers_bytes = weights_bytes(spec, weights) - int(kept * el) if fmt.bits < 16 or fmt.kind != "float" \
         else int(layer_params * el)
-    stage_params = sum(spec.layer_params(i) for i in _stage_layers(spec.num_layers, pp, stage))
+    stage_params = _stage_params(spec, pp, stage)
     w = int(layers_bytes * stage_params / layer_params) // tp
     rows = _padded_vocab(spec.vocab_size, tp)
     if stage == 0:
@@ -250,7 +278,9 @@ def plan(request: EngineRequest) -> EnginePlan:
     non_torch = NON_TORCH["v0"] if version == "0.6" else \
         NON_TORCH["tp"] if tp > 1 else NON_TORCH["pp"] if pp > 1 else NON_TORCH["tp1"]
     graphs = 0 if eager or version == "0.6" else cudagraph_count(min(seqs, batched))
-    cudagraph = graphs * CUDAGRAPH_BYTES_PER_GRAPH if version == "0.21" else 0
+    stage_layers = -(-spec.num_layers // pp)
+    estimate = cudagraph_bytes(stage_layers, min(seqs, batched), tp) if graphs else 0
+    cudagraph = estimate if version == "0.28" else 0
     requested = int(total * util)
     devices, blocks_by_stage, ranks = [], [], []
     for stage in range(pp):
@@ -293,7 +323,7 @@ def plan(request: EngineRequest) -> EnginePlan:
                  "max_num_batched_tokens": batched, "max_num_seqs": seqs, "block_size": block_size,
                  "tensor_parallel_size": tp, "pipeline_parallel_size": pp, "enforce_eager": eager,
                  "kv_cache_dtype": get_format(kv_dtype).name, "cudagraphs": graphs,
-                 "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
+                 "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
                  "block_bytes": per_block, "kv_cache_groups": n_groups,
                  "blocks_per_request": need_blocks,
                  "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
