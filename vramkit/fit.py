@@ -109,9 +109,12 @@ def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = 0.0
     """
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
+    from .engines import runs
+
+    engine = kw.get("engine", "transformers")
     if candidates is None:
-        candidates = engine_formats(kw.get("engine", "transformers"), device)
-    for name in candidates:
+        candidates = engine_formats(engine, device)
+    for name in (n for n in candidates if runs(engine, n, device)):  # never a refused format
         if serves(infer_memory(spec, context, batch, weights=name, gpu=device, **kw), batch, budget):
             return get_format(name).name
     return None

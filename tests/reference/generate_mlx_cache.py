@@ -5,7 +5,8 @@ weights; the same Hugging Face config dict vramkit reads) the prompt passes thro
 chunks of mlx-lm's `prefill_step_size` (2,048 tokens, as mlx_lm.generate feeds it), then the
 `nbytes` of every layer's cache is recorded: KVCache (grown in steps of 256 tokens),
 RotatingKVCache (sliding layers), QuantizedKVCache (kv_bits 4 or 8, group 64) and DeepSeek-V3's
-latent cache. MoE models run in float32 (MLX's CPU GatherMM supports only float32).
+latent cache. Models run in float32: MLX's CPU GatherMM (MoE) supports only float32, and bf16
+matmuls on a CPU are slow; cache bytes scale with the element size, which the test takes from `dtype`.
 
     python tests/reference/generate_mlx_cache.py
 """
@@ -36,8 +37,8 @@ CONFIGS = {
                         first_k_dense_replace=1, n_group=1, topk_group=1, max_position_embeddings=8192,
                         rms_norm_eps=1e-6, rope_theta=10000.0),
 }
-CONTEXTS = (1, 100, 256, 257, 1000, 2048, 2100, 4500)
-FLOAT32 = ("deepseek_v3",)
+CONTEXTS = (1, 100, 256, 257, 1000, 2048, 2100, 4400)
+FLOAT32 = tuple(CONFIGS)
 
 
 def measure(name: str, config: dict, context: int, kv_bits: int | None) -> dict:
@@ -46,7 +47,9 @@ def measure(name: str, config: dict, context: int, kv_bits: int | None) -> dict:
 
     module = importlib.import_module(f"mlx_lm.models.{config['model_type']}")
     model = module.Model(module.ModelArgs.from_dict(config))
-    dtype = mx.float32 if name in FLOAT32 else mx.bfloat16
+    # Quantized caches keep scales and biases in the model's dtype: bf16 there, as mlx-lm runs.
+    bf16 = bool(kv_bits) or name not in FLOAT32
+    dtype = mx.bfloat16 if bf16 else mx.float32
     model.set_dtype(dtype)
     cache = mlx_cache.make_prompt_cache(model)
     if kv_bits:
@@ -56,7 +59,7 @@ def measure(name: str, config: dict, context: int, kv_bits: int | None) -> dict:
         n = min(STEP, context - done)
         mx.eval(model(mx.zeros((1, n), dtype=mx.int32), cache=cache))
         done += n
-    return {"arch": name, "config": config, "context": context, "dtype": "fp32" if name in FLOAT32 else "bf16",
+    return {"arch": name, "config": config, "context": context, "dtype": "bf16" if bf16 else "fp32",
             "kv_bits": kv_bits, "caches": [type(c).__name__ for c in cache],
             "layer_bytes": [int(c.nbytes) for c in cache], "kv_cache_bytes": int(sum(c.nbytes for c in cache))}
 
@@ -70,7 +73,7 @@ def main() -> None:
         for context in CONTEXTS:
             cases.append(measure(name, config, context, None))
     for bits in (4, 8):
-        for context in (100, 300, 2100):
+        for context in (100, 300, 700):
             cases.append(measure("llama", CONFIGS["llama"], context, bits))
     doc = {"generator": "tests/reference/generate_mlx_cache.py", "mlx": version("mlx"), "mlx_lm": version("mlx-lm"),
            "device": str(mx.default_device()), "prefill_step_size": STEP, "cases": cases}
