@@ -86,6 +86,14 @@ def max_context(model, gpu, batch: int = 1, headroom: float = 0.0, **kw) -> int:
     """The largest context (tokens) whose total memory fits the budget at `batch`."""
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
+    version = (kw.get("options") or {}).get("vllm_version")
+    if kw.get("engine") == "vllm" and version != "0.6":
+        from .engines.vllm import longest_model_len
+
+        # vLLM's pool is the same whatever max_model_len (V1): one plan, then the block arithmetic.
+        # Its defaults depend on max_model_len only through the V0 profile, which is asked per length.
+        mem = infer_memory(spec, 4096, batch, gpu=device, **kw)
+        return longest_model_len(spec, mem.plan, batch, MAX_CONTEXT)
     return _largest(lambda n: n == 0 or serves(infer_memory(spec, n, batch, gpu=device, **kw), batch, budget),
                     MAX_CONTEXT)
 

@@ -62,11 +62,15 @@ def compute_capability(gpu) -> float | None:
 
 def _why_not(engine: str, weights: str, gpu) -> str | None:
     """Why `engine` cannot run `weights` on `gpu`, or None when it can."""
-    from ..dtypes import get_format
+    from ..dtypes import ALIASES, GGUF_BLOCK_TYPES, GGUF_MIXES, get_format
 
-    fmt = get_format(weights)
-    gguf = fmt.kind == "gguf" or bool(getattr(fmt, "mix", False))
-    mlx_format = fmt.name.startswith("mlx-")
+    key = str(weights).strip().lower()
+    key = ALIASES.get(key, key)
+    # GGUF names are known without building the GGUF formats (which imports the gguf package).
+    gguf = key in {n.lower() for n in (*GGUF_BLOCK_TYPES, *GGUF_MIXES)}
+    fmt = get_format(weights) if not gguf else None
+    name, bits, kind = (key, 4, "gguf") if gguf else (fmt.name, fmt.bits, fmt.kind)
+    mlx_format = name.startswith("mlx-")
     apple = gpu is not None and (gpu.vendor == "apple" or (gpu.unified_memory and gpu.vendor != "nvidia"
                                                             and gpu.vendor != "amd"))
     cc = compute_capability(gpu)
@@ -75,14 +79,14 @@ def _why_not(engine: str, weights: str, gpu) -> str | None:
             return "MLX runs only on Apple silicon"
         if gguf:
             return "MLX does not run GGUF block types; it runs fp16, bf16, fp32 and its affine mlx-4bit/mlx-8bit"
-        if fmt.name in ("nf4", "int8", "int4") or fmt.name.startswith("fp8") or fmt.kind == "mx":
+        if name in ("nf4", "nf4_dq", "int8", "int4") or name.startswith("fp8") or kind == "mx":
             return "MLX runs fp16, bf16, fp32 and its affine mlx-4bit/mlx-8bit (mlx_lm.convert -q)"
         return None
     if mlx_format:
-        return f"{fmt.name} is MLX's own format; {engine} runs " + (
+        return f"{name} is MLX's own format; {engine} runs " + (
             "GGUF types and 16-bit weights" if engine == "llama.cpp" else "16-bit, int8, int4, nf4 and fp8 weights")
     if engine == "llama.cpp":
-        if not gguf and fmt.bits < 16:
+        if not gguf and bits < 16:
             return "llama.cpp runs GGUF block types (q8_0, q4_k_m, ...) and f16/bf16/f32"
         return None
     if gguf and engine == "transformers":
@@ -92,14 +96,14 @@ def _why_not(engine: str, weights: str, gpu) -> str | None:
     if apple:
         if engine == "vllm":
             return "vLLM does not run on Apple GPUs; use mlx or llama.cpp there"
-        if fmt.name.startswith("nf4"):
+        if name.startswith("nf4"):
             return "bitsandbytes has no Metal backend; on Apple use mlx-4bit/mlx-8bit (mlx) or GGUF (llama.cpp)"
-    if fmt.name.startswith("fp8") and cc is not None:
+    if name.startswith("fp8") and cc is not None:
         if engine == "vllm" and cc < 8.0:
             return "vLLM runs FP8 weights from Ampere (sm80, weight-only Marlin kernels) onwards"
         if engine != "vllm" and cc < 8.9:
             return f"{engine} needs FP8 tensor cores (Ada sm89 or Hopper sm90); vLLM runs FP8 weights on Ampere"
-    if fmt.name == "bf16" and engine == "vllm" and cc is not None and cc < 8.0:
+    if name == "bf16" and engine == "vllm" and cc is not None and cc < 8.0:
         return "bf16 needs compute capability 8.0 (Ampere); this GPU runs fp16"
     return None
 

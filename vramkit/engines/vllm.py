@@ -327,8 +327,36 @@ def plan(request: EngineRequest) -> EnginePlan:
                  "block_bytes": per_block, "kv_cache_groups": n_groups,
                  "blocks_per_request": need_blocks,
                  "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
-                            "available_kv_bytes": r["available"]} for r in ranks]},
+                            "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
+                            "groups": [list(g) for g in r["groups"]]} for r in ranks]},
     }
     return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
                       host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
                       max_concurrency=concurrency, fits=fits, notes=notes, extra=extra)
+
+
+def longest_model_len(spec: ModelSpec, plan: EnginePlan, batch: int = 1, limit: int = 1 << 24) -> int:
+    """The largest --max-model-len with which this plan's vLLM starts and holds `batch` such requests.
+
+    The pool does not depend on max_model_len in the V1 engine (the profile run is
+    max_num_batched_tokens long), so only the per-request block count changes; 0 when even one
+    token does not fit. (For the V0 profile ask `plan` again per length: its profile run grows.)
+    """
+    v = plan.extra["vllm"]
+    bs, batched, blocks = v["block_size"], v["max_num_batched_tokens"], plan.kv_blocks
+
+    def ok(n: int) -> bool:
+        for r in v["ranks"]:
+            need = _blocks_per_request(spec, r["groups"], bs, n, batched)
+            if r["available_kv_bytes"] <= 0 or r["page_bytes"] * r["group_size"] * need > r["available_kv_bytes"]:
+                return False
+        return blocks >= batch * _blocks_per_request(spec, v["ranks"][0]["groups"], bs, n, batched)
+
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
