@@ -273,7 +273,8 @@ def plan(request: EngineRequest) -> EnginePlan:
     weights = request.weights
     fmt = get_format(weights)
     dtype_bytes = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
-    kv_dtype = request.kv_dtype or ("fp16" if weights == "fp16" else "fp32" if weights == "fp32" else "bf16")
+    # kv_cache_dtype "auto" is the model's dtype (bf16 under quantized weights).
+    kv_dtype = request.kv_dtype or (fmt.name if fmt.name in ("fp16", "fp32") else "bf16")
     kv_bytes = get_format(kv_dtype).bits / 8
     non_torch = NON_TORCH["v0"] if version == "0.6" else \
         NON_TORCH["tp"] if tp > 1 else NON_TORCH["pp"] if pp > 1 else NON_TORCH["tp1"]
@@ -306,7 +307,11 @@ def plan(request: EngineRequest) -> EnginePlan:
                 compute_bytes=r["activation"] + cudagraph, other_bytes=non_torch))
     # vLLM refuses to start when a rank's pool is not positive or cannot hold one max_model_len
     # request (kv_cache_utils check_enough_kv_cache_memory compares bytes, per worker).
-    fits = all(0 < r["available"] and r["need"] <= r["available"] for r in ranks) if total else None
+    # It also refuses a max_model_len beyond the model's (config/model.py, unless
+    # VLLM_ALLOW_LONG_MAX_MODEL_LEN=1).
+    too_long = bool(spec.max_position_embeddings) and max_model_len > spec.max_position_embeddings
+    fits = (not too_long and all(0 < r["available"] and r["need"] <= r["available"] for r in ranks)) \
+        if total else None
     groups = ranks[0]["groups"]
     need_blocks = _blocks_per_request(spec, groups, block_size, max_model_len, batched)
     per_block = ranks[0]["page"] * ranks[0]["group"]
@@ -344,6 +349,7 @@ def longest_model_len(spec: ModelSpec, plan: EnginePlan, batch: int = 1, limit: 
     """
     v = plan.extra["vllm"]
     bs, batched, blocks = v["block_size"], v["max_num_batched_tokens"], plan.kv_blocks
+    limit = min(limit, spec.max_position_embeddings or limit)  # vLLM refuses longer
 
     def ok(n: int) -> bool:
         for r in v["ranks"]:
