@@ -151,7 +151,8 @@ def _table_infer(d: dict) -> str:
     rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B")
     if d["gpu"]:
         verdict = "fits" if d["fits"] else "does NOT fit"
-        rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
+        n = f"{len(d['devices'])} x " if len(d["devices"]) > 1 else ""
+        rows.append(f"  {n}{d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
     if d["engine"] == "vllm" and d["kv_blocks"] is not None:
         v = d["vllm"]
         rows.append(f"  vLLM ({d['engine_version']}) pre-allocates {fmt_bytes(d['preallocated_bytes'])} on "
@@ -178,7 +179,8 @@ def _run_fit(args) -> dict:
     from .fit import fit
 
     report = fit(args.model, args.gpu, args.context, args.batch, weights=args.weights,
-                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom, options=_engine_options(args))
+                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom, options=_engine_options(args),
+                 gpus=args.gpus)
     train = None
     if args.train:
         from .sources import load_model

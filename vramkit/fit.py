@@ -79,6 +79,8 @@ def serves(mem, batch: int, budget: int) -> bool:
     max_model_len (its pre-allocation is the same whatever the batch); other engines must fit the budget."""
     if mem.engine == "vllm" and mem.plan is not None:
         return bool(mem.plan.fits) and mem.plan.max_concurrency >= batch
+    if mem.plan is not None and len(mem.plan.devices) > 1:  # `budget` is one device's
+        return all(d.total_bytes <= budget for d in mem.plan.devices)
     return mem.total_bytes <= budget
 
 
@@ -138,6 +140,7 @@ def gpus_needed(model, gpu, context: int, batch: int = 1, headroom: float = 0.0,
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
     options = dict(kw.pop("options", None) or {})
+    kw.pop("gpus", None)
     if kw.get("engine") == "vllm":
         layouts = [(tp, 1) for tp in (1, 2, 4, 8) if spec.num_heads % tp == 0]
         layouts += [(8, pp) for pp in range(2, limit // 8 + 1) if spec.num_heads % 8 == 0]
@@ -180,27 +183,32 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
 
 
 def fit(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
-        engine: str = "transformers", headroom: float = 0.0, options: dict | None = None) -> FitReport:
+        engine: str = "transformers", headroom: float = 0.0, options: dict | None = None,
+        gpus: int = 1) -> FitReport:
     """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does.
 
     With vLLM every answer is vLLM's own plan (the same as `infer_memory`'s): it fits when vLLM
     starts and its pre-allocated pool holds `batch` requests of `context` tokens.
     """
     spec, device = load_model(model), get_gpu(gpu)
-    kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine, options=options)
+    kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine, options=options, gpus=gpus)
     mem = infer_memory(spec, context, batch, gpu=device, **kw)
     budget = budget_bytes(device, headroom)
     if engine == "vllm":  # vLLM takes what it pre-allocates: the budget is its requested memory
         budget = mem.preallocated_bytes + CUDA_CONTEXT_BYTES * len(mem.plan.devices)
+    fits = serves(mem, batch, budget)  # per device
+    if engine != "vllm" and gpus > 1:
+        budget *= gpus  # reported for all the devices together, like total_bytes
     return FitReport(
-        fits=serves(mem, batch, budget), total_bytes=mem.total_bytes, budget_bytes=budget,
+        fits=fits, total_bytes=mem.total_bytes, budget_bytes=budget,
         free_bytes=budget - mem.total_bytes,
         max_context=max_context(spec, device, batch, headroom, **kw),
         trained_context=spec.max_position_embeddings,
         max_batch=max_batch(spec, device, context, headroom, **kw),
         best_weights=best_weights(spec, device, context, batch, headroom, kv_dtype=kv_dtype, engine=engine,
-                                  options=options),
+                                  options=options, gpus=gpus),
         gpu_layers=gpu_layers(spec, device, context, weights, kv_dtype or "fp16", headroom),
-        gpus_needed=gpus_needed(spec, device, context, batch, headroom, **kw),
+        gpus_needed=gpus_needed(spec, device, context, batch, headroom,
+                                **{k: v for k, v in kw.items() if k != "gpus"}),
         max_concurrency=mem.plan.max_concurrency if engine == "vllm" else None,
     )
