@@ -53,11 +53,15 @@ def mlx_cached_tokens(spec: ModelSpec, layer: int, context: int) -> int:
 
     A full-attention KVCache allocates in steps of 256 tokens. A sliding layer's RotatingKVCache
     trims to window - 1 tokens before it appends each chunk, so it holds up to window - 1 + the last
-    chunk (a whole prompt up to 2,048 tokens).
+    chunk (a whole prompt up to 2,048 tokens); a chunk of one token is written in place instead, into
+    a buffer of at most the window (256 tokens at a time).
     """
     if spec.layer_types and spec.layer_types[layer] == SLIDING and spec.sliding_window:
+        window = spec.sliding_window
         last = context - MLX_PREFILL_STEP * ((context - 1) // MLX_PREFILL_STEP)
-        return min(context - last, spec.sliding_window - 1) + last
+        if last == 1:
+            return min(MLX_STEP, window) if context == 1 else window
+        return min(context - last, window - 1) + last
     return -(-context // MLX_STEP) * MLX_STEP
 
 
@@ -395,8 +399,10 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
         elements = 0
         for i in range(spec.num_layers):
             if spec.layer_types and spec.layer_types[i] == SLIDING and spec.sliding_window:
+                window = spec.sliding_window
                 last = contexts - MLX_PREFILL_STEP * ((contexts - 1) // MLX_PREFILL_STEP)
-                held = np.minimum(contexts - last, spec.sliding_window - 1) + last
+                held = np.where(last == 1, np.where(contexts == 1, min(MLX_STEP, window), window),
+                                np.minimum(contexts - last, window - 1) + last)
             else:
                 held = -(-contexts // MLX_STEP) * MLX_STEP
             elements = elements + kv_elements_per_token(spec, i, engine) * held
