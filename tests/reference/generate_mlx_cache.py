@@ -37,7 +37,7 @@ CONFIGS = {
                         first_k_dense_replace=1, n_group=1, topk_group=1, max_position_embeddings=8192,
                         rms_norm_eps=1e-6, rope_theta=10000.0),
 }
-CONTEXTS = (1, 100, 256, 257, 1000, 2048, 2100, 4400)
+CONTEXTS = (1, 100, 256, 257, 1000, 2048, 2049, 2100, 4400)
 FLOAT32 = tuple(CONFIGS)
 
 
