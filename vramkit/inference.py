@@ -65,6 +65,12 @@ def mlx_cached_tokens(spec: ModelSpec, layer: int, context: int) -> int:
     return -(-context // MLX_STEP) * MLX_STEP
 
 
+def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16", engine: str = "transformers") -> int:
+    """Bytes one more token adds to the cache of one sequence, every layer (buffer steps aside)."""
+    fmt = get_format(kv_dtype)
+    return storage_bytes(sum(kv_elements_per_token(spec, i, engine) for i in range(spec.num_layers)), fmt)
+
+
 def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
                    engine: str = "transformers") -> int:
     """Bytes of the K and V tensors held after a prefill of `context` tokens for `batch` sequences.
@@ -338,7 +344,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     device = get_gpu(gpu) if gpu is not None else None
     check_format(engine, weights, device)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine)
+    per_token = kv_bytes_per_token(spec, kv_dtype, engine)
     request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
                             gpu=device, gpus=gpus, options=options)
     if engine == "vllm" and device is not None:

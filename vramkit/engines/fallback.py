@@ -15,7 +15,7 @@ VERSIONS = {"transformers": "transformers 5 (tests/reference fixtures)",
 
 
 def plan(engine: str, request: EngineRequest) -> EnginePlan:
-    from ..inference import (CUDA_CONTEXT_BYTES, kv_cache_bytes, llama_cpp_compute_bytes,
+    from ..inference import (CUDA_CONTEXT_BYTES, kv_bytes_per_token, kv_cache_bytes, llama_cpp_compute_bytes,
                              prefill_activation_bytes, weights_bytes)
 
     spec, gpu = request.spec, request.gpu
@@ -39,7 +39,7 @@ def plan(engine: str, request: EngineRequest) -> EnginePlan:
     fits = None
     if gpu is not None:
         fits = all(d.total_bytes <= gpu.usable_bytes() for d in devices)
-    per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine)
+    per_token = kv_bytes_per_token(spec, kv_dtype, engine)
     return EnginePlan(engine=engine, engine_version=VERSIONS[engine], devices=devices, host=DeviceMemory("host"),
                       kv_tokens_capacity=request.context * request.batch if per_token else None,
                       kv_blocks=None, max_concurrency=None, fits=fits,
