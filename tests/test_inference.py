@@ -108,15 +108,15 @@ def test_any_valid_input_gives_consistent_totals(name, c, b, engine, w):
     from vramkit.engines import runs
 
     assume(runs(engine, w))  # the others are refused in one line (tests/test_engines.py)
-    # mlx-lm writes a one-token prompt in place into a window-sized buffer of a sliding layer, and
-    # concatenates longer prompts exactly (tests/reference/mlx_cache.json): 1 -> 2 tokens shrinks it.
-    assume(not (engine == "mlx" and c == 1))
+
     m = infer_memory(name, c, b, weights=w, engine=engine)
     parts = (m.weights_bytes, m.kv_cache_bytes, m.activation_bytes, m.overhead_bytes)
     assert all(isinstance(p, int) and p >= 0 for p in parts)
     assert m.total_bytes == sum(parts)
     bigger = infer_memory(name, c + 1, b, weights=w, engine=engine)
-    assert bigger.total_bytes >= m.total_bytes
+    # Not for mlx-lm: a sliding layer's cache after a chunked prefill depends on the last chunk (a
+    # one-token chunk is written in place into a window-sized buffer; tests/reference/mlx_cache.json).
+    assert bigger.total_bytes >= m.total_bytes or engine == "mlx"
 
 
 def test_no_cuda_context_on_apple_silicon():
