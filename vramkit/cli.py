@@ -102,7 +102,7 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
     p.add_argument("--gpus", type=_count, default=1, help="devices of the --gpu kind (vLLM: tensor parallel)")
     _args_vllm(p)
-    if "_args_llama_cpp" in globals():
+    if "_args_llama_cpp" in globals():  # llama.cpp's flags (n_gpu_layers, ubatch_size, ...), where defined
         globals()["_args_llama_cpp"](p)
 
 
@@ -129,7 +129,7 @@ def _args_vllm(p: argparse.ArgumentParser) -> None:
 
 def _engine_options(args) -> dict:
     """The engine flags the user gave, as {flag_with_underscores: value}."""
-    names = _VLLM_FLAGS + tuple(getattr(args, "_llama_cpp_flags", ()))
+    names = _VLLM_FLAGS + tuple(globals().get("_LLAMA_CPP_FLAGS", ()))  # llama.cpp's, where defined
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
