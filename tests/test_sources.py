@@ -61,9 +61,14 @@ def test_gguf_header_counts(tmp_path):
 @pytest.mark.parametrize("wrapper,text", [("gemma3", "gemma-3-27b"), ("llava", "llama-3.1-8b"),
                                           ("mistral3", "mistral-7b-v0.1")])
 def test_multimodal_wrapper_reads_its_text_config(wrapper, text):
-    """Gemma 3, LLaVA, Mistral 3 configs nest the language model under text_config: vramkit counts it."""
+    """Gemma 3, LLaVA, Mistral 3 configs nest the language model under text_config: vramkit reads it as
+    the language model (with the wrapper's head tying) and adds the vision tower and projector."""
     inner = dict(catalog.model_entry(text)["config"])
     if wrapper == "gemma3":
         inner.pop("model_type")  # Gemma 3's text_config may omit it; the wrapper's type implies gemma3_text
-    outer = {"model_type": wrapper, "text_config": inner, "vision_config": {"hidden_size": 1152}}
-    assert load_model(outer).params() == load_model(text).params()
+    tie = load_model(text).tie_word_embeddings
+    outer = {"model_type": wrapper, "text_config": inner, "vision_config": {"hidden_size": 1152},
+             "tie_word_embeddings": tie}
+    spec = load_model(outer)
+    assert spec.language_model_params() == load_model(text).params()
+    assert spec.params() > spec.language_model_params() and spec.multimodal == wrapper

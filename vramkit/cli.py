@@ -48,12 +48,30 @@ def _fraction(text: str) -> float:
 # ---- params / models ---------------------------------------------------------------------
 
 
-def _run_params(args) -> dict:
+def _args_head(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--head", default=None, help="encoders (bert, roberta, modernbert): masked-lm, classification "
+                   "or none (default: the head the config's 'architectures' names)")
+    p.add_argument("--num-labels", type=_count, default=2, help="outputs of a classification head (default 2)")
+
+
+def _load_with_head(args):
+    """The model, with --head applied to an encoder."""
     from .sources import load_model
 
     spec = load_model(args.model)
+    if getattr(args, "head", None):
+        from .families.encoders import with_head
+
+        spec = with_head(spec, args.head, args.num_labels)
+    return spec
+
+
+def _run_params(args) -> dict:
+    spec = _load_with_head(args)
     return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
-            "active_params": spec.active_params(), "breakdown": spec.breakdown()}
+            "active_params": spec.active_params(), "language_model_params": spec.language_model_params(),
+            "multimodal": spec.multimodal or None, "architecture": spec.architecture,
+            "breakdown": spec.breakdown()}
 
 
 def _table_params(d: dict) -> str:
@@ -62,6 +80,9 @@ def _table_params(d: dict) -> str:
     rows = [f"{d['model']} ({d['model_type']})",
             f"  params         {d['params']:>20,}  ({fmt_count(d['params'])})",
             f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})"]
+    if d.get("multimodal"):
+        rows.append(f"  language model {d['language_model_params']:>20,}  ({fmt_count(d['language_model_params'])})"
+                    f"  ({d['multimodal']}: towers and projector apart)")
     rows += [f"    {k:<12} {v:>20,}" for k, v in d["breakdown"].items() if v]
     return "\n".join(rows)
 
@@ -73,7 +94,7 @@ def _run_models(args) -> dict:
     out = []
     for name in catalog.model_names():
         spec = load_model(name)
-        out.append({"name": name, "model_type": spec.model_type, "params": spec.params(),
+        out.append({"name": name, "model_type": spec.multimodal or spec.model_type, "params": spec.params(),
                     "active_params": spec.active_params(), "hf_repo": catalog.model_entry(name)["hf_repo"]})
     return {"models": out}
 
@@ -133,11 +154,40 @@ def _engine_options(args) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
+def _args_images(p: argparse.ArgumentParser) -> None:
+    """infer's multimodal and encoder-decoder inputs."""
+    p.add_argument("--images", type=int, default=0, help="images per sequence (multimodal models): their "
+                   "tokens join the context")
+    p.add_argument("--image-size", type=_image_size, default=None,
+                   help="image side in pixels, or HxW, where the token count depends on it (Qwen-VL, Mistral 3; "
+                        "default 1024)")
+    p.add_argument("--decoder-tokens", type=_count, default=1,
+                   help="encoder-decoder (T5): decoder tokens so far; --context is the encoder's input")
+
+
+def _image_size(text: str):
+    """'896' or '1024x768' (height x width)."""
+    parts = text.lower().split("x")
+    try:
+        sizes = [int(x) for x in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected pixels such as 896 or 1024x768, got '{text}'") from None
+    if len(sizes) > 2 or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"expected pixels such as 896 or 1024x768, got '{text}'")
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
+
+
+def _args_infer_command(p: argparse.ArgumentParser) -> None:
+    _args_infer(p)
+    _args_images(p)
+
+
 def _run_infer(args) -> dict:
     from .inference import infer_memory
 
     mem = infer_memory(args.model, args.context, args.batch, weights=args.weights, kv_dtype=args.kv_dtype,
-                       engine=args.engine, gpu=args.gpu, gpus=args.gpus, options=_engine_options(args))
+                       engine=args.engine, gpu=args.gpu, gpus=args.gpus, options=_engine_options(args),
+                       images=args.images, image_size=args.image_size, decoder_tokens=args.decoder_tokens)
     return {"model": args.model, **mem.to_json()}
 
 
@@ -149,6 +199,8 @@ def _table_infer(d: dict) -> str:
     for key in ("weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes", "total_bytes"):
         rows.append(f"  {key.removesuffix('_bytes'):<12} {fmt_bytes(d[key], 'both')}")
     rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B")
+    if d.get("images"):
+        rows.append(f"  {d['images']} image(s) per sequence: {d['image_tokens']:,} of the {d['context']:,} tokens")
     if d["gpu"]:
         verdict = "fits" if d["fits"] else "does NOT fit"
         n = f"{len(d['devices'])} x " if len(d["devices"]) > 1 else ""
@@ -247,6 +299,7 @@ def _args_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=_count, default=1, help="sequences per step (per GPU)")
     _args_train_settings(p)
     p.add_argument("--gpu", default=None, help="GPU to check against (see 'vramkit gpus')")
+    _args_head(p)
 
 
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
@@ -283,10 +336,9 @@ def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> 
 
 
 def _run_train(args) -> dict:
-    from .sources import load_model
     from .training import train_memory
 
-    spec = load_model(args.model)
+    spec = _load_with_head(args)
     settings = _train_settings(args)
     mem = train_memory(spec, seq=args.seq, batch=args.batch, **settings)
     out = {"model": args.model, **mem.to_json(), "gpu": args.gpu, "gpu_usable_bytes": None, "fits": None,
@@ -329,9 +381,9 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "params": Command(_run_params, _table_params, "exact parameter count of MODEL"),
+    "params": Command(_run_params, _table_params, "exact parameter count of MODEL", _args_head),
     "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
-                     _args_infer),
+                     _args_infer_command),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
                    _args_fit),
     "train": Command(_run_train, _table_train, "training memory: the peak of a step and what is alive then",

@@ -406,7 +406,7 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
     if spec.learned_positions:
         t.append(("position_embd.weight", (h, spec.learned_positions), -1))
     t += [(f"output_norm.{i}", s, -1) for i, s in enumerate(norm)]
-    if not spec.tie_word_embeddings:
+    if not spec.tie_word_embeddings and getattr(spec, "lm_head", True):
         t.append(("output.weight", (h, v), -1))
     fused = spec.model_type == "phi3"  # llama.cpp keeps Phi-3's fused qkv and gate_up tensors
     for L in range(spec.num_layers):
@@ -461,6 +461,11 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
                     t.append((p + "ffn_gate_inp_shexp.weight", (h,), L))
         else:
             t += _mlp(spec, p, "", spec.intermediate_size, L, fused)
+    # Groups the decoder layout above does not name: a multimodal model's vision tower and projector
+    # (llama.cpp writes them to a separate mmproj file, F16 by default) and an encoder's extra tables
+    # and heads (token types, poolers, T5's encoder stack), kept as one F16 block each.
+    t += [(f"mmproj.{name}", (n,), -1) for name, n in getattr(spec, "towers", ()) if n]
+    t += [(f"extra.{name}", (n,), -1) for name, n in getattr(spec, "components", ()) if n]
     return t
 
 
@@ -592,6 +597,9 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     i_attn_v = 0
     out = []
     for name, shape, layer in layout:
+        if name.startswith(("mmproj.", "extra.")):
+            out.append(GGUFTensor(name, shape, "F32" if base == "F32" else "F16"))
+            continue
         if not _quantizable(name, shape):
             out.append(GGUFTensor(name, shape, "F32"))
             continue

@@ -72,19 +72,81 @@ def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16", engine: str = "t
 
 
 def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
-                   engine: str = "transformers") -> int:
+                   engine: str = "transformers", decoder_tokens: int = 1) -> int:
     """Bytes of the K and V tensors held after a prefill of `context` tokens for `batch` sequences.
 
     Explained in {ref}`kv-cache`. GQA shrinks it by num_heads/num_kv_heads; a sliding-window layer
     holds at most its window; MLA engines hold the compressed latent.
+    An encoder (BERT, ModernBERT) holds no cache: 0. An encoder-decoder (T5) reads `context` as the
+    encoder's tokens: its EncoderDecoderCache holds, per decoder layer, the cross-attention K/V over
+    those tokens and the self-attention K/V over `decoder_tokens` (1: the first decoding step).
     """
     require_positive("context", context)
     require_positive("batch", batch)
     fmt = get_format(kv_dtype)
+    if spec.architecture == "encoder":
+        return 0
+    if spec.architecture == "encoder-decoder":
+        require_positive("decoder_tokens", decoder_tokens)
+        per = sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers))
+        return storage_bytes(per * (context + decoder_tokens) * batch, fmt)
     elements = sum(
         kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
         for i in range(spec.num_layers))
     return storage_bytes(elements * batch, fmt)
+
+
+# ---- image tokens ----------------------------------------------------------------------------
+
+DEFAULT_IMAGE_SIDE = 1024  # pixels: the square image assumed where the token count depends on size
+
+
+def image_tokens(spec: ModelSpec, image_size: int | tuple[int, int] | None = None) -> int:
+    """Context tokens one image takes in a multimodal model (the tokens its processor inserts).
+
+    - Gemma 3: `mm_tokens_per_image` (256) soft tokens, whatever the image (pan-and-scan off).
+    - LLaVA: one token per patch, (image_size / patch_size)^2 (576 at 336 px / 14), plus the class
+      token with `vision_feature_select_strategy="full"`.
+    - Qwen2.5-VL / Qwen3-VL, dynamic resolution: the processor's smart_resize rounds height and width to
+      multiples of f = patch_size x spatial_merge_size (28; 32 for Qwen3-VL) and keeps the pixel
+      count between its min and max (Qwen2VLImageProcessor: 56^2 .. 28^2 x 1280; Qwen3-VL: 2^16 ..
+      2^24), then (h/f) x (w/f) tokens.
+    - Mistral 3 (Pixtral): the image shrinks to fit the longest edge (vision_config.image_size, 1540),
+      then ceil(h/f) rows of ceil(w/f) tokens, each row closed by [IMG_BREAK] / [IMG_END] (f = 28).
+    `image_size` is the side in pixels (or (height, width)); default DEFAULT_IMAGE_SIDE. The marker
+    tokens a chat template writes around an image (Gemma's start/end of image, Qwen's vision
+    start/end) are text the prompt already counts.
+    """
+    import math
+
+    rule = spec.image_tokens
+    if not rule:
+        what = f"'{spec.multimodal}' (its image tiling is not modelled)" if spec.multimodal else "a text-only model"
+        raise VramkitError(f"image tokens: {spec.source or spec.model_type} is {what}; --images needs gemma3, "
+                           "llava, mistral3, qwen2_5_vl or qwen3_vl")
+    if rule[0] == "fixed":
+        return rule[1]
+    h, w = (image_size, image_size) if isinstance(image_size, int) else (image_size or (DEFAULT_IMAGE_SIDE,) * 2)
+    require_positive("image height", h)
+    require_positive("image width", w)
+    if rule[0] == "qwen_vl":
+        _, f, lo, hi, _ = rule
+        hb, wb = max(f, round(h / f) * f), max(f, round(w / f) * f)
+        if hb * wb > hi:
+            beta = math.sqrt(h * w / hi)
+            hb, wb = max(f, math.floor(h / beta / f) * f), max(f, math.floor(w / beta / f) * f)
+        elif hb * wb < lo:
+            beta = math.sqrt(lo / (h * w))
+            hb, wb = math.ceil(h * beta / f) * f, math.ceil(w * beta / f) * f
+        return (hb // f) * (wb // f)
+    if rule[0] == "pixtral":
+        _, f, longest = rule
+        ratio = max(h / longest, w / longest)
+        if ratio > 1:
+            h, w = math.floor(h / ratio), math.floor(w / ratio)
+        rows, cols = -(-h // f), -(-w // f)
+        return rows * (cols + 1)
+    raise VramkitError(f"image tokens: unknown rule {rule[0]!r}")
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -187,10 +249,14 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
         rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
         peak = max(peak, n * rows * b + scores * (b + 8) + len(types) * batch * tokens * tokens * b)
     # The head: final normed rows and the logits of the last position.
-    peak = max(peak, n * h * b + batch * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
+    # (an encoder's masked-LM head scores every position, not only the last: an estimate, unchecked)
+    rows = n if spec.architecture == "encoder" and spec.lm_head else batch
+    peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
-    slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)), el) \
-        - kv_cache_bytes(spec, tokens, batch, dtype)
+    slices = 0
+    if spec.architecture == "decoder":  # encoders keep no K/V; T5's cache is not sliced
+        slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)),
+                               el) - kv_cache_bytes(spec, tokens, batch, dtype)
     return int(peak + positions * b) + slices
 
 
@@ -245,6 +311,8 @@ class InferenceMemory:
     kv_tokens_capacity: int | None = None   # vLLM: tokens of KV the pre-allocated pool holds
     plan: object = field(default=None, compare=False)  # the engine's EnginePlan (vramkit.engines)
     request: object = field(default=None, compare=False, repr=False)  # to plan on demand (to_json)
+    images: int = 0                         # images per sequence
+    image_tokens: int = 0                   # context tokens they add per sequence (inside `context`)
 
     @property
     def total_bytes(self) -> int:
@@ -320,12 +388,16 @@ VLLM_GPU_MEMORY_UTILIZATION = 0.9
 def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
                  engine: str = "transformers", gpu=None, attention: str = "sdpa",
                  gpu_memory_utilization: float | None = None, gpus: int = 1,
-                 options: dict | None = None) -> InferenceMemory:
+                 options: dict | None = None, images: int = 0,
+                 image_size: int | tuple[int, int] | None = None, decoder_tokens: int = 1) -> InferenceMemory:
     """Weights + KV cache + activations + overhead for `batch` sequences of `context` tokens.
 
     Explained in {ref}`inference-memory`. `kv_dtype` defaults to the compute dtype (bf16) even
     when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there). `options` are
     the engine's own flags (vramkit.engines), `gpus` the devices of the `gpu` kind.
+    `images` per sequence add `image_tokens(spec, image_size)` context tokens each (their KV and the
+    language model's prefill; the vision tower's own activations are not counted). For T5,
+    `context` is the encoder's input and `decoder_tokens` the decoder's (see kv_cache_bytes).
 
     vLLM on a GPU is what vLLM takes at start-up (vramkit.engines.vllm): its weights per rank, the
     profile run's peak, its pre-allocated KV pool (`kv_cache_bytes`), non-torch and CUDA-graph
@@ -338,13 +410,22 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
 
     spec = load_model(model)
     _check_engine(engine)
+    if images < 0:
+        raise VramkitError(f"images must be 0 or more, got {images}")
+    added = images * image_tokens(spec, image_size) if images else 0
+    context = context + added
     options = dict(options or {})
     if gpu_memory_utilization is not None:
         options.setdefault("gpu_memory_utilization", gpu_memory_utilization)
     device = get_gpu(gpu) if gpu is not None else None
     check_format(engine, weights, device)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    per_token = kv_bytes_per_token(spec, kv_dtype, engine)
+    if engine == "mlx":  # without mlx-lm's 256-token buffer steps
+        per_token = kv_bytes_per_token(spec, kv_dtype, engine)
+    else:
+        per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
+    if spec.architecture == "encoder-decoder":  # per encoder token: the cross-attention K/V
+        per_token = kv_cache_bytes(spec, 2, 1, kv_dtype, engine) - per_token
     request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
                             gpu=device, gpus=gpus, options=options)
     if engine == "vllm" and device is not None:
@@ -361,8 +442,8 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
             kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
-            plan=plan)
-    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine)
+            plan=plan, images=images, image_tokens=added)
+    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
     if engine == "llama.cpp":
         act = 0  # inside the compute buffer, counted as overhead
     elif engine == "transformers":
@@ -379,7 +460,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
-        request=request if engine != "vllm" else None)
+        request=request if engine != "vllm" else None, images=images, image_tokens=added)
 
 
 def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",
@@ -396,6 +477,10 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     if (contexts <= 0).any() or (batches <= 0).any():
         raise VramkitError("contexts and batches must be positive integers")
     fmt = get_format(kv_dtype)
+    if spec.architecture == "encoder":
+        return np.zeros(np.broadcast(contexts, batches).shape, dtype=np.int64)
+    if spec.architecture == "encoder-decoder":  # cross-attention over the context + one decoder token
+        contexts = contexts + 1
     groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
     for i in range(spec.num_layers):
         cap = cached_tokens(spec, i, 1 << 62, engine)

@@ -19,9 +19,6 @@ from .errors import VramkitError, unknown
 FULL = "full_attention"
 SLIDING = "sliding_attention"
 
-# Multimodal wrappers whose language model lives under `text_config`.
-_WRAPPERS = ("text_config",)
-
 # tie_word_embeddings when the config does not say (each transformers config class's default).
 _TIE_DEFAULT = {
     "gpt2": True, "gemma": True, "gemma2": True, "gemma3_text": True,
@@ -87,6 +84,19 @@ class ModelSpec:
     # ---- attention variants (llama4 chunked/NoPE, gemma3n KV sharing, DSA indexer): families/ ----
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
     # ---- multimodal towers and encoders: families/ ----
+    # Parameter groups outside the language model (vision/audio tower, projector), by name; each is a
+    # key of breakdown(), so params() counts the whole model and language_model_params() the rest.
+    towers: tuple[tuple[str, int], ...] = ()
+    # Further named groups inside the model that the decoder-stack arithmetic above does not cover:
+    # token-type rows, task heads, T5's encoder stack, cross-attention and relative position biases.
+    components: tuple[tuple[str, int], ...] = ()
+    multimodal: str = ""           # the wrapper's model_type ("gemma3", "llava", ...); "" for text-only
+    architecture: str = "decoder"  # "decoder"; "encoder" (bidirectional, no cache); "encoder-decoder" (T5)
+    encoder_layers: int = 0        # encoder-decoder: layers of the encoder (num_layers: the decoder's)
+    lm_head: bool = True           # False: a task head (in `components`) replaces the vocabulary head
+    # How many context tokens one image takes: ("fixed", n); ("qwen_vl", factor, min_pixels,
+    # max_pixels, default_side); ("pixtral", factor, longest_edge). See inference.image_tokens.
+    image_tokens: tuple = ()
     source: str = field(default="", compare=False)
 
     # ---- construction -------------------------------------------------------------------
@@ -190,12 +200,18 @@ class ModelSpec:
             "experts": moe * self.num_experts * self.expert_params(),
             "router": moe * self.router_params(),
             "norms": (self.num_layers * self.norms_per_layer + 1) * self.norm_params(),
-            "lm_head": 0 if self.tie_word_embeddings else v * h,
+            "lm_head": 0 if self.tie_word_embeddings or not self.lm_head else v * h,
+            **dict(self.components),
+            **dict(self.towers),
         }
 
     def params(self) -> int:
         """Elements of every nn.Parameter transformers builds (tied embeddings counted once)."""
         return sum(self.breakdown().values())
+
+    def language_model_params(self) -> int:
+        """The language model with its head: params() less the towers and projector."""
+        return self.params() - sum(n for _, n in self.towers)
 
     def active_params(self) -> int:
         """Parameters used for one token: all but the routed experts a token does not visit."""
@@ -306,14 +322,6 @@ def _every_nth_full(pattern: int):
 
 
 def _read(data: dict, source: str) -> ModelSpec:
-    for key in _WRAPPERS:
-        if isinstance(data.get(key), dict) and data[key].get("model_type", data.get("model_type")):
-            inner = dict(data[key])
-            inner.setdefault("model_type", data.get("model_type"))
-            if inner["model_type"] == "gemma3":
-                inner["model_type"] = "gemma3_text"
-            data = inner
-            break
     model_type = data.get("model_type")
     if model_type is None:
         raise VramkitError(f"{source}: missing field 'model_type' (one of: {', '.join(sorted(READERS))})")

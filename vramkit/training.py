@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from . import activations as act
+from . import activations_encoder as enc
 from . import optimizers as opt
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
@@ -238,10 +239,20 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         states, step_temp = 0, 0
 
     # -- activations --------------------------------------------------------------------------
-    heads = act.head_terms(spec, precision, lora=lora)
-    layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
-             for i in range(spec.num_layers)]
+    encoder = spec.architecture == "encoder"
+    if encoder:  # BERT-style: post-LN layers, token types, a classification or masked-LM head
+        heads = enc.head_terms(spec, precision, seq=seq)
+        layer = [enc.layer_terms(spec, i, precision, seq=seq, attention=attention) for i in range(spec.num_layers)]
+    else:
+        heads = act.head_terms(spec, precision, lora=lora)
+        layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
+                 for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
+    if spec.architecture == "encoder-decoder":
+        # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
+        # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).
+        scale = (spec.encoder_layers + 1.5 * spec.num_layers) / spec.num_layers
+        per_layer = [int(x * scale) for x in per_layer]
     # LoRA on MoE experts: merged expert weights saved per layer, their gradient in the layer's backward
     experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
                for i in range(spec.num_layers)]
@@ -249,9 +260,11 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     head_bytes = sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
-    casts = 0 if qlora else act.weight_cast_bytes(linear_w + spec.vocab_size * spec.hidden_size, precision)
+    head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
+    casts = 0 if qlora else act.weight_cast_bytes(linear_w + head_w, precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
-    fwd_loss, bwd_loss = (x * tokens for x in act.loss_transient_bytes(spec, precision))
+    loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
+    fwd_loss, bwd_loss = (x * tokens for x in loss)
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward
         kept = [p.res * spec.hidden_size * tokens for _ in range(spec.num_layers)]
@@ -274,10 +287,14 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     for j in reversed(range(spec.num_layers)):
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
-        temp = _layer_backward_temp(spec, p, tokens) + experts[j][1]
+        temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
+                _layer_backward_temp(spec, p, tokens)) + experts[j][1]
         total_act = remaining + live_layer
+        # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
+        done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
-        m = dict(weights=weights, gradients=acc_grad, optimizer=states, activations=total_act, temporary=temp)
+        m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
+                 activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
     moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
@@ -303,6 +320,8 @@ def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
     if lora or not n_train:
         return 0
     per = grads // n_train
+    if not spec.lm_head:  # a classification head: its few weights
+        return sum(n for _, n in spec.components if n > 0 and _ in ("pooler", "classifier")) * per
     return spec.vocab_size * spec.hidden_size * per + spec.hidden_size * per
 
 

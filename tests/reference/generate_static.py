@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "static.json"
 CATALOG = ROOT / "vramkit" / "catalog" / "models"
 
+# Multimodal wrappers, encoders and encoder-decoders: static_multimodal_encoders.json.
+NOT_CAUSAL_LM = ("gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "bert", "roberta",
+                 "modernbert", "t5", "mt5")
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 # (batch, context) pairs; the small sliding windows below (8, 12, 16) sit between them.
 SHAPES = [(1, 1), (1, 7), (2, 8), (1, 9), (3, 16), (1, 17), (2, 40)]
@@ -326,6 +329,8 @@ def main() -> int:
     catalog = {}
     for path in sorted(CATALOG.glob("*.json")):
         cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
+        if cfg["model_type"] in NOT_CAUSAL_LM:
+            continue  # built by their own Auto classes in generate_static_mm_enc.py
         rec = {"config": cfg, **catalog_record(cfg)}
         catalog[path.stem] = rec
         print(f"{path.stem:30s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}",
