@@ -157,8 +157,10 @@ def _weights(spec: ModelSpec, weights: str, tp: int, pp: int, stage: int) -> int
     layer_params = spec.params() - kept
     layers_bytes = weights_bytes(spec, weights) - int(kept * el) if fmt.bits < 16 or fmt.kind != "float" \
         else int(layer_params * el)
-    stage_params = _stage_params(spec, pp, stage)
-    w = int(layers_bytes * stage_params / layer_params) // tp
+    decoder = _stage_params(spec, 1, 0)
+    # What is neither a decoder layer nor kept (a vision tower and its projector) sits on stage 0.
+    share = (_stage_params(spec, pp, stage) + (layer_params - decoder if stage == 0 else 0)) / layer_params
+    w = int(layers_bytes * share) // tp
     rows = _padded_vocab(spec.vocab_size, tp)
     if stage == 0:
         w += int(rows * spec.hidden_size * el) + int(parts["position"] * el)
