@@ -80,7 +80,9 @@ def test_best_weights_stays_in_the_engines_formats(engine, model, gpu, context):
     assert is_gguf == (engine == "llama.cpp") or best == "bf16"
     assert infer_memory(model, context, weights=best, engine=engine, gpu=gpu).fits
     # and it is the best such format: the one before it in the engine's order does not fit
-    order = [get_format(n).name for n in engine_formats(engine)]
+    from vramkit.hardware import get_gpu
+
+    order = [get_format(n).name for n in engine_formats(engine, get_gpu(gpu))]
     if order.index(best) > 0:
         better = order[order.index(best) - 1]
         assert not infer_memory(model, context, weights=better, engine=engine, gpu=gpu).fits

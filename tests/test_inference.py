@@ -28,7 +28,8 @@ def test_deepseek_v3_latent_versus_expanded_kv():
     # transformers 5 caches the latent as well (tests/reference/static.json); the expanded
     # figure is what transformers 4.x cached: every head's K and V.
     assert kv_cache_bytes(spec, 1, engine="transformers") == 70_272
-    assert kv_cache_bytes(spec, 1, engine="mlx") == 4_997_120  # mlx-lm expands per head
+    # mlx-lm caches the latent since early 2026, in buffers grown by 256 tokens
+    assert kv_cache_bytes(spec, 256, engine="mlx") == 256 * 70_272 == kv_cache_bytes(spec, 1, engine="mlx")
 
 
 @pytest.mark.parametrize("name", ["llama-3.1-8b", "qwen3-8b", "mistral-7b-v0.1", "gemma-2-9b"])
@@ -102,12 +103,20 @@ def test_kv_monotone_in_bytes_per_element(name, c, b):
 @given(name=st.sampled_from(MODELS), c=st.integers(1, 1 << 17), b=st.integers(1, 64),
        engine=st.sampled_from(ENGINES), w=st.sampled_from(["bf16", "fp16", "fp32", "int8", "int4", "fp8"]))
 def test_any_valid_input_gives_consistent_totals(name, c, b, engine, w):
+    from hypothesis import assume
+
+    from vramkit.engines import runs
+
+    assume(runs(engine, w))  # the others are refused in one line (tests/test_engines.py)
+
     m = infer_memory(name, c, b, weights=w, engine=engine)
     parts = (m.weights_bytes, m.kv_cache_bytes, m.activation_bytes, m.overhead_bytes)
     assert all(isinstance(p, int) and p >= 0 for p in parts)
     assert m.total_bytes == sum(parts)
     bigger = infer_memory(name, c + 1, b, weights=w, engine=engine)
-    assert bigger.total_bytes >= m.total_bytes
+    # Not for mlx-lm: a sliding layer's cache after a chunked prefill depends on the last chunk (a
+    # one-token chunk is written in place into a window-sized buffer; tests/reference/mlx_cache.json).
+    assert bigger.total_bytes >= m.total_bytes or engine == "mlx"
 
 
 def test_no_cuda_context_on_apple_silicon():

@@ -121,6 +121,37 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
     p.add_argument("--kv-dtype", default=None, help="KV cache format (default: bf16; fp16 for llama.cpp)")
     p.add_argument("--engine", default="transformers", help="transformers, vllm, llama.cpp or mlx")
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
+    p.add_argument("--gpus", type=_count, default=1, help="devices of the --gpu kind (vLLM: tensor parallel)")
+    _args_vllm(p)
+    if "_args_llama_cpp" in globals():  # llama.cpp's flags (n_gpu_layers, ubatch_size, ...), where defined
+        globals()["_args_llama_cpp"](p)
+
+
+# vLLM's flags, spelled as vLLM spells them; None: vLLM's own default (vramkit.engines.vllm).
+_VLLM_FLAGS = ("gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "block_size",
+               "tensor_parallel_size", "pipeline_parallel_size", "enforce_eager", "vllm_version", "entrypoint")
+
+
+def _args_vllm(p: argparse.ArgumentParser) -> None:
+    """vLLM's engine options (used with --engine vllm)."""
+    g = p.add_argument_group("vLLM (--engine vllm)")
+    g.add_argument("--gpu-memory-utilization", type=float, default=None, help="share of each GPU vLLM takes (0.9)")
+    g.add_argument("--max-model-len", type=_count, default=None, help="longest request (default: --context)")
+    g.add_argument("--max-num-seqs", type=_count, default=None, help="sequences per step (256, or 1024 on H100-class)")
+    g.add_argument("--max-num-batched-tokens", type=_count, default=None,
+                   help="tokens per step, the profile run's size (2048, or 8192 on H100-class, for vllm serve)")
+    g.add_argument("--block-size", type=_count, default=None, help="tokens per KV block (16)")
+    g.add_argument("--tensor-parallel-size", type=_count, default=None, help="GPUs one layer is split over")
+    g.add_argument("--pipeline-parallel-size", type=_count, default=None, help="stages the layers are split into")
+    g.add_argument("--enforce-eager", action="store_true", default=None, help="no CUDA graphs")
+    g.add_argument("--vllm-version", default=None, help="0.28 (current: CUDA graphs profiled), 0.19, or 0.6 (the V0 engine)")
+    g.add_argument("--entrypoint", default=None, help="serve (vllm serve, default) or llm (the LLM class)")
+
+
+def _engine_options(args) -> dict:
+    """The engine flags the user gave, as {flag_with_underscores: value}."""
+    names = _VLLM_FLAGS + tuple(globals().get("_LLAMA_CPP_FLAGS", ()))  # llama.cpp's, where defined
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 def _args_images(p: argparse.ArgumentParser) -> None:
@@ -155,8 +186,8 @@ def _run_infer(args) -> dict:
     from .inference import infer_memory
 
     mem = infer_memory(args.model, args.context, args.batch, weights=args.weights, kv_dtype=args.kv_dtype,
-                       engine=args.engine, gpu=args.gpu, images=args.images, image_size=args.image_size,
-                       decoder_tokens=args.decoder_tokens)
+                       engine=args.engine, gpu=args.gpu, gpus=args.gpus, options=_engine_options(args),
+                       images=args.images, image_size=args.image_size, decoder_tokens=args.decoder_tokens)
     return {"model": args.model, **mem.to_json()}
 
 
@@ -175,10 +206,19 @@ def _table_infer(d: dict) -> str:
         rows.append(f"  {d['images']} image(s) per sequence: {d['image_tokens']:,} of the {d['context']:,} tokens")
     if d["gpu"]:
         verdict = "fits" if d["fits"] else "does NOT fit"
-        rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
-    if d["kv_tokens_capacity"] is not None:
-        rows.append(f"  vLLM pre-allocates {fmt_bytes(d['preallocated_bytes'])}; "
-                    f"its KV pool holds {d['kv_tokens_capacity']:,} tokens")
+        n = f"{len(d['devices'])} x " if len(d["devices"]) > 1 else ""
+        rows.append(f"  {n}{d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> {verdict}")
+    if d["engine"] == "vllm" and d["kv_blocks"] is not None:
+        v = d["vllm"]
+        rows.append(f"  vLLM ({d['engine_version']}) pre-allocates {fmt_bytes(d['preallocated_bytes'])} on "
+                    f"{len(d['devices'])} GPU(s), TP={v['tensor_parallel_size']} PP={v['pipeline_parallel_size']}; "
+                    f"KV pool {d['kv_blocks']:,} blocks = {d['kv_tokens_capacity']:,} tokens, "
+                    f"{d['max_concurrency']}x requests of {v['max_model_len']:,}"
+                    + ("" if d["fits"] else " -> vLLM refuses to start"))
+    if len(d["devices"]) > 1:
+        for dev in d["devices"]:
+            rows.append(f"    {dev['name']:<14} weights {fmt_bytes(dev['weights_bytes'])}, KV {fmt_bytes(dev['kv_cache_bytes'])}, "
+                        f"compute {fmt_bytes(dev['compute_bytes'])}, total {fmt_bytes(dev['total_bytes'])}")
     return "\n".join(rows)
 
 
@@ -194,7 +234,8 @@ def _run_fit(args) -> dict:
     from .fit import fit
 
     report = fit(args.model, args.gpu, args.context, args.batch, weights=args.weights,
-                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom)
+                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom, options=_engine_options(args),
+                 gpus=args.gpus)
     train = None
     if args.train:
         from .sources import load_model
@@ -220,6 +261,7 @@ def _table_fit(d: dict) -> str:
         f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",
         f"  best-quality weights that fit: {d['best_weights'] or 'none'}",
         f"  llama.cpp layers on the GPU: {d['gpu_layers']}",
+        f"  GPUs of this kind needed: {d['gpus_needed'] or 'more than 64'}",
     ] + ([f"  training ({d['train']['settings']['precision']}, {d['train']['settings']['optimizer']}): "
           f"largest batch at {d['context']:,} tokens {d['train']['max_batch']:,}; "
           f"longest sequence at batch {d['batch']} {d['train']['max_seq']:,} tokens"] if d["train"] else []))
@@ -274,7 +316,8 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
     p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
-    p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
+    if not any("--gpus" in a.option_strings for a in p._actions):  # fit: infer's --gpus serves both
+        p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
     p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
 
 

@@ -23,7 +23,7 @@ from fractions import Fraction
 
 from .errors import VramkitError, unknown
 
-KINDS = ("float", "int", "nf", "mx", "gguf")
+KINDS = ("float", "int", "nf", "mx", "gguf", "affine")
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,12 @@ _CORE: tuple[Format, ...] = (
     _mx("mxfp6", "float6_e2m3fn", MX_BLOCK, "float8_e8m0fnu", "OCP MXFP6: 32 e2m3 + one e8m0 scale"),
     _mx("mxfp4", "float4_e2m1fn", MX_BLOCK, "float8_e8m0fnu", "OCP MXFP4: 32 e2m1 + one e8m0 scale"),
     _mx("nvfp4", "float4_e2m1fn", NVFP4_BLOCK, "float8_e4m3fn", "NVIDIA NVFP4: 16 e2m1 + one e4m3 scale"),
+    # MLX's affine quantization (mlx.core.quantize, what `mlx_lm.convert -q` writes): per group of
+    # 64 weights one scale and one bias in the model's 16-bit dtype, w = scale * q + bias.
+    Format("mlx-4bit", 4 + Fraction(2 * 16, 64), "affine", "MLX affine 4-bit: groups of 64, fp16/bf16 scale + bias",
+           None, 64, "bfloat16"),
+    Format("mlx-8bit", 8 + Fraction(2 * 16, 64), "affine", "MLX affine 8-bit: groups of 64, fp16/bf16 scale + bias",
+           None, 64, "bfloat16"),
 )
 
 # GGUF block types (names as in gguf.GGMLQuantizationType); sizes come from gguf at first use.
@@ -223,6 +229,8 @@ ALIASES = {
     "e2m3": "fp6_e2m3", "e3m2": "fp6_e3m2",
     "nf4-dq": "nf4_dq", "nf4_double_quant": "nf4_dq",
     "mxfp6_e2m3": "mxfp6", "mxfp8_e4m3": "mxfp8",
+    "mlx-4": "mlx-4bit", "mlx4": "mlx-4bit", "mlx_4bit": "mlx-4bit", "mlx-8": "mlx-8bit", "mlx8": "mlx-8bit",
+    "mlx_8bit": "mlx-8bit",
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .dtypes import get_format
 from .errors import VramkitError
 from .hardware import GPU, get_gpu
-from .inference import infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
+from .inference import CUDA_CONTEXT_BYTES, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
 from .model import ModelSpec
 from .sources import load_model
 
@@ -20,17 +20,17 @@ from .sources import load_model
 QUALITY_ORDER = ("bf16", "fp8_e4m3", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "nf4", "q3_k_m", "q2_k")
 
 
-def engine_formats(engine: str = "transformers") -> tuple[str, ...]:
-    """QUALITY_ORDER restricted to what `engine` runs: GGUF types for llama.cpp (plus 16-bit), the
-    others for transformers, vLLM and MLX (transformers dequantizes a GGUF file when it loads it, so
-    a GGUF type saves it no memory)."""
-    from .dtypes import get_format
+def engine_formats(engine: str = "transformers", gpu=None) -> tuple[str, ...]:
+    """QUALITY_ORDER restricted to what `engine` runs on `gpu` (vramkit.engines.runs): GGUF types
+    for llama.cpp (plus 16-bit), MLX's affine formats for MLX, the others for transformers and vLLM;
+    FP8 only where the engine has kernels for that GPU generation, fp16 where bf16 is refused."""
+    from .engines import runs
 
-    def gguf(name: str) -> bool:
-        fmt = get_format(name)
-        return fmt.kind == "gguf" or bool(getattr(fmt, "mix", False))
-
-    return tuple(n for n in QUALITY_ORDER if gguf(n) == (engine == "llama.cpp") or n == "bf16")
+    order = QUALITY_ORDER if engine != "mlx" else ("bf16", "mlx-8bit", "mlx-4bit")
+    out = tuple(n for n in order if runs(engine, n, gpu))
+    if "bf16" not in out and runs(engine, "fp16", gpu):
+        out = ("fp16",) + out
+    return out
 
 MAX_CONTEXT = 1 << 24  # search bound for the largest context (16M tokens)
 
@@ -55,6 +55,8 @@ class FitReport:
     max_batch: int           # at this context
     best_weights: str | None  # best-quality format that fits at this context and batch
     gpu_layers: int          # llama.cpp: decoder layers that fit on the GPU at these weights
+    gpus_needed: int | None = None  # the fewest GPUs of this kind that serve it (vLLM: tensor parallel)
+    max_concurrency: float | None = None  # vLLM: max_model_len requests the pool holds
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -72,11 +74,29 @@ def _largest(ok, hi: int) -> int:
     return lo
 
 
+def serves(mem, batch: int, budget: int) -> bool:
+    """Whether this plan serves `batch` sequences: vLLM must start and its pool hold `batch` requests of
+    max_model_len (its pre-allocation is the same whatever the batch); other engines must fit the budget."""
+    if mem.engine == "vllm" and mem.plan is not None:
+        return bool(mem.plan.fits) and mem.plan.max_concurrency >= batch
+    if mem.plan is not None and len(mem.plan.devices) > 1:  # `budget` is one device's
+        return all(d.total_bytes <= budget for d in mem.plan.devices)
+    return mem.total_bytes <= budget
+
+
 def max_context(model, gpu, batch: int = 1, headroom: float = 0.0, **kw) -> int:
     """The largest context (tokens) whose total memory fits the budget at `batch`."""
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
-    return _largest(lambda n: n == 0 or infer_memory(spec, n, batch, gpu=device, **kw).total_bytes <= budget,
+    version = (kw.get("options") or {}).get("vllm_version")
+    if kw.get("engine") == "vllm" and version != "0.6":
+        from .engines.vllm import longest_model_len
+
+        # vLLM's pool is the same whatever max_model_len (V1): one plan, then the block arithmetic.
+        # Its defaults depend on max_model_len only through the V0 profile, which is asked per length.
+        mem = infer_memory(spec, 4096, batch, gpu=device, **kw)
+        return longest_model_len(spec, mem.plan, batch, MAX_CONTEXT)
+    return _largest(lambda n: n == 0 or serves(infer_memory(spec, n, batch, gpu=device, **kw), batch, budget),
                     MAX_CONTEXT)
 
 
@@ -84,7 +104,10 @@ def max_batch(model, gpu, context: int, headroom: float = 0.0, limit: int = 1 <<
     """The largest batch of `context`-token sequences that fits the budget."""
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
-    return _largest(lambda b: b == 0 or infer_memory(spec, context, b, gpu=device, **kw).total_bytes <= budget,
+    if kw.get("engine") == "vllm":
+        mem = infer_memory(spec, context, 1, gpu=device, **kw)
+        return min(limit, int(mem.plan.max_concurrency)) if mem.plan.fits else 0
+    return _largest(lambda b: b == 0 or serves(infer_memory(spec, context, b, gpu=device, **kw), b, budget),
                     limit)
 
 
@@ -96,11 +119,42 @@ def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = 0.0
     """
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
+    from .engines import runs
+
+    engine = kw.get("engine", "transformers")
     if candidates is None:
-        candidates = engine_formats(kw.get("engine", "transformers"))
-    for name in candidates:
-        if infer_memory(spec, context, batch, weights=name, gpu=device, **kw).total_bytes <= budget:
+        candidates = engine_formats(engine, device)
+    for name in (n for n in candidates if runs(engine, n, device)):  # never a refused format
+        if serves(infer_memory(spec, context, batch, weights=name, gpu=device, **kw), batch, budget):
             return get_format(name).name
+    return None
+
+
+def gpus_needed(model, gpu, context: int, batch: int = 1, headroom: float = 0.0, limit: int = 64, **kw) -> int | None:
+    """The fewest GPUs of kind `gpu` that serve `batch` x `context`, or None within `limit`.
+
+    vLLM: tensor parallelism over 1, 2, 4, 8 GPUs (sizes that divide the attention heads), then
+    pipeline stages of 8-way TP (16, 24, ... GPUs over nodes), each with vLLM's own plan; other
+    engines split the layers evenly (device_map="auto", llama.cpp's layer split).
+    """
+    spec, device = load_model(model), get_gpu(gpu)
+    budget = budget_bytes(device, headroom)
+    options = dict(kw.pop("options", None) or {})
+    kw.pop("gpus", None)
+    if kw.get("engine") == "vllm":
+        layouts = [(tp, 1) for tp in (1, 2, 4, 8) if spec.num_heads % tp == 0]
+        layouts += [(8, pp) for pp in range(2, limit // 8 + 1) if spec.num_heads % 8 == 0]
+        for tp, pp in layouts:
+            o = {**options, "tensor_parallel_size": tp, "pipeline_parallel_size": pp}
+            if serves(infer_memory(spec, context, batch, gpu=device, options=o, **kw), batch, budget):
+                return tp * pp
+        return None
+    for n in range(1, limit + 1):
+        mem = infer_memory(spec, context, batch, gpu=device, gpus=n, options=options, **kw)
+        if n == 1 and mem.total_bytes <= budget:
+            return 1
+        if n > 1 and all(d.total_bytes <= budget for d in mem.plan.devices):
+            return n
     return None
 
 
@@ -129,18 +183,32 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
 
 
 def fit(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
-        engine: str = "transformers", headroom: float = 0.0) -> FitReport:
-    """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does."""
+        engine: str = "transformers", headroom: float = 0.0, options: dict | None = None,
+        gpus: int = 1) -> FitReport:
+    """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does.
+
+    With vLLM every answer is vLLM's own plan (the same as `infer_memory`'s): it fits when vLLM
+    starts and its pre-allocated pool holds `batch` requests of `context` tokens.
+    """
     spec, device = load_model(model), get_gpu(gpu)
-    kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine)
+    kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine, options=options, gpus=gpus)
     mem = infer_memory(spec, context, batch, gpu=device, **kw)
     budget = budget_bytes(device, headroom)
+    if engine == "vllm":  # vLLM takes what it pre-allocates: the budget is its requested memory
+        budget = mem.preallocated_bytes + CUDA_CONTEXT_BYTES * len(mem.plan.devices)
+    fits = serves(mem, batch, budget)  # per device
+    if engine != "vllm" and gpus > 1:
+        budget *= gpus  # reported for all the devices together, like total_bytes
     return FitReport(
-        fits=mem.total_bytes <= budget, total_bytes=mem.total_bytes, budget_bytes=budget,
+        fits=fits, total_bytes=mem.total_bytes, budget_bytes=budget,
         free_bytes=budget - mem.total_bytes,
         max_context=max_context(spec, device, batch, headroom, **kw),
         trained_context=spec.max_position_embeddings,
         max_batch=max_batch(spec, device, context, headroom, **kw),
-        best_weights=best_weights(spec, device, context, batch, headroom, kv_dtype=kv_dtype, engine=engine),
+        best_weights=best_weights(spec, device, context, batch, headroom, kv_dtype=kv_dtype, engine=engine,
+                                  options=options, gpus=gpus),
         gpu_layers=gpu_layers(spec, device, context, weights, kv_dtype or "fp16", headroom),
+        gpus_needed=gpus_needed(spec, device, context, batch, headroom,
+                                **{k: v for k, v in kw.items() if k != "gpus"}),
+        max_concurrency=mem.plan.max_concurrency if engine == "vllm" else None,
     )

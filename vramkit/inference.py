@@ -4,17 +4,17 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
-# transformers 5 does (tests/reference/static.json); transformers 4.x and mlx-lm's deepseek_v3
-# expand it per head (K: nope + rope dims, V: v_head_dim) before the cache update, which the "mlx"
-# profile follows.
-LATENT_KV_ENGINES = ("transformers", "vllm", "llama.cpp", "sglang")
+# transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
+# deepseek_v3 attention keeps the normed latent and the shared rope key in the cache and expands
+# per head inside attention); transformers 4.x and older mlx-lm expanded K and V per head.
+LATENT_KV_ENGINES = ("transformers", "vllm", "llama.cpp", "sglang", "mlx")
 
 
 def kv_elements_per_token(spec: ModelSpec, layer: int, engine: str = "transformers") -> int:
@@ -46,6 +46,8 @@ def cached_tokens(spec: ModelSpec, layer: int, context: int, engine: str = "tran
     """
     if spec.kv_shared_from and spec.kv_shared_from[layer] >= 0:
         return 0
+    if engine == "mlx":
+        return mlx_cached_tokens(spec, layer, context)
     if spec.layer_types and spec.layer_types[layer] == CHUNKED and spec.attention_chunk:
         keep = spec.attention_chunk - 1 if engine == "transformers" else spec.attention_chunk
         return min(context, keep)
@@ -53,6 +55,34 @@ def cached_tokens(spec: ModelSpec, layer: int, context: int, engine: str = "tran
         keep = spec.sliding_window - 1 if engine == "transformers" else spec.sliding_window
         return min(context, keep)
     return context
+
+
+MLX_STEP = 256            # mlx_lm.models.cache.KVCache grows its buffers by 256 tokens
+MLX_PREFILL_STEP = 2048   # mlx_lm.generate feeds the prompt in chunks of prefill_step_size
+
+
+def mlx_cached_tokens(spec: ModelSpec, layer: int, context: int) -> int:
+    """Tokens of buffer mlx-lm's cache holds for layer `layer` after a prompt of `context` tokens,
+    fed in chunks of 2,048 (tests/reference/mlx_cache.json).
+
+    A full-attention KVCache allocates in steps of 256 tokens. A sliding layer's RotatingKVCache
+    trims to window - 1 tokens before it appends each chunk, so it holds up to window - 1 + the last
+    chunk (a whole prompt up to 2,048 tokens); a chunk of one token is written in place instead, into
+    a buffer of at most the window (256 tokens at a time).
+    """
+    if spec.layer_types and spec.layer_types[layer] == SLIDING and spec.sliding_window:
+        window = spec.sliding_window
+        last = context - MLX_PREFILL_STEP * ((context - 1) // MLX_PREFILL_STEP)
+        if last == 1:
+            return min(MLX_STEP, window) if context == 1 else window
+        return min(context - last, window - 1) + last
+    return -(-context // MLX_STEP) * MLX_STEP
+
+
+def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16", engine: str = "transformers") -> int:
+    """Bytes one more token adds to the cache of one sequence, every layer (buffer steps aside)."""
+    fmt = get_format(kv_dtype)
+    return storage_bytes(sum(kv_elements_per_token(spec, i, engine) for i in range(spec.num_layers)), fmt)
 
 
 def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str = "bf16",
@@ -219,6 +249,11 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
     if fmt.bits >= 16:
         return storage_bytes(spec.params() - fp32, fmt) + 4 * fp32
     parts = spec.breakdown()
+    if fmt.kind == "affine":
+        # mlx_lm.convert quantizes every Linear and Embedding (the head and the token embedding
+        # too; a tied one once); norms and learned positions stay in the 16-bit dtype.
+        kept = parts["norms"] + parts["position"]
+        return storage_bytes(spec.params() - kept - fp32, fmt) + storage_bytes(kept, compute_dtype) + 4 * fp32
     kept = sum(parts.get(k, 0) for k in _KEPT_IN_COMPUTE_DTYPE)
     return storage_bytes(spec.params() - kept - fp32, fmt) + storage_bytes(kept, compute_dtype) + 4 * fp32
 
@@ -377,6 +412,8 @@ class InferenceMemory:
     gpu_usable_bytes: int | None = None
     preallocated_bytes: int | None = None   # vLLM: gpu_memory_utilization x memory
     kv_tokens_capacity: int | None = None   # vLLM: tokens of KV the pre-allocated pool holds
+    plan: object = field(default=None, compare=False)  # the engine's EnginePlan (vramkit.engines)
+    request: object = field(default=None, compare=False, repr=False)  # to plan on demand (to_json)
     images: int = 0                         # images per sequence
     image_tokens: int = 0                   # context tokens they add per sequence (inside `context`)
     activation_estimated: bool = False      # hybrids: activation_bytes is an estimate (no reference yet)
@@ -387,14 +424,28 @@ class InferenceMemory:
 
     @property
     def fits(self) -> bool | None:
+        """The engine's answer when it has one (vLLM: it starts), else total <= usable."""
+        if self.plan is not None and self.plan.fits is not None:
+            return self.plan.fits
         if self.gpu_usable_bytes is None:
             return None
         return self.total_bytes <= self.gpu_usable_bytes
 
     def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("plan", "request")}
         d["total_bytes"] = self.total_bytes
         d["fits"] = self.fits
+        plan = self.plan
+        if plan is None and self.request is not None:
+            from .engines import plan as engine_plan
+
+            plan = engine_plan(self.engine, self.request)
+        p = plan.to_json() if plan is not None else {}
+        d.update(devices=p.get("devices", []), host=p.get("host"), kv_blocks=p.get("kv_blocks"),
+                 max_concurrency=p.get("max_concurrency"), engine_version=p.get("engine_version"),
+                 engine_notes=p.get("notes", []), vllm=p.get("vllm"))
+        if d["kv_tokens_capacity"] is None:
+            d["kv_tokens_capacity"] = p.get("kv_tokens_capacity")
         return d
 
 
@@ -440,16 +491,24 @@ VLLM_GPU_MEMORY_UTILIZATION = 0.9
 
 def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
                  engine: str = "transformers", gpu=None, attention: str = "sdpa",
-                 gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION, images: int = 0,
+                 gpu_memory_utilization: float | None = None, gpus: int = 1,
+                 options: dict | None = None, images: int = 0,
                  image_size: int | tuple[int, int] | None = None, decoder_tokens: int = 1) -> InferenceMemory:
     """Weights + KV cache + activations + overhead for `batch` sequences of `context` tokens.
 
     Explained in {ref}`inference-memory`. `kv_dtype` defaults to the compute dtype (bf16) even
-    when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there).
+    when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there). `options` are
+    the engine's own flags (vramkit.engines), `gpus` the devices of the `gpu` kind.
     `images` per sequence add `image_tokens(spec, image_size)` context tokens each (their KV and the
     language model's prefill; the vision tower's own activations are not counted). For T5,
     `context` is the encoder's input and `decoder_tokens` the decoder's (see kv_cache_bytes).
+
+    vLLM on a GPU is what vLLM takes at start-up (vramkit.engines.vllm): its weights per rank, the
+    profile run's peak, its pre-allocated KV pool (`kv_cache_bytes`), non-torch and CUDA-graph
+    memory and a CUDA context per GPU; `fits` is whether vLLM starts.
     """
+    from .engines import EngineRequest, check_format
+    from .engines import plan as engine_plan
     from .hardware import get_gpu
     from .sources import load_model
 
@@ -459,34 +518,54 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         raise VramkitError(f"images must be 0 or more, got {images}")
     added = images * image_tokens(spec, image_size) if images else 0
     context = context + added
+    options = dict(options or {})
+    if gpu_memory_utilization is not None:
+        options.setdefault("gpu_memory_utilization", gpu_memory_utilization)
+    device = get_gpu(gpu) if gpu is not None else None
+    check_format(engine, weights, device)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
-    # the part that grows per token (hybrids also hold a constant state per sequence)
-    per_token = attention_kv_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
+    if engine == "mlx":  # without mlx-lm's 256-token buffer steps
+        per_token = kv_bytes_per_token(spec, kv_dtype, engine)
+    else:
+        # the part that grows per token (hybrids also hold a constant state per sequence)
+        per_token = attention_kv_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
     if spec.architecture == "encoder-decoder":  # per encoder token: the cross-attention K/V
         per_token = attention_kv_bytes(spec, 2, 1, kv_dtype, engine) - per_token
+    request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
+                            gpu=device, gpus=gpus, options=options)
+    if engine == "vllm" and device is not None:
+        if gpus > 1 and "tensor_parallel_size" not in options and "pipeline_parallel_size" not in options:
+            options["tensor_parallel_size"] = gpus
+        plan = engine_plan(engine, request)
+        devs = plan.devices
+        v = plan.extra["vllm"]
+        return InferenceMemory(
+            weights_bytes=sum(d.weights_bytes for d in devs), kv_cache_bytes=sum(d.kv_cache_bytes for d in devs),
+            activation_bytes=sum(d.compute_bytes for d in devs),
+            overhead_bytes=sum(d.other_bytes for d in devs) + CUDA_CONTEXT_BYTES * len(devs),
+            engine=engine, context=context, batch=batch, weights=get_format(weights).name,
+            kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
+            gpu_usable_bytes=device.usable_bytes() * len(devs),
+            preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
+            plan=plan, images=images, image_tokens=added, activation_estimated=spec.is_hybrid)
+    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
     if engine == "llama.cpp":
         act = 0  # inside the compute buffer, counted as overhead
     elif engine == "transformers":
         act = prefill_activation_bytes(spec, context, batch, attention=attention)
-    else:  # vLLM and MLX prefill one sequence at a time in chunks of at most 8192 tokens
-        act = prefill_activation_bytes(spec, min(context, 8192), 1, attention=attention)
-    device = get_gpu(gpu) if gpu is not None else None
-    prealloc = capacity = None
+    else:  # vLLM chunks the prefill at max_num_batched_tokens, mlx-lm at 2,048 tokens
+        act = prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
+                                       attention=attention)
     w = weights_bytes(spec, weights)
     over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
-    if engine == "vllm" and device is not None:
-        if not 0 < gpu_memory_utilization <= 1:
-            raise VramkitError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
-        prealloc = int(device.memory_bytes * gpu_memory_utilization)
-        pool = prealloc - w - act - over
-        capacity = max(pool, 0) // per_token if per_token else None
+    # Several devices: the engine's per-device split decides; one: the totals do (planned on demand).
+    plan = engine_plan(engine, request) if gpus > 1 and engine != "vllm" else None
     return InferenceMemory(
         weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
         context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
-        gpu_usable_bytes=device.usable_bytes() if device else None,
-        preallocated_bytes=prealloc, kv_tokens_capacity=capacity, images=images, image_tokens=added,
+        gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
+        request=request if engine != "vllm" else None, images=images, image_tokens=added,
         activation_estimated=spec.is_hybrid)
 
 
@@ -513,6 +592,17 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
         cap = cached_tokens(spec, i, 1 << 62, engine)
         groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
     elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
+    if engine == "mlx":  # step-grown buffers and chunked sliding caches (mlx_cached_tokens)
+        elements = 0
+        for i in range(spec.num_layers):
+            if spec.layer_types and spec.layer_types[i] == SLIDING and spec.sliding_window:
+                window = spec.sliding_window
+                last = contexts - MLX_PREFILL_STEP * ((contexts - 1) // MLX_PREFILL_STEP)
+                held = np.where(last == 1, np.where(contexts == 1, min(MLX_STEP, window), window),
+                                np.minimum(contexts - last, window - 1) + last)
+            else:
+                held = -(-contexts // MLX_STEP) * MLX_STEP
+            elements = elements + kv_elements_per_token(spec, i, engine) * held
     total_bits = elements * batches * fmt.bits.numerator
     kv = -(-total_bits // (8 * fmt.bits.denominator))
     if spec.mixer_state:  # constant in the context, linear in the batch

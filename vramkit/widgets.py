@@ -6,6 +6,7 @@ from vramkit's functions; the widgets only read controls and format the result.
 from __future__ import annotations
 
 from .book import check_lang
+from .errors import VramkitError
 from .units import fmt_bytes, label
 
 _TEXT = {
@@ -109,8 +110,12 @@ def fit_calculator(lang: str = "en", model: str = "llama-3.1-8b", gpu: str = "rt
             result.value = f"<b>{t['memory']}</b> &gt; 0"
             return
         device = custom_gpu(memory.value, unified_memory=unified.value) if custom else pick_gpu.value
-        r = fit(pick_model.value, device, pick_context.value, pick_batch.value, weights=pick_weights.value,
-                headroom=pick_headroom.value)
+        try:
+            r = fit(pick_model.value, device, pick_context.value, pick_batch.value, weights=pick_weights.value,
+                    headroom=pick_headroom.value)
+        except VramkitError as e:  # e.g. a format the engine does not run on that device
+            result.value = f"<b style='color:#d73027'>{e}</b>"
+            return
         layers = gpu_layers(pick_model.value, device, pick_context.value, weights="q4_k_m",
                             headroom=pick_headroom.value)
         rows = [(t["need"], fmt_bytes(r.total_bytes, "both")), (t["budget"], fmt_bytes(r.budget_bytes, "both")),
