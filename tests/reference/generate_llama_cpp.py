@@ -74,7 +74,12 @@ SPREAD = [
     (4096, 2048, 512, 2, 0, "f16", "f16", 0, 0),
     (4096, 2048, 512, 1, 1, "f16", "f16", 0, 1),       # full-size SWA cache
     (2048, 512, 512, 1, -1, "f16", "f16", 0, 0),       # flash attention auto
+    (32768, 2048, 512, 1, 0, "f16", "f16", 0, 0),      # long context: the scores outgrow the logits
+    (32768, 2048, 256, 2, 0, "q8_0", "f16", 0, 0),
 ]
+# Every file type for these; a few for the others (quantizing takes minutes on a small machine).
+ALL_FTYPES_FOR = ("llama-mha", "qwen3-moe")
+SOME_FTYPES = ("F16", "Q8_0", "Q6_K", "Q4_K_M", "Q4_0", "Q2_K", "BF16")
 
 
 def spec_of(name: str) -> ModelSpec:
@@ -163,6 +168,25 @@ def write_gguf(name: str, path: Path) -> None:
     w.close()
 
 
+# llama_ftype ids (include/llama.h) of the file types above.
+FTYPE_ID = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_S": 11,
+            "Q3_K_M": 12, "Q3_K_L": 13, "Q4_K_S": 14, "Q4_K_M": 15, "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18,
+            "Q2_K_S": 21, "BF16": 32}
+
+
+def quantize(llama: Path, exe: Path, src: Path, dst: Path, ftype: str) -> str:
+    """Quantize with llama-quantize when it is built, else with the probe's call of the same
+    library function (llama_model_quantize, default parameters). Returns which one ran."""
+    tool = llama / "build" / "bin" / "llama-quantize"
+    env = {"LD_LIBRARY_PATH": str(llama / "build" / "bin")}
+    if tool.exists():
+        subprocess.run([str(tool), str(src), str(dst), ftype, "2"], check=True, capture_output=True, env=env)
+        return "llama-quantize"
+    subprocess.run([str(exe), "--quantize", str(src), str(dst), str(FTYPE_ID[ftype])], check=True,
+                   capture_output=True, env=env)
+    return "llama_model_quantize"
+
+
 def build_probe(llama: Path, out: Path) -> Path:
     exe = out / "llama_cpp_probe"
     subprocess.run(["g++", "-O1", "-std=c++17", str(HERE / "llama_cpp_probe.cpp"), "-I", str(llama / "include"),
@@ -201,17 +225,17 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     llama = args.llama.resolve()
     exe = build_probe(llama, work)
-    quantize = llama / "build" / "bin" / "llama-quantize"
-    cases = []
+    cases, quantizer = [], {}
     for name in args.archs.split(","):
         f16 = work / f"{name}-F16.gguf"
         if not f16.exists():
             write_gguf(name, f16)
         for ftype in args.ftypes.split(","):
+            if name not in ALL_FTYPES_FOR and ftype not in SOME_FTYPES:
+                continue
             path = work / f"{name}-{ftype}.gguf"
             if not path.exists():
-                subprocess.run([str(quantize), str(f16), str(path), ftype, "2"], check=True,
-                               capture_output=True, env={"LD_LIBRARY_PATH": str(llama / "build" / "bin")})
+                quantizer[ftype] = quantize(llama, exe, f16, path, ftype)
             settings = SPREAD if ftype in args.spread_ftypes.split(",") else [BASE]
             for st in settings:
                 res = probe(exe, path, st)
@@ -229,6 +253,7 @@ def main() -> None:
                       "build": "CPU only: -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release",
                       "mode": "no_alloc projection (what llama-fit-params and --fit measure), n_gpu_layers 0, no mmap"},
         "gguf_package": gguf_version,
+        "quantized_with": sorted(set(quantizer.values())),
         "archs": {n: ARCHS[n] for n in args.archs.split(",")},
         "cases": cases,
     }

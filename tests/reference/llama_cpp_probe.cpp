@@ -47,8 +47,20 @@ static std::string esc(const std::string & s) {
     return o;
 }
 
+// `probe --quantize IN OUT FTYPE_ID` calls llama_model_quantize, the library function llama-quantize
+// runs, with its default parameters (no imatrix), when the llama-quantize binary is not built.
+static int quantize(int argc, char ** argv) {
+    if (argc != 5) { fprintf(stderr, "usage: probe --quantize IN OUT FTYPE_ID\n"); return 2; }
+    llama_backend_init();
+    llama_model_quantize_params qp = llama_model_quantize_default_params();
+    qp.ftype = (llama_ftype) atoi(argv[4]);
+    qp.nthread = 2;
+    return llama_model_quantize(argv[2], argv[3], &qp) == 0 ? 0 : 1;
+}
+
 // usage: probe MODEL N_CTX N_BATCH N_UBATCH N_SEQ FA(-1 auto,0 off,1 on) TYPE_K TYPE_V NO_ALLOC KV_UNIFIED SWA_FULL
 int main(int argc, char ** argv) {
+    if (argc > 1 && strcmp(argv[1], "--quantize") == 0) return quantize(argc, argv);
     if (argc != 12) { fprintf(stderr, "usage: see source\n"); return 2; }
     llama_log_set(log_cb, nullptr);
     llama_backend_init();
