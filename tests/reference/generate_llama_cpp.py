@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -188,7 +189,7 @@ def quantize(llama: Path, exe: Path, src: Path, dst: Path, ftype: str) -> str:
 
 
 def build_probe(llama: Path, out: Path) -> Path:
-    exe = out / "llama_cpp_probe"
+    exe = out / f"llama_cpp_probe_{os.getpid()}"  # one per run: two runs may share a work folder
     subprocess.run(["g++", "-O1", "-std=c++17", str(HERE / "llama_cpp_probe.cpp"), "-I", str(llama / "include"),
                     "-I", str(llama / "ggml" / "include"), "-I", str(llama / "src"),
                     "-L", str(llama / "build" / "bin"), "-lllama", "-lggml", "-lggml-base",
@@ -210,6 +211,24 @@ def probe(exe: Path, model: Path, setting) -> dict:
     if r.returncode:
         return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(r.stdout)
+
+
+def write(args, llama: Path, cases: list, quantizer: dict) -> None:
+    """Write the fixture (after every architecture, so an interrupted run keeps what it measured)."""
+    info = build_info(llama)
+    gguf_version = __import__("importlib.metadata").metadata.version("gguf")
+    out = {
+        "generator": "tests/reference/generate_llama_cpp.py (probe: tests/reference/llama_cpp_probe.cpp)",
+        "llama_cpp": {**info, "source": "llama-cpp-python 0.3.36 sdist, vendor/llama.cpp",
+                      "build": "CPU only: -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release",
+                      "mode": "no_alloc projection (what llama-fit-params and --fit measure), n_gpu_layers 0, no mmap"},
+        "gguf_package": gguf_version,
+        "quantized_with": sorted(set(quantizer.values())),
+        "archs": {n: ARCHS[n] for n in args.archs.split(",")},
+        "cases": cases,
+    }
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", args.out, len(cases), "cases", flush=True)
 
 
 def main() -> None:
@@ -235,7 +254,17 @@ def main() -> None:
                 continue
             path = work / f"{name}-{ftype}.gguf"
             if not path.exists():
-                quantizer[ftype] = quantize(llama, exe, f16, path, ftype)
+                try:
+                    quantizer[ftype] = quantize(llama, exe, f16, path, ftype)
+                except subprocess.CalledProcessError as e:
+                    # e.g. Q2_K_S: llama.cpp requires an importance matrix for it
+                    text = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
+                    why = [ln for ln in text.splitlines() if "imatrix" in ln.lower() or "error" in ln.lower()]
+                    cases.append({"arch": name, "ftype": ftype, "error": (why or ["quantization failed"])[-1].strip()})
+                    print(name, ftype, "quantization failed:", cases[-1]["error"], flush=True)
+                    path.unlink(missing_ok=True)
+                    continue
+            quantizer.setdefault(ftype, "llama_model_quantize")  # made by an earlier run of this script
             settings = SPREAD if ftype in args.spread_ftypes.split(",") else [BASE]
             for st in settings:
                 res = probe(exe, path, st)
@@ -245,20 +274,8 @@ def main() -> None:
                 cases.append(case)
                 print(name, ftype, st, "error" in res and res["error"] or
                       [(b["buft"], b["model"], b["context"], b["compute"]) for b in res["buffers"]], flush=True)
-    info = build_info(llama)
-    gguf_version = __import__("importlib.metadata").metadata.version("gguf")
-    out = {
-        "generator": "tests/reference/generate_llama_cpp.py (probe: tests/reference/llama_cpp_probe.cpp)",
-        "llama_cpp": {**info, "source": "llama-cpp-python 0.3.36 sdist, vendor/llama.cpp",
-                      "build": "CPU only: -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release",
-                      "mode": "no_alloc projection (what llama-fit-params and --fit measure), n_gpu_layers 0, no mmap"},
-        "gguf_package": gguf_version,
-        "quantized_with": sorted(set(quantizer.values())),
-        "archs": {n: ARCHS[n] for n in args.archs.split(",")},
-        "cases": cases,
-    }
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", args.out, len(cases), "cases")
+        write(args, llama, cases, quantizer)
+    write(args, llama, cases, quantizer)
 
 
 if __name__ == "__main__":
