@@ -30,6 +30,7 @@ throughout. The buffers, and where llama.cpp puts them:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import VramkitError, require_positive, unknown
 from ..model import SLIDING, ModelSpec
@@ -157,12 +158,13 @@ def settings(req: EngineRequest) -> Settings:
 
 # ---- where each layer goes -------------------------------------------------------------------
 
-def layer_devices(n_layer: int, s: Settings) -> list[int]:
+@lru_cache(maxsize=256)
+def layer_devices(n_layer: int, s: Settings) -> tuple[int, ...]:
     """The device (0..n_devices-1, or -1 for the host) of each of the n_layer + 1 layers, the
     output head last, as llama_model::load_tensors assigns them."""
     n_all = n_layer + 1
     if s.n_devices == 0 or s.n_gpu_layers == 0:
-        return [-1] * n_all
+        return (-1,) * n_all
     n_dev = 1 if s.split_mode == "none" else s.n_devices
     weights = list(s.tensor_split[:n_dev]) + [0.0] * (n_dev - len(s.tensor_split[:n_dev])) \
         if s.tensor_split and s.split_mode != "none" else [1.0] * n_dev  # equal free memory: equal shares
@@ -180,7 +182,7 @@ def layer_devices(n_layer: int, s: Settings) -> list[int]:
             continue
         x = (il - start) / act
         out.append(next(d for d, c in enumerate(cum) if c > x) if x < cum[-1] else n_dev - 1)
-    return out
+    return tuple(out)
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -203,33 +205,40 @@ def _alloc_bytes(t, cuda: bool) -> int:
     return _pad(n, CUDA_ALIGN if cuda else CPU_ALIGN)
 
 
-def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[int], int]:
-    """(bytes per device, bytes on the host) of the model's tensors."""
+@lru_cache(maxsize=64)
+def _tensor_table(spec: ModelSpec, weights: str) -> tuple[tuple[str, int, int, int, bool], ...]:
+    """(name, layer, bytes in a CPU buffer, bytes in a CUDA buffer, is a matrix) of every tensor."""
     from ..dtypes import gguf_tensors
 
-    tensors = gguf_tensors(spec, weights)
+    return tuple((t.name, _tensor_layer(t.name, spec.num_layers), _alloc_bytes(t, False), _alloc_bytes(t, True),
+                  len(t.shape) >= 2) for t in gguf_tensors(spec, weights))
+
+
+def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[int], int]:
+    """(bytes per device, bytes on the host) of the model's tensors."""
     devs = layer_devices(spec.num_layers, s)
     per = [0] * max(s.n_devices, 0)
     host = 0
     head_dev = devs[spec.num_layers]
-    for t in tensors:
-        il = _tensor_layer(t.name, spec.num_layers)
+    shares = None
+    if s.split_mode == "row" and s.n_devices > 1:
+        shares = list(s.tensor_split) or [1.0] * s.n_devices
+        shares += [0.0] * (s.n_devices - len(shares))
+    for name, il, cpu_b, cuda_b, matrix in _tensor_table(spec, weights):
+        dev_b = cuda_b if s.cuda else cpu_b
         d = -1 if il < 0 else devs[il]
-        if d >= 0 and il < s.n_cpu_moe and "_exps" in t.name:
+        if d >= 0 and il < s.n_cpu_moe and "_exps" in name:
             d = -1  # --n-cpu-moe: the experts of the first N layers stay in host memory
-        if d >= 0 and s.split_mode == "row" and il < spec.num_layers and len(t.shape) >= 2 and s.n_devices > 1:
+        if d >= 0 and shares and il < spec.num_layers and matrix:
             # Row split: each matrix's rows are divided among the devices by --tensor-split.
-            shares = list(s.tensor_split) or [1.0] * s.n_devices
-            shares += [0.0] * (s.n_devices - len(shares))
             for i, w in enumerate(shares):
-                per[i] += _pad(int(_alloc_bytes(t, s.cuda) * w / sum(shares)), CUDA_ALIGN)
-            continue
-        if d >= 0:
-            per[d] += _alloc_bytes(t, s.cuda)
+                per[i] += _pad(int(dev_b * w / sum(shares)), CUDA_ALIGN)
+        elif d >= 0:
+            per[d] += dev_b
         else:
-            host += _alloc_bytes(t, False)
-        if t.name == "token_embd.weight" and spec.tie_word_embeddings and head_dev >= 0:
-            per[head_dev] += _alloc_bytes(t, s.cuda)  # the tied head: a copy of token_embd
+            host += cpu_b
+        if name == "token_embd.weight" and spec.tie_word_embeddings and head_dev >= 0:
+            per[head_dev] += dev_b  # the tied head: a copy of token_embd
     return per, host
 
 
