@@ -322,8 +322,30 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     return {"logits": logits, "attention": attention, "ffn": ffn}
 
 
-def compute_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
-    """(compute buffer per device, the host's compute buffer)."""
+OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda: a host op with a batch this large runs on the GPU (GGML_OP_OFFLOAD_MIN_BATCH)
+
+
+@lru_cache(maxsize=64)
+def _layer_weights(spec: ModelSpec, weights: str) -> tuple[int, ...]:
+    """Bytes (in a CUDA buffer) of each layer's tensors, the head (output.weight or the tied
+    token_embd it reads) last."""
+    out = [0] * (spec.num_layers + 1)
+    for name, il, _, cuda_b, _ in _tensor_table(spec, weights):
+        if il >= 0:
+            out[il] += cuda_b
+        if name == "token_embd.weight" and spec.tie_word_embeddings:
+            out[spec.num_layers] += cuda_b
+    return tuple(out)
+
+
+def compute_by_device(spec: ModelSpec, s: Settings, weights: str | None = None) -> tuple[list[int], int]:
+    """(compute buffer per device, the host's compute buffer).
+
+    With layers left in host memory, ggml's scheduler still runs their matrix products on the
+    first GPU when the ubatch has at least 32 rows (op offload): the layer's weights are copied into
+    that GPU's compute buffer, one layer at a time, and so is the head with its logits when the head
+    stays on the host.
+    """
     ph = compute_phases(spec, s, cuda=s.cuda)
     layer_peak = max(ph["attention"], ph["ffn"])
     devs = layer_devices(spec.num_layers, s)
@@ -355,6 +377,13 @@ def compute_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
         host = max(host, ph["attention"])
     if head < 0:
         host = max(host, ph["logits"])
+    if weights is not None and s.cuda and ub >= OP_OFFLOAD_MIN_BATCH and (on_host or head < 0):
+        lw = _layer_weights(spec, weights)
+        host_layers = [lw[il] for il, d in enumerate(devs[:-1]) if d < 0]
+        if host_layers:
+            per[0] = max(per[0], layer_peak + max(host_layers))
+        if head < 0:
+            per[0] = max(per[0], ph["logits"] + lw[-1])
     return per, host
 
 
@@ -373,11 +402,12 @@ def plan(request: EngineRequest) -> EnginePlan:
     s = settings(request)
     w_dev, w_host = weights_by_device(spec, request.weights, s)
     kv_dev, kv_host = kv_by_device(spec, s)
-    c_dev, c_host = compute_by_device(spec, s)
+    c_dev, c_host = compute_by_device(spec, s, request.weights)
     out_buf = output_buffer_bytes(spec, s)
     gpu = request.gpu
     runtime = runtime_context_bytes(gpu) if gpu is not None else 0
-    label = "CUDA" if s.cuda else ("Metal" if getattr(gpu, "vendor", "") == "apple" else "GPU")
+    # ROCm runs ggml-cuda's code through HIP (same buffers and padding); Metal has its own backend.
+    label = {"apple": "Metal", "amd": "ROCm"}.get(getattr(gpu, "vendor", ""), "CUDA")
     devices = tuple(
         DeviceMemory(name=f"{label}{i} ({gpu.id})", weights_bytes=w_dev[i], kv_cache_bytes=kv_dev[i],
                      compute_bytes=c_dev[i], other_bytes=runtime if (w_dev[i] or kv_dev[i] or c_dev[i]) else 0)
@@ -394,6 +424,9 @@ def plan(request: EngineRequest) -> EnginePlan:
         notes.append("other_bytes: the CUDA context from published measurements (vramkit.hardware)")
     if s.split_mode == "row" and s.n_devices > 1:
         notes.append("row split: the non-main devices' small compute buffers are not modelled")
+    if s.cuda and s.n_gpu_layers <= spec.num_layers:
+        notes.append("partial offload: host layers' matrix products run on the first GPU (op offload), "
+                     "their weights copied into its compute buffer one layer at a time (an estimate)")
     n_layer = spec.num_layers
     devs = layer_devices(n_layer, s)
     extra = {"n_ctx": s.n_ctx, "n_ctx_seq": s.n_ctx_seq, "n_ubatch": s.n_ubatch, "n_batch": s.n_batch,
