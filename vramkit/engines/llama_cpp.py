@@ -366,11 +366,16 @@ def compute_by_device(spec: ModelSpec, s: Settings, weights: str | None = None) 
                 and not s.no_kv_offload and s.n_cpu_moe == 0)
     if pipeline:
         n_kv, sizes = _n_kv_max(spec, s)
-        inputs = 4 * ub * spec.hidden_size + 2 * ub * sum(sizes)
+        inputs = 4 * ub * spec.hidden_size + (2 if s.flash_attn else 4) * ub * sum(sizes)
         per = [p + (SCHED_MAX_COPIES - 1) * inputs if p else 0 for p in per]
-    # The host: the token embedding rows of the ubatch (get_rows runs where token_embd lives), the
-    # layers left on the CPU, attention when the KV cache stays in host memory, the head if it does.
-    host = 4 * ub * (spec.hidden_size + 2)
+    # The host: ggml's scheduler keeps every graph input on the CPU backend (tokens, positions,
+    # output ids, one attention mask per cache size: f16 with flash attention, f32 without), and
+    # the token embedding rows of the ubatch (get_rows runs where token_embd lives); n_copies of
+    # them under pipeline parallelism. Then the layers left on the CPU, attention when the KV
+    # cache stays in host memory, the head if it does.
+    n_kv, sizes = _n_kv_max(spec, s)
+    inputs = 4 * ub * (spec.hidden_size + 3) + (2 if s.flash_attn else 4) * ub * sum(sizes)
+    host = inputs * (SCHED_MAX_COPIES if pipeline else 1)
     if on_host:
         host = max(host, layer_peak)
     if s.no_kv_offload:
