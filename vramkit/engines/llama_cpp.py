@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import VramkitError, require_positive, unknown
-from ..model import SLIDING, ModelSpec
+from ..model import FULL, SLIDING, ModelSpec
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
 ENGINE = "llama.cpp"
@@ -109,6 +109,12 @@ def settings(req: EngineRequest) -> Settings:
     """
     o = {**DEFAULTS, **{k: v for k, v in dict(req.options).items() if v is not None}}
     spec = req.spec
+    odd = sorted(set(spec.layer_types) - {FULL, SLIDING})
+    if odd:
+        # Recurrent, linear-attention and chunked layers have caches of their own in llama.cpp
+        # (llama_memory_recurrent / hybrid); this module plans attention caches only.
+        raise VramkitError(f"{spec.source or spec.model_type}: layer type '{odd[0]}' is not in vramkit's "
+                           "llama.cpp plan yet (it plans full and sliding-window attention layers)")
     require_positive("context", req.context)
     n_seq = require_positive("batch", req.batch)
     n_dev = 0 if req.gpu is None else require_positive("gpus", req.gpus)
