@@ -48,6 +48,14 @@ ARCHS = {
     "gemma3-262k": SHARED["gemma3-262k"],
     "qwen3-moe": SHARED["qwen3-moe"],
     "mixtral-moe": SHARED["mixtral-moe"],
+    # A small vocabulary beside a wide MLP, so that the MLP (not the logits) is the graph's widest
+    # moment, as in Llama 2 70B or Mixtral 8x7B (32k vocabularies, 28k-wide MLPs).
+    "llama-wide-mlp": dict(model_type="llama", hidden_size=512, intermediate_size=8192, num_hidden_layers=4,
+                           num_attention_heads=8, num_key_value_heads=8, vocab_size=8000,
+                           tie_word_embeddings=False, max_position_embeddings=4096),
+    "moe-wide-mlp": dict(model_type="mixtral", hidden_size=512, intermediate_size=4096, num_hidden_layers=4,
+                         num_attention_heads=8, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
+                         vocab_size=8000, tie_word_embeddings=False, max_position_embeddings=4096),
 }
 # gguf architecture name per transformers model_type (convert_hf_to_gguf writes Mistral and Mixtral as llama).
 GGUF_ARCH = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2",

@@ -320,11 +320,16 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
             attention += 2 * n_kv * s.n_stream * ((kw if s.type_k != "f16" else 0) + (vw if s.type_v != "f16" else 0))
     else:
         attention = f4 * ub * (n_kv_stream * heads + sum(sizes) + rows)
+    # The MLP moment: gate, up and their product (3 x width) beside 4 rows of hidden state, while
+    # the masks (graph inputs, alive until the last layer's attention) still hold their bytes.
+    masks = (2 if s.flash_attn else 4) * ub * sum(sizes)
     if spec.is_moe:
-        k, e, w = spec.experts_per_token, spec.num_experts, spec.moe_intermediate_size
-        ffn = f4 * ub * (3 * h + e + 3 * k * w + k * h)
+        k, w = spec.experts_per_token, spec.moe_intermediate_size
+        ffn = f4 * ub * (3 * k * w + 4 * h + 7) + masks
     else:
-        ffn = f4 * ub * (3 * h + 3 * spec.intermediate_size)
+        ffn = f4 * ub * (3 * spec.intermediate_size + 4 * h + 7) + masks
+    if not s.flash_attn:
+        ffn += f4 * ub * h
     return {"logits": logits, "attention": attention, "ffn": ffn}
 
 
