@@ -233,8 +233,15 @@ def write(args, llama: Path, cases: list, quantizer: dict) -> None:
         "gguf_package": gguf_version,
         "quantized_with": sorted(set(quantizer.values())),
         "archs": {n: ARCHS[n] for n in args.archs.split(",")},
+        "runs": [" ".join(["generate_llama_cpp.py"] + [("PATH" if a.startswith("/") else a) for a in sys.argv[1:]])],
         "cases": cases,
     }
+    if args.previous:
+        prev = args.previous
+        out["archs"] = {**prev["archs"], **out["archs"]}
+        out["runs"] = prev.get("runs", []) + out["runs"]
+        out["quantized_with"] = sorted(set(prev.get("quantized_with", [])) | set(out["quantized_with"]))
+        out["cases"] = prev["cases"] + cases
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print("wrote", args.out, len(cases), "cases", flush=True)
 
@@ -247,12 +254,15 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(ARCHS))
     ap.add_argument("--ftypes", default=",".join(FTYPES))
     ap.add_argument("--spread-ftypes", default="F16,Q4_K_M")
+    ap.add_argument("--append", type=Path, default=None,
+                    help="a fixture written earlier by this script: keep its cases and add these")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="lcpp-"))
     work.mkdir(parents=True, exist_ok=True)
     llama = args.llama.resolve()
     exe = build_probe(llama, work)
     cases, quantizer = [], {}
+    args.previous = json.loads(args.append.read_text()) if args.append else None
     for name in args.archs.split(","):
         f16 = work / f"{name}-F16.gguf"
         if not f16.exists():
