@@ -239,7 +239,7 @@ def write(args, llama: Path, cases: list, quantizer: dict) -> None:
     if args.previous:
         prev = args.previous
         out["archs"] = {**prev["archs"], **out["archs"]}
-        out["runs"] = prev.get("runs", []) + out["runs"]
+        out["runs"] = prev.get("runs", ["generate_llama_cpp.py --llama PATH --work PATH --out PATH"]) + out["runs"]
         out["quantized_with"] = sorted(set(prev.get("quantized_with", [])) | set(out["quantized_with"]))
         out["cases"] = prev["cases"] + cases
     args.out.write_text(json.dumps(out, indent=1) + "\n")
