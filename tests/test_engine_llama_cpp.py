@@ -37,6 +37,16 @@ def _request(case) -> EngineRequest:
                          weights=case["ftype"], options=options)
 
 
+_PLANS: dict[int, object] = {}
+
+
+def _plan_of(case):
+    """vramkit's plan for a fixture case (computed once per case)."""
+    if id(case) not in _PLANS:
+        _PLANS[id(case)] = L.plan(_request(case))
+    return _PLANS[id(case)]
+
+
 def _measured(case, part: str) -> int:
     return sum(b[part] for b in case["buffers"])
 
@@ -56,7 +66,7 @@ def test_fixture_states_its_build_and_covers_the_settings():
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_weights_and_kv_byte_for_byte(case):
-    p = L.plan(_request(case))
+    p = _plan_of(case)
     assert p.devices == () and p.extra["n_ctx"] == case["n_ctx"]
     assert p.host.weights_bytes == _measured(case, "model")
     assert p.host.kv_cache_bytes == _measured(case, "context")
@@ -64,7 +74,7 @@ def test_weights_and_kv_byte_for_byte(case):
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_compute_buffer_within_five_percent(case):
-    p = L.plan(_request(case))
+    p = _plan_of(case)
     ours = p.host.compute_bytes - p.extra["output_buffer_bytes"]
     theirs = _measured(case, "compute")
     assert abs(ours - theirs) <= COMPUTE_TOLERANCE * theirs, (ours, theirs)
@@ -74,14 +84,14 @@ def test_compute_buffer_within_five_percent(case):
 def test_output_buffer_matches_the_log(case):
     line = next(x for x in case["log"] if "output buffer size" in x)
     mib = float(re.search(r"=\s*([\d.]+) MiB", line).group(1))
-    assert round(L.plan(_request(case)).extra["output_buffer_bytes"] / MIB, 2) == pytest.approx(mib, abs=0.006)
+    assert round(_plan_of(case).extra["output_buffer_bytes"] / MIB, 2) == pytest.approx(mib, abs=0.006)
 
 
 def compute_errors() -> list[float]:
     """Relative compute-buffer error of every case (for the book and the report)."""
     out = []
     for c in CASES:
-        p = L.plan(_request(c))
+        p = _plan_of(c)
         out.append((p.host.compute_bytes - p.extra["output_buffer_bytes"]) / _measured(c, "compute") - 1)
     return out
 
