@@ -176,3 +176,11 @@ def test_70b_q4_k_m_on_two_24_gb_cards():
     placed = sum(d.weights_bytes for d in p.devices) + p.host.weights_bytes
     assert total <= placed < total * 1.001  # every tensor once; CUDA padding adds a little
     assert p.host.kv_cache_bytes == 0 and 19 * GIB < p.devices[0].weights_bytes < 20 * GIB
+
+
+def test_the_file_types_llama_cpp_refused_are_recorded():
+    # Q2_K_S needs an importance matrix; the generator quantizes without one, so llama.cpp refuses
+    # it and the fixture keeps the refusal instead of a measurement.
+    refused = [c for c in DATA["cases"] if "error" in c]
+    assert {c["ftype"] for c in refused} <= {"Q2_K_S"}
+    assert all("imatrix" in c["error"] for c in refused)
