@@ -120,26 +120,30 @@ def _args_llama_cpp(p: argparse.ArgumentParser) -> None:
     """llama.cpp's own flags, spelled as llama.cpp spells them; None means llama.cpp's default
     (applied by vramkit.engines.llama_cpp). Dest names are EngineRequest.options keys."""
     g = p.add_argument_group("llama.cpp (with --engine llama.cpp)")
-    g.add_argument("--n-gpu-layers", "-ngl", dest="n_gpu_layers", type=_n_gpu_layers, default=None,
+    g.add_argument("--n-gpu-layers", "-ngl", dest="n_gpu_layers", type=_n_gpu_layers, metavar="N", default=None,
                    help="layers on the GPU(s), the output head counting as the last (default: all)")
-    g.add_argument("--ubatch-size", "-ub", dest="ubatch_size", type=_count, default=None,
+    g.add_argument("--ubatch-size", "-ub", dest="ubatch_size", type=_count, metavar="N", default=None,
                    help="physical micro-batch (default 512): sizes the compute buffer")
-    g.add_argument("--batch-size", "-b", dest="batch_size", type=_count, default=None,
+    g.add_argument("--batch-size", "-b", dest="batch_size", type=_count, metavar="N", default=None,
                    help="logical batch (default 2048)")
     g.add_argument("--flash-attn", "-fa", dest="flash_attn", choices=["on", "off", "auto"], default=None,
                    help="flash attention (default auto)")
-    g.add_argument("--cache-type-k", "-ctk", dest="cache_type_k", default=None,
+    g.add_argument("--cache-type-k", "-ctk", dest="cache_type_k", metavar="TYPE", default=None,
                    help="K cache type: f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl")
-    g.add_argument("--cache-type-v", "-ctv", dest="cache_type_v", default=None,
+    g.add_argument("--cache-type-v", "-ctv", dest="cache_type_v", metavar="TYPE", default=None,
                    help="V cache type (quantized types need --flash-attn on)")
     g.add_argument("--split-mode", "-sm", dest="split_mode", choices=["none", "layer", "row"], default=None,
                    help="how several GPUs share the model (default layer)")
-    g.add_argument("--tensor-split", "-ts", dest="tensor_split", default=None,
+    g.add_argument("--tensor-split", "-ts", dest="tensor_split", metavar="A,B,...", default=None,
                    help="proportions per GPU, e.g. 3,1 (default: equal)")
     g.add_argument("--no-kv-offload", "-nkvo", dest="no_kv_offload", action="store_true", default=None,
                    help="keep the KV cache in host memory")
-    g.add_argument("--n-cpu-moe", "-ncmoe", dest="n_cpu_moe", type=int, default=None,
+    g.add_argument("--n-cpu-moe", "-ncmoe", dest="n_cpu_moe", type=int, metavar="N", default=None,
                    help="keep the experts of the first N layers in host memory")
+    g.add_argument("--kv-unified", "-kvu", dest="kv_unified", action="store_true", default=None,
+                   help="one KV buffer shared by the --batch sequences (llama-server's default with auto slots)")
+    g.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
+                   help="full-size cache for sliding-window layers")
 
 
 def _run_infer(args) -> dict:
