@@ -56,7 +56,8 @@ def _ids(cases):
 
 
 def test_fixture_states_its_build_and_covers_the_settings():
-    assert DATA["llama_cpp"]["commit"] == L.COMMIT and str(L.BUILD) in L.ENGINE_VERSION
+    assert DATA["llama_cpp"]["commit"] == L.COMMIT and DATA["llama_cpp"]["build_number"] == L.BUILD
+    assert str(L.BUILD) in L.ENGINE_VERSION
     assert len(CASES) >= 100
     assert {c["arch"] for c in CASES} >= {"llama-mha", "gemma3-262k", "qwen3-moe", "mixtral-moe", "qwen2-152k"}
     reqs = [c["request"] for c in CASES]

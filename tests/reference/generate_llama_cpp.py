@@ -205,10 +205,17 @@ def build_probe(llama: Path, out: Path) -> Path:
     return exe
 
 
+# The sdist's tree has no git history, so its build-info says build 1; the public build number of
+# the commit (llama.cpp's release tag bNNNN counts commits) as llama.cpp's own builds print it.
+PUBLIC_BUILD = {"0c1e570": (11312, "release tag b11312 (commit 0c1e57098bba43ac29e6e3b677cdceebdd22334f)")}
+
+
 def build_info(llama: Path) -> dict:
     text = (llama / "build" / "common" / "build-info.cpp").read_text()
     get = lambda k: re.search(k + r' = "?([^";]*)"?;', text).group(1)  # noqa: E731
-    return {"commit": get("LLAMA_COMMIT"), "build_number_in_tree": int(get("LLAMA_BUILD_NUMBER")),
+    build, source = PUBLIC_BUILD.get(get("LLAMA_COMMIT"), (None, None))
+    return {"commit": get("LLAMA_COMMIT"), "build_number": build, "build_number_source": source,
+            "build_number_in_tree": int(get("LLAMA_BUILD_NUMBER")),
             "compiler": get("LLAMA_COMPILER"), "target": get("LLAMA_BUILD_TARGET")}
 
 
