@@ -185,3 +185,18 @@ def test_the_file_types_llama_cpp_refused_are_recorded():
     refused = [c for c in DATA["cases"] if "error" in c]
     assert {c["ftype"] for c in refused} <= {"Q2_K_S"}
     assert all("imatrix" in c["error"] for c in refused)
+
+
+def test_a_published_cuda_log():
+    """A CUDA log users published (an ik_llama.cpp issue of October 2024, an older graph than b11312's
+    but the same buffers): Llama 3.1 8B fully offloaded to an RTX 3090, perplexity with n_ctx 1024,
+    n_batch 1024, n_ubatch 512, no flash attention, K cache iq4_nl. It printed CUDA0 KV 82.00 MiB,
+    CUDA0 compute 266.50 MiB and CUDA_Host compute 10.01 MiB (the graph inputs and embedding rows)."""
+    from vramkit.sources import load_model
+
+    p = L.plan(EngineRequest(spec=load_model("llama-3.1-8b"), context=1024, weights="Q4_K_M",
+                             gpu=get_gpu("rtx-3090"), options={"flash_attn": "off", "batch_size": 1024,
+                                                               "cache_type_k": "iq4_nl"}))
+    assert round(p.devices[0].kv_cache_bytes / MIB, 2) == 82.00
+    assert round(p.devices[0].compute_bytes / MIB, 2) == 266.50
+    assert round((p.host.compute_bytes - p.extra["output_buffer_bytes"]) / MIB, 2) == 10.01

@@ -306,7 +306,13 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
         (spec.kv_lora_rank + spec.qk_rope_head_dim)
     rows = 4 * h + q + kv + 5
-    logits = f4 * ub * (spec.vocab_size + 2 * h + 1) + (0 if s.flash_attn else f4 * ub * h)
+    logits = f4 * ub * (spec.vocab_size + 2 * h + 1)
+    if not s.flash_attn and not cuda:
+        # The CPU graph also computes the embedding rows; ggml-alloc then leaves one hidden-size
+        # hole before the logits (seen in every CPU case without flash attention). A published CUDA
+        # log (Llama 3.1 8B on an RTX 3090: CUDA0 266.50 MiB at ubatch 512, tests/test_engine_llama_cpp.py)
+        # has no such hole: there the rows come from the host.
+        logits += f4 * ub * h
     n_kv, sizes = _n_kv_max(spec, s)
     n_kv_stream = n_kv  # per stream: ubatch/n_stream tokens against n_kv cells, n_stream times
     heads = spec.num_heads
