@@ -179,12 +179,19 @@ def test_70b_q4_k_m_on_two_24_gb_cards():
     assert p.host.kv_cache_bytes == 0 and 19 * GIB < p.devices[0].weights_bytes < 20 * GIB
 
 
-def test_the_file_types_llama_cpp_refused_are_recorded():
+def test_what_llama_cpp_refused_is_recorded_and_refused_by_vramkit_too():
     # Q2_K_S needs an importance matrix; the generator quantizes without one, so llama.cpp refuses
-    # it and the fixture keeps the refusal instead of a measurement.
+    # the file type. MLA caches its latent once, as K, so llama.cpp refuses K and V cache types that
+    # differ; vramkit refuses the same requests.
     refused = [c for c in DATA["cases"] if "error" in c]
-    assert {c["ftype"] for c in refused} <= {"Q2_K_S"}
-    assert all("imatrix" in c["error"] for c in refused)
+    assert refused
+    for c in refused:
+        if "imatrix" in c["error"]:
+            assert c["ftype"] == "Q2_K_S"
+            continue
+        assert "does not support different K" in c["error"], c["error"]
+        with pytest.raises(VramkitError, match="must be the same"):
+            L.plan(_request(c))
 
 
 def test_a_published_cuda_log():

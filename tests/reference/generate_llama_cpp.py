@@ -56,10 +56,17 @@ ARCHS = {
     "moe-wide-mlp": dict(model_type="mixtral", hidden_size=512, intermediate_size=4096, num_hidden_layers=4,
                          num_attention_heads=8, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
                          vocab_size=8000, tie_word_embeddings=False, max_position_embeddings=4096),
+    # DeepSeek-V3's MLA (a low-rank Q, a dense first layer, 8 routed experts and a shared one), written
+    # as today's convert_hf_to_gguf writes it: attn_k_b / attn_v_b, so llama.cpp caches the latent.
+    "deepseek-mla": dict(model_type="deepseek_v3", hidden_size=512, intermediate_size=1024, moe_intermediate_size=256,
+                         num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=8, q_lora_rank=256,
+                         kv_lora_rank=128, qk_rope_head_dim=32, qk_nope_head_dim=64, v_head_dim=64,
+                         n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, first_k_dense_replace=1,
+                         vocab_size=32000, tie_word_embeddings=False, max_position_embeddings=4096),
 }
 # gguf architecture name per transformers model_type (convert_hf_to_gguf writes Mistral and Mixtral as llama).
 GGUF_ARCH = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2",
-             "gemma3_text": "gemma3", "qwen3_moe": "qwen3moe"}
+             "gemma3_text": "gemma3", "qwen3_moe": "qwen3moe", "deepseek_v3": "deepseek2"}
 FTYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1", "Q4_0",
           "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K", "Q2_K_S", "F32", "BF16")
 # Settings: (n_ctx, n_batch, n_ubatch, n_seq_max, flash_attn -1/0/1, type_k, type_v, kv_unified, swa_full)
@@ -109,10 +116,23 @@ def write_gguf(name: str, path: Path) -> None:
     w.add_block_count(s.num_layers)
     w.add_feed_forward_length(ff)
     w.add_head_count(s.num_heads)
-    w.add_head_count_kv(s.num_kv_heads)
-    w.add_key_length(s.head_dim)
-    w.add_value_length(s.value_head_dim)
-    w.add_rope_dimension_count(s.head_dim)
+    if s.is_mla:  # the absorbed form: one latent "head" of K (latent + rope) and V (latent)
+        w.add_head_count_kv(1)
+        w.add_key_length(s.kv_lora_rank + s.qk_rope_head_dim)
+        w.add_value_length(s.kv_lora_rank)
+        w.add_key_length_mla(s.head_dim)
+        w.add_value_length_mla(s.value_head_dim)
+        w.add_kv_lora_rank(s.kv_lora_rank)
+        w.add_q_lora_rank(s.q_lora_rank)  # llama.cpp reads it for every DeepSeek2 but the Lite sizes
+        w.add_rope_dimension_count(s.qk_rope_head_dim)
+        w.add_leading_dense_block_count(sum(1 for m in s.moe_layers if not m))
+        w.add_expert_shared_count(s.shared_expert_size // s.moe_intermediate_size)
+        w.add_expert_weights_scale(1.0)
+    else:
+        w.add_head_count_kv(s.num_kv_heads)
+        w.add_key_length(s.head_dim)
+        w.add_value_length(s.value_head_dim)
+        w.add_rope_dimension_count(s.head_dim)
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
@@ -121,7 +141,7 @@ def write_gguf(name: str, path: Path) -> None:
     if s.num_experts:
         w.add_expert_count(s.num_experts)
         w.add_expert_used_count(s.experts_per_token)
-        if arch == "qwen3moe":
+        if arch in ("qwen3moe", "deepseek2"):
             w.add_expert_feed_forward_length(s.moe_intermediate_size)
     # A dummy SentencePiece vocabulary: <unk>, <s>, </s>, then plain pieces.
     toks = ["<unk>", "<s>", "</s>"] + [f"\u2581t{i}" for i in range(3, v)]
@@ -146,10 +166,21 @@ def write_gguf(name: str, path: Path) -> None:
     for i in range(s.num_layers):
         p = f"blk.{i}."
         t(p + "attn_norm.weight", h, f32=True)
-        t(p + "attn_q.weight", h, q)
-        t(p + "attn_k.weight", h, kv)
-        t(p + "attn_v.weight", h, s.num_kv_heads * s.value_head_dim)
-        t(p + "attn_output.weight", q, h)
+        if s.is_mla:
+            nope, r, nh = s.head_dim - s.qk_rope_head_dim, s.kv_lora_rank, s.num_heads
+            t(p + "attn_q_a_norm.weight", s.q_lora_rank, f32=True)
+            t(p + "attn_q_a.weight", h, s.q_lora_rank)
+            t(p + "attn_q_b.weight", s.q_lora_rank, nh * s.head_dim)
+            t(p + "attn_kv_a_mqa.weight", h, r + s.qk_rope_head_dim)
+            t(p + "attn_kv_a_norm.weight", r, f32=True)
+            t(p + "attn_k_b.weight", nope, r, nh)
+            t(p + "attn_v_b.weight", r, s.value_head_dim, nh)
+            t(p + "attn_output.weight", nh * s.value_head_dim, h)
+        else:
+            t(p + "attn_q.weight", h, q)
+            t(p + "attn_k.weight", h, kv)
+            t(p + "attn_v.weight", h, s.num_kv_heads * s.value_head_dim)
+            t(p + "attn_output.weight", q, h)
         if s.qkv_bias:
             t(p + "attn_q.bias", q, f32=True)
             t(p + "attn_k.bias", kv, f32=True)
@@ -161,12 +192,16 @@ def write_gguf(name: str, path: Path) -> None:
             t(p + "post_attention_norm.weight", h, f32=True)
             t(p + "post_ffw_norm.weight", h, f32=True)
         t(p + "ffn_norm.weight", h, f32=True)
-        if s.num_experts:
+        if s.num_experts and s.moe_layers[i]:
             e, fe = s.num_experts, s.moe_intermediate_size or ff
             t(p + "ffn_gate_inp.weight", h, e, f32=True)
             t(p + "ffn_gate_exps.weight", h, fe, e)
             t(p + "ffn_up_exps.weight", h, fe, e)
             t(p + "ffn_down_exps.weight", fe, h, e)
+            if s.shared_expert_size:
+                t(p + "ffn_gate_shexp.weight", h, s.shared_expert_size)
+                t(p + "ffn_up_shexp.weight", h, s.shared_expert_size)
+                t(p + "ffn_down_shexp.weight", s.shared_expert_size, h)
         else:
             t(p + "ffn_gate.weight", h, ff)
             t(p + "ffn_up.weight", h, ff)
@@ -224,7 +259,9 @@ def probe(exe: Path, model: Path, setting) -> dict:
     r = subprocess.run([str(exe), str(model), *map(str, (n_ctx, n_batch, n_ubatch, n_seq, fa, tk, tv, 1, unified,
                                                         swa_full))], capture_output=True, text=True)
     if r.returncode:
-        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+        lines = r.stderr.strip().splitlines() or ["failed"]
+        why = [ln for ln in lines if "does not support" in ln or "requires" in ln]
+        return {"error": (why or lines)[-1].strip()}
     return json.loads(r.stdout)
 
 

@@ -25,7 +25,8 @@ static void log_cb(ggml_log_level, const char * text, void *) {
         if (line.find("buffer size") != std::string::npos || line.find("llama_kv_cache: size") != std::string::npos ||
             line.find("n_ctx") != std::string::npos || line.find("flash_attn") != std::string::npos ||
             line.find("n_ubatch") != std::string::npos || line.find("kv_size") != std::string::npos ||
-            line.find("cells") != std::string::npos) {
+            line.find("cells") != std::string::npos || line.find("does not support") != std::string::npos ||
+            line.find("requires") != std::string::npos) {
             g_lines.push_back(line);
         }
     }

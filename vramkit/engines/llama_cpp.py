@@ -132,6 +132,10 @@ def settings(req: EngineRequest) -> Settings:
     flash = fa != "off"
     type_k = _cache_type(req.kv_dtype if req.kv_dtype and "cache_type_k" not in req.options else o["cache_type_k"])
     type_v = _cache_type(req.kv_dtype if req.kv_dtype and "cache_type_v" not in req.options else o["cache_type_v"])
+    if spec.is_mla and type_k != type_v:
+        # MLA's V is a view of the K cache (llama_init_from_model refuses two types).
+        raise VramkitError(f"--cache-type-k {type_k} --cache-type-v {type_v}: llama.cpp caches MLA's latent "
+                           "once, as K, so both cache types must be the same")
     if not flash and type_v not in ("f16", "f32", "bf16"):
         raise VramkitError(f"--cache-type-v {type_v}: llama.cpp refuses a quantized V cache without flash "
                            "attention (use --flash-attn on)")
@@ -305,9 +309,18 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     q = spec.num_heads * spec.head_dim
     kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
         (spec.kv_lora_rank + spec.qk_rope_head_dim)
-    rows = 4 * h + q + kv + 5
+    if spec.is_mla:
+        # The absorbed form: Q of the heads, Q projected into the latent (latent + rope per head)
+        # and its rope part, beside 4 rows of hidden state (measured: deepseek-mla in the fixture).
+        rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
+    else:
+        rows = 4 * h + q + kv + 5
     logits = f4 * ub * (spec.vocab_size + 2 * h + 1)
-    if not s.flash_attn and not cuda:
+    if spec.is_mla:
+        # DeepSeek's graph leaves two to four hidden-size rows (and 18 floats) alive or unused
+        # beside the logits, by setting (deepseek-mla in the fixture); three is the middle.
+        logits += f4 * ub * (3 * h + 18)
+    elif not s.flash_attn and not cuda:
         # The CPU graph also computes the embedding rows; ggml-alloc then leaves one hidden-size
         # hole before the logits (seen in every CPU case without flash attention). A published CUDA
         # log (Llama 3.1 8B on an RTX 3090: CUDA0 266.50 MiB at ubatch 512, tests/test_engine_llama_cpp.py)
