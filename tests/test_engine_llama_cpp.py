@@ -207,3 +207,24 @@ def test_a_published_cuda_log():
     assert round(p.devices[0].kv_cache_bytes / MIB, 2) == 82.00
     assert round(p.devices[0].compute_bytes / MIB, 2) == 266.50
     assert round((p.host.compute_bytes - p.extra["output_buffer_bytes"]) / MIB, 2) == 10.01
+
+
+def test_cli_flags_carry_engine_option_names():
+    # The llama.cpp flags land under EngineRequest.options' keys, None when not given (llama.cpp's
+    # own defaults then apply), for infer and fit alike.
+    from vramkit.cli import build_parser
+
+    keys = ("n_gpu_layers", "ubatch_size", "batch_size", "flash_attn", "cache_type_k", "cache_type_v",
+            "split_mode", "tensor_split", "no_kv_offload", "n_cpu_moe", "kv_unified", "swa_full")
+    bare = build_parser().parse_args(["infer", "llama-3.1-8b", "--context", "8k"])
+    assert all(getattr(bare, k) is None for k in keys)
+    a = build_parser().parse_args(["fit", "llama-3-70b", "--gpu", "rtx-4090", "-ngl", "40", "-ub", "256", "-fa", "on",
+                                   "-ctk", "q8_0", "-ctv", "q8_0", "-sm", "row", "-ts", "3,1", "-nkvo",
+                                   "--n-cpu-moe", "2"])
+    options = {k: getattr(a, k) for k in keys if getattr(a, k) is not None}
+    assert options == {"n_gpu_layers": 40, "ubatch_size": 256, "flash_attn": "on", "cache_type_k": "q8_0",
+                       "cache_type_v": "q8_0", "split_mode": "row", "tensor_split": "3,1", "no_kv_offload": True,
+                       "n_cpu_moe": 2}
+    p = L.plan(EngineRequest(spec=SPEC, context=4096, weights="Q4_K_M", gpu=get_gpu("rtx-4090"), gpus=2,
+                             options=options))
+    assert p.extra["split_mode"] == "row" and p.host.kv_cache_bytes > 0 and len(p.devices) == 2
