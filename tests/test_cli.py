@@ -40,7 +40,7 @@ INFER_KEYS = {"weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_b
 
 
 @pytest.mark.parametrize("extra", [[], ["--gpu", "rtx-4090"], ["--engine", "vllm", "--gpu", "h100-sxm5"],
-                                   ["--engine", "llama.cpp", "--weights", "q4_k_m", "--kv-dtype", "fp8"]],
+                                   ["--engine", "llama.cpp", "--weights", "q4_k_m", "--kv-dtype", "q8_0"]],
                          ids=["plain", "gpu", "vllm", "llamacpp"])
 def test_infer_json_schema_is_stable(capsys, extra):
     d = run_json(capsys, "infer", "llama-3.1-8b", "--context", "8192", *extra)

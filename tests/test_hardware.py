@@ -33,3 +33,56 @@ def test_unknown_and_ambiguous_names():
         get_gpu("rtx-4099")
     with pytest.raises(VramkitError, match="ambiguous"):
         get_gpu("h100")
+
+
+# ---- driver-reported totals, ECC, FLOP rates, 2026 hardware, runtime context ------------------
+
+def test_driver_totals_are_sourced_and_below_nominal():
+    from vramkit import catalog
+
+    reported = [g for g in catalog.gpu_entries() if g["driver_total_bytes"]]
+    assert len(reported) >= 10
+    for g in reported:
+        assert g["driver_total_source"] and "#" in g["driver_total_source"], g["id"]
+        assert g["driver_total_bytes"] <= g["memory_bytes"], g["id"]
+
+
+def test_ecc_gddr_reports_fifteen_sixteenths_and_h100_less_than_80_gib():
+    # A T4 with ECC on reports 15,360 MiB of its 16 GiB (1/16 kept for the check bits).
+    t4 = get_gpu("t4")
+    assert t4.ecc and t4.driver_total_bytes == t4.memory_bytes * 15 // 16 == 15360 * MIB
+    assert t4.usable_bytes() == 15360 * MIB
+    assert get_gpu("h100-sxm5").usable_bytes() == 81559 * MIB
+    assert get_gpu("a100-80gb-sxm4").usable_bytes() == 80 * GIB      # HBM2e: ECC in side bits
+    assert not get_gpu("rtx-4090").ecc
+
+
+def test_turing_and_volta_have_no_bf16_tensor_rate():
+    for name in ("t4", "v100-sxm2-16gb", "v100-pcie-32gb"):
+        g = get_gpu(name)
+        assert g.bf16_flops_per_s is None and g.fp16_flops_per_s > 0, name
+    assert get_gpu("a100-80gb-sxm4").bf16_flops_per_s == get_gpu("a100-80gb-sxm4").fp16_flops_per_s
+
+
+@pytest.mark.parametrize("name", ["b300-sxm", "gb300", "mi325x", "mi355x", "rtx-pro-6000-blackwell",
+                                  "dgx-spark-gb10", "amd-ryzen-ai-max-395", "apple-m5-16gb", "apple-m5-max-128gb"])
+def test_2026_hardware_is_listed(name):
+    g = get_gpu(name)
+    assert g.memory_bytes > 0 and g.bandwidth_bytes_per_s > 0
+
+
+def test_unified_memory_rules():
+    spark, halo, m5 = get_gpu("dgx-spark-gb10"), get_gpu("amd-ryzen-ai-max-395"), get_gpu("apple-m5-max-128gb")
+    assert spark.unified_memory and spark.usable_bytes() == spark.driver_total_bytes < 122 * GIB
+    assert halo.usable_bytes() == 96 * GIB < halo.memory_bytes
+    assert m5.usable_bytes() == apple_working_set_bytes(128 * GIB) == 96 * GIB
+
+
+def test_runtime_context_by_runtime():
+    from vramkit.hardware import RUNTIME_CONTEXT_REPORTS, runtime_context_bytes
+
+    assert runtime_context_bytes("apple-m4-max-128gb") == 0
+    lazy, eager = runtime_context_bytes("rtx-4090"), runtime_context_bytes("rtx-4090", lazy=False)
+    lazy_reports = [r["bytes"] for r in RUNTIME_CONTEXT_REPORTS if r["lazy"]]
+    assert min(lazy_reports) <= lazy <= max(lazy_reports) < eager
+    assert runtime_context_bytes("mi300x") == lazy  # ROCm: no published figure, CUDA's stands in

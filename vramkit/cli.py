@@ -123,8 +123,7 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
     p.add_argument("--gpus", type=_count, default=1, help="devices of the --gpu kind (vLLM: tensor parallel)")
     _args_vllm(p)
-    if "_args_llama_cpp" in globals():  # llama.cpp's flags (n_gpu_layers, ubatch_size, ...), where defined
-        globals()["_args_llama_cpp"](p)
+    _args_llama_cpp(p)
 
 
 # vLLM's flags, spelled as vLLM spells them; None: vLLM's own default (vramkit.engines.vllm).
@@ -150,7 +149,7 @@ def _args_vllm(p: argparse.ArgumentParser) -> None:
 
 def _engine_options(args) -> dict:
     """The engine flags the user gave, as {flag_with_underscores: value}."""
-    names = _VLLM_FLAGS + tuple(globals().get("_LLAMA_CPP_FLAGS", ()))  # llama.cpp's, where defined
+    names = _VLLM_FLAGS + _LLAMA_CPP_FLAGS
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
@@ -180,6 +179,54 @@ def _image_size(text: str):
 def _args_infer_command(p: argparse.ArgumentParser) -> None:
     _args_infer(p)
     _args_images(p)
+
+
+def _n_gpu_layers(text: str) -> int:
+    """-ngl as llama.cpp takes it: a count, or 'all' / 'auto' (-1: every layer and the head)."""
+    if text.strip().lower() in ("all", "auto", "-1"):
+        return -1
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a layer count, 'all' or 'auto', got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a layer count >= 0, got '{text}'")
+    return value
+
+
+def _args_llama_cpp(p: argparse.ArgumentParser) -> None:
+    """llama.cpp's own flags, spelled as llama.cpp spells them; None means llama.cpp's default
+    (applied by vramkit.engines.llama_cpp). Dest names are EngineRequest.options keys."""
+    g = p.add_argument_group("llama.cpp (with --engine llama.cpp)")
+    g.add_argument("--n-gpu-layers", "-ngl", dest="n_gpu_layers", type=_n_gpu_layers, metavar="N", default=None,
+                   help="layers on the GPU(s), the output head counting as the last (default: all)")
+    g.add_argument("--ubatch-size", "-ub", dest="ubatch_size", type=_count, metavar="N", default=None,
+                   help="physical micro-batch (default 512): sizes the compute buffer")
+    g.add_argument("--batch-size", "-b", dest="batch_size", type=_count, metavar="N", default=None,
+                   help="logical batch (default 2048)")
+    g.add_argument("--flash-attn", "-fa", dest="flash_attn", choices=["on", "off", "auto"], default=None,
+                   help="flash attention (default auto)")
+    g.add_argument("--cache-type-k", "-ctk", dest="cache_type_k", metavar="TYPE", default=None,
+                   help="K cache type: f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl")
+    g.add_argument("--cache-type-v", "-ctv", dest="cache_type_v", metavar="TYPE", default=None,
+                   help="V cache type (quantized types need --flash-attn on)")
+    g.add_argument("--split-mode", "-sm", dest="split_mode", choices=["none", "layer", "row"], default=None,
+                   help="how several GPUs share the model (default layer)")
+    g.add_argument("--tensor-split", "-ts", dest="tensor_split", metavar="A,B,...", default=None,
+                   help="proportions per GPU, e.g. 3,1 (default: equal)")
+    g.add_argument("--no-kv-offload", "-nkvo", dest="no_kv_offload", action="store_true", default=None,
+                   help="keep the KV cache in host memory")
+    g.add_argument("--n-cpu-moe", "-ncmoe", dest="n_cpu_moe", type=int, metavar="N", default=None,
+                   help="keep the experts of the first N layers in host memory")
+    g.add_argument("--kv-unified", "-kvu", dest="kv_unified", action="store_true", default=None,
+                   help="one KV buffer shared by the --batch sequences (llama-server's default with auto slots)")
+    g.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
+                   help="full-size cache for sliding-window layers")
+
+
+# llama.cpp's flags, spelled as llama.cpp spells them; None: llama.cpp's own default.
+_LLAMA_CPP_FLAGS = ("n_gpu_layers", "ubatch_size", "batch_size", "flash_attn", "cache_type_k", "cache_type_v",
+                    "split_mode", "tensor_split", "no_kv_offload", "n_cpu_moe", "kv_unified", "swa_full")
 
 
 def _run_infer(args) -> dict:

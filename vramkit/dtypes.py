@@ -420,10 +420,13 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
                       (p + "attn_q_b.weight", (spec.q_lora_rank, nh * qk), L)]
             else:
                 t.append((p + "attn_q.weight", (h, nh * qk), L))
+            # Today's converter splits kv_b into per-head K and V parts (attn_k_b, attn_v_b), the form
+            # llama.cpp needs to cache the latent; llama-quantize treats them as plain tensors.
+            nope = qk - spec.qk_rope_head_dim
             t += [(p + "attn_kv_a_mqa.weight", (h, spec.kv_lora_rank + spec.qk_rope_head_dim), L),
                   (p + "attn_kv_a_norm.weight", (spec.kv_lora_rank,), L),
-                  (p + "attn_kv_b.weight",
-                   (spec.kv_lora_rank, nh * (qk - spec.qk_rope_head_dim + spec.value_head_dim)), L),
+                  (p + "attn_k_b.weight", (nope, spec.kv_lora_rank, nh), L),
+                  (p + "attn_v_b.weight", (spec.kv_lora_rank, spec.value_head_dim, nh), L),
                   (p + "attn_output.weight", (nh * spec.value_head_dim, h), L)]
         else:
             q, kv = spec.q_dim, spec.kv_dim

@@ -162,12 +162,21 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
                headroom: float = 0.0) -> int:
     """llama.cpp partial offload: how many decoder layers (weights and their KV) fit on the GPU.
 
-    The output head and the compute buffer sit on the GPU; the token embedding stays in system
-    memory (llama.cpp keeps token_embd on the CPU). Each offloaded layer brings its share of the
-    weights and of the KV cache.
+    For a GGUF file type this is llama.cpp's own plan (vramkit.engines.llama_cpp): the largest
+    -ngl whose device total (layers, KV, compute buffer, CUDA context) fits, less the head, which
+    -ngl offloads first; the token embedding stays in system memory. For other formats, a
+    proportional estimate: each layer brings its share of the weights and of the KV cache.
     """
     spec: ModelSpec = load_model(model)
     device = get_gpu(gpu)
+    from .dtypes import GGUF_FILE_TYPES
+
+    if str(weights).upper() in GGUF_FILE_TYPES + ("Q3_K", "Q4_K", "Q5_K"):
+        from .engines.base import EngineRequest
+        from .engines.llama_cpp import max_gpu_layers
+
+        request = EngineRequest(spec=spec, context=context, weights=weights, kv_dtype=kv_dtype, gpu=device)
+        return max(max_gpu_layers(spec, request, budget_bytes(device, headroom)) - 1, 0)
     budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context, device.unified_memory)
     total_w = weights_bytes(spec, weights)
     parts = spec.breakdown()

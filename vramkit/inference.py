@@ -460,16 +460,17 @@ def _check_engine(engine: str) -> str:
 def llama_cpp_compute_bytes(spec: ModelSpec, context: int, ubatch: int = 512, flash_attention: bool = True) -> int:
     """llama.cpp's compute buffer: the graph's scratch for one micro-batch of `ubatch` tokens.
 
-    It holds the fp32 logits of the micro-batch and, without flash attention, its fp32
-    attention scores against the whole context; with flash attention the widest activation
-    (the MLP) bounds it. An estimate of the order llama.cpp prints ('compute buffer size').
+    The widest moment of llama.cpp's worst-case graph as vramkit.engines.llama_cpp models it
+    (checked against llama.cpp's own reservation in tests/reference/llama_cpp.json): the f32 logits
+    of the micro-batch and, without flash attention, its f32 scores against the whole context.
     """
-    ub = min(ubatch, context)
-    width = max(spec.intermediate_size, spec.moe_intermediate_size * max(spec.experts_per_token, 1))
-    n = 4 * ub * (spec.vocab_size + 3 * width)
-    if not flash_attention:
-        n += 4 * ub * spec.num_heads * context
-    return n
+    # Imported late: the engine module sits above this floor; this keeps the old entry point.
+    from .engines.base import EngineRequest
+    from .engines.llama_cpp import compute_phases, settings
+
+    s = settings(EngineRequest(spec=spec, context=context, options={
+        "ubatch_size": ubatch, "flash_attn": "on" if flash_attention else "off"}))
+    return max(compute_phases(spec, s).values())
 
 
 def overhead_bytes(spec: ModelSpec, engine: str, context: int, unified_memory: bool = False) -> int:
