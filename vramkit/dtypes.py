@@ -284,9 +284,16 @@ def get_format(name: str | Format) -> Format:
 def storage_bytes(n_elements: int, fmt: str | Format) -> int:
     """Bytes to store `n_elements` in `fmt` at its average rate (scales included), rounded up.
 
-    Exact when `n_elements` is a multiple of the format's block size.
+    Exact when `n_elements` is a multiple of the format's block size. A GGUF mix (Q4_K_M, Q3_K_S, ...)
+    has no rate of its own: llama.cpp picks a block type per tensor, so its size needs the model
+    (`inference.weights_bytes(spec, "Q4_K_M")`); pricing it at its base type's flat rate would give
+    a second, wrong answer for one name, so it raises.
     """
     fmt = get_format(fmt)
+    if fmt.mix:
+        raise VramkitError(
+            f"dtype '{fmt.name}' is a GGUF mix (a block type per tensor), not a flat format: price it with "
+            f"vramkit.inference.weights_bytes(spec, '{fmt.name}'), or use its base type '{fmt.base}' for a flat rate")
     return -(-n_elements * fmt.bits.numerator // (8 * fmt.bits.denominator))
 
 

@@ -320,6 +320,8 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     if (contexts <= 0).any() or (batches <= 0).any():
         raise VramkitError("contexts and batches must be positive integers")
     fmt = get_format(kv_dtype)
+    if fmt.mix:
+        storage_bytes(0, fmt)  # a GGUF mix has no flat rate: raise storage_bytes' one-line error
     groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
     for i in range(spec.num_layers):
         cap = cached_tokens(spec, i, 1 << 62, engine)
