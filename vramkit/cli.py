@@ -53,7 +53,9 @@ def _run_params(args) -> dict:
 
     spec = load_model(args.model)
     return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
-            "active_params": spec.active_params(), "breakdown": spec.breakdown()}
+            "active_params": spec.active_params(),
+            "active_params_without_embedding": spec.active_params("without_embedding"),
+            "breakdown": spec.breakdown()}
 
 
 def _table_params(d: dict) -> str:
@@ -61,7 +63,9 @@ def _table_params(d: dict) -> str:
 
     rows = [f"{d['model']} ({d['model_type']})",
             f"  params         {d['params']:>20,}  ({fmt_count(d['params'])})",
-            f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})"]
+            f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})",
+            f"    without the input embedding {d['active_params_without_embedding']:,} "
+            f"({fmt_count(d['active_params_without_embedding'])})"]
     rows += [f"    {k:<12} {v:>20,}" for k, v in d["breakdown"].items() if v]
     return "\n".join(rows)
 
