@@ -90,6 +90,9 @@ class ModelSpec:
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
     # ---- multimodal towers and encoders: families/ ----
     source: str = field(default="", compare=False)
+    # The checkpoint's own storage: `quantization_config` (vramkit.checkpoints prices it) and torch_dtype.
+    quantization: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    torch_dtype: str | None = field(default=None, compare=False, repr=False)
 
     # ---- construction -------------------------------------------------------------------
 
@@ -100,7 +103,16 @@ class ModelSpec:
             path = Path(config)
             config = read_config_file(path)
             source = source or str(path)
-        return _read(dict(config), source or "config")
+        spec = _read(dict(config), source or "config")
+        # Both sit at the top of a multimodal config too, beside its text_config.
+        quant = config.get("quantization_config")
+        dtype = config.get("torch_dtype") or config.get("dtype") or (config.get("text_config") or {}).get("torch_dtype")
+        if quant is not None and not isinstance(quant, Mapping):
+            raise VramkitError(f"{source or 'config'}: field 'quantization_config' must be an object")
+        if quant or dtype:
+            spec = replace(spec, quantization=dict(quant) if quant else None,
+                           torch_dtype=dtype if isinstance(dtype, str) else None)
+        return spec
 
     def with_changes(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (e.g. a different context window or vocabulary)."""
