@@ -87,3 +87,56 @@ def test_layout_counts_every_parameter_of_every_catalog_model():
         spec = vramkit.load_model(name)
         tensors = checkpoints.checkpoint_tensors(spec, {"quant_method": "fp8", "weight_block_size": [128, 128]})
         assert not [t for t in tensors if t.name == "other"], name
+
+
+# ---- a config's quantization_config is the default weights ------------------------------------
+
+def _awq_8b(tmp_path):
+    cfg = dict(vramkit.catalog.model_entry("llama-3.1-8b")["config"], torch_dtype="float16",
+               quantization_config={"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True,
+                                    "version": "gemm"})
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_cli_prices_the_checkpoint_by_default_and_weights_overrides(tmp_path, capsys):
+    from vramkit.cli import main
+
+    path = str(_awq_8b(tmp_path))
+    spec = vramkit.load_model(path)
+    assert main(["infer", path, "--context", "1024", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["weights"] == "awq-w4-g128" and d["weights_bytes"] == checkpoints.checkpoint_bytes(spec)
+    assert main(["infer", path, "--context", "1024", "--weights", "bf16", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["weights"] == "bf16" and d["weights_bytes"] == 2 * spec.params()
+    assert main(["params", path, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["checkpoint"]["scheme"] == "awq-w4-g128"
+    assert d["checkpoint"]["bytes"] == sum(d["checkpoint"]["by_dtype"].values()) == checkpoints.checkpoint_bytes(spec)
+    assert main(["fit", path, "--gpu", "rtx-4090", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["weights"] == "awq-w4-g128"
+
+
+def test_awq_is_not_priced_as_bf16():
+    """The issue's symptom: an AWQ checkpoint priced as bf16 came out ~2.8x too large."""
+    spec = vramkit.load_model("llama-3.1-8b")
+    awq = checkpoints.checkpoint_bytes(spec, {"quant_method": "awq", "bits": 4, "group_size": 128}, dtype="float16")
+    # 4-bit codes + an fp16 scale and a packed zero per 128 weights, embeddings and head in fp16
+    linear = spec.params() - 2 * spec.vocab_size * spec.hidden_size - spec.breakdown()["norms"]
+    assert awq == linear // 2 + linear // 128 * 2 + linear // 128 // 2 + 2 * (spec.params() - linear)
+    assert 2.7 < 2 * spec.params() / awq < 2.9
+
+
+def test_meta_405b_fp8_keeps_a_tenth_of_a_gpu_in_bf16():
+    """Meta-Llama-3.1-405B-FP8 (transformers' conversion rule): layers 0 and 125, every self_attn and
+    the head stay bf16, which a flat fp8 misses by about 10 GB (9.6 GB, 9.0 GiB) per GPU at TP=8."""
+    spec = vramkit.load_model("llama-3.1-405b")
+    n = spec.num_layers
+    skip = ["model.layers.0", f"model.layers.{n - 1}", "lm_head"] + [f"model.layers.{i}.self_attn" for i in range(1, n - 1)]
+    real = checkpoints.checkpoint_bytes(spec, {"quant_method": "fbgemm_fp8", "modules_to_not_convert": skip})
+    from vramkit.inference import weights_bytes
+
+    flat = weights_bytes(spec, "fp8_e4m3")
+    assert 9 * 10**9 < (real - flat) / 8 < 10 * 10**9

@@ -402,6 +402,27 @@ def method(qc: Mapping) -> str:
     return name
 
 
+def scheme(qc: Mapping) -> str:
+    """A short name for a quantization_config: 'awq-w4-g128', 'gptq-w3-g128', 'bnb-nf4-dq', 'fp8-block128x128', ..."""
+    how = method(qc)
+    if how in ("awq", "gptq"):
+        return f"{how}-w{qc.get('bits', qc.get('w_bit', 4))}-g{qc.get('group_size', qc.get('q_group_size', 128))}"
+    if how == "bitsandbytes":
+        if qc.get("load_in_8bit"):
+            return "bnb-int8"
+        return f"bnb-{qc.get('bnb_4bit_quant_type', 'fp4')}" + ("-dq" if qc.get("bnb_4bit_use_double_quant") else "")
+    if how == "fp8":
+        b = qc.get("weight_block_size") or (128, 128)
+        return f"fp8-block{b[0]}x{b[1]}"
+    if how == "compressed-tensors":
+        groups = [g.get("format") or qc.get("format") for g in (qc.get("config_groups") or {}).values()]
+        return "compressed-tensors:" + "+".join(sorted({str(g) for g in groups}))
+    if how == "hqq":
+        p = (qc.get("quant_config") or {}).get("weight_quant_params") or qc
+        return f"hqq-w{p.get('nbits', 4)}-g{p.get('group_size', 64)}"
+    return how.replace("_", "-")
+
+
 def _dtype(spec: ModelSpec, qc: Mapping, default: str | None) -> str:
     name = default or getattr(spec, "torch_dtype", None) or "bfloat16"
     out = _ST.get(str(name).removeprefix("torch.").lower())

@@ -52,7 +52,14 @@ def _run_params(args) -> dict:
     from .sources import load_model
 
     spec = load_model(args.model)
-    return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
+    checkpoint = None
+    if spec.quantization:  # a quantized checkpoint: its own tensors, priced one by one
+        from .checkpoints import bytes_by_dtype, checkpoint_tensors, scheme
+
+        tensors = checkpoint_tensors(spec)
+        checkpoint = {"scheme": scheme(spec.quantization), "bytes": sum(t.nbytes for t in tensors),
+                      "by_dtype": bytes_by_dtype(tensors)}
+    return {"model": args.model, "model_type": spec.model_type, "checkpoint": checkpoint, "params": spec.params(),
             "active_params": spec.active_params(),
             "active_params_without_embedding": spec.active_params("without_embedding"),
             "breakdown": spec.breakdown()}
@@ -67,6 +74,12 @@ def _table_params(d: dict) -> str:
             f"    without the input embedding {d['active_params_without_embedding']:,} "
             f"({fmt_count(d['active_params_without_embedding'])})"]
     rows += [f"    {k:<12} {v:>20,}" for k, v in d["breakdown"].items() if v]
+    if d["checkpoint"]:
+        from .units import fmt_bytes
+
+        c = d["checkpoint"]
+        rows.append(f"  checkpoint     {c['scheme']}: {fmt_bytes(c['bytes'], 'both')} "
+                    f"({', '.join(f'{k} {fmt_bytes(v)}' for k, v in c['by_dtype'].items())})")
     return "\n".join(rows)
 
 
@@ -100,7 +113,8 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
         p.add_argument("--context", type=_count, default=context_default,
                        help=f"tokens per sequence (default {context_default})")
     p.add_argument("--batch", type=_count, default=1, help="sequences served at once")
-    p.add_argument("--weights", default="bf16", help="weight format (see 'vramkit formats')")
+    p.add_argument("--weights", default=None,
+                   help="weight format (see 'vramkit formats'); default: the checkpoint's own quantization_config, else bf16")
     p.add_argument("--kv-dtype", default=None, help="KV cache format (default: bf16; fp16 for llama.cpp)")
     p.add_argument("--engine", default="transformers", help="transformers, vllm, llama.cpp or mlx")
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
@@ -152,8 +166,19 @@ def _run_fit(args) -> dict:
         train = {"settings": settings,
                  **_largest_trainable(load_model(args.model), args.gpu, args.context, args.batch, settings)}
     return {"model": args.model, "gpu": args.gpu, "context": args.context, "batch": args.batch,
-            "weights": args.weights, "engine": args.engine, "headroom": args.headroom, **report.to_json(),
+            "weights": _weights_name(args), "engine": args.engine, "headroom": args.headroom, **report.to_json(),
             "train": train}
+
+
+def _weights_name(args) -> str:
+    """--weights as given, or the label of the default the model implies (its checkpoint's format)."""
+    if args.weights:
+        return args.weights
+    from .inference import default_weights, weights_label
+    from .sources import load_model
+
+    spec = load_model(args.model)
+    return weights_label(spec, default_weights(spec))
 
 
 def _table_fit(d: dict) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .dtypes import get_format
 from .errors import VramkitError
 from .hardware import GPU, get_gpu
-from .inference import infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
+from .inference import default_weights, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
 from .model import ModelSpec
 from .sources import load_model
 
@@ -115,7 +115,7 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     spec: ModelSpec = load_model(model)
     device = get_gpu(gpu)
     budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context, device.unified_memory)
-    total_w = weights_bytes(spec, weights)
+    total_w = weights_bytes(spec, weights, engine="llama.cpp")
     parts = spec.breakdown()
     layers_share = (parts["attention"] + parts["mlp"] + parts["experts"] + parts["router"]
                     + parts["norms"]) / spec.params()
@@ -128,10 +128,14 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     return min(spec.num_layers, int(room // (per_layer + kv_layer)))
 
 
-def fit(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
+def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
         engine: str = "transformers", headroom: float = 0.0) -> FitReport:
-    """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does."""
+    """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does.
+
+    `weights` defaults to the checkpoint's own format (its quantization_config), else bf16.
+    """
     spec, device = load_model(model), get_gpu(gpu)
+    weights = weights or default_weights(spec)
     kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine)
     mem = infer_memory(spec, context, batch, gpu=device, **kw)
     budget = budget_bytes(device, headroom)

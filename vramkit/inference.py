@@ -64,14 +64,41 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
 _KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms")
 
 
-def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16") -> int:
+CHECKPOINT = "checkpoint"  # weights=CHECKPOINT: the checkpoint's own quantization_config
+
+
+def default_weights(spec: ModelSpec) -> str:
+    """The weights a config implies: its own quantized format when it has a quantization_config, else bf16."""
+    return CHECKPOINT if getattr(spec, "quantization", None) else "bf16"
+
+
+def weights_label(spec: ModelSpec, weights: str) -> str:
+    """A short name for `weights` ("bf16", "Q4_K_M", "awq-w4-g128" for a checkpoint's own format)."""
+    if weights == CHECKPOINT:
+        from .checkpoints import scheme
+
+        return scheme(spec.quantization)
+    return get_format(weights).name
+
+
+def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16",
+                  engine: str = "transformers") -> int:
     """Bytes of the weights when stored in `weights`.
 
     16- and 32-bit formats store every parameter so. GGUF types follow llama.cpp's per-tensor
     rules (`dtypes.gguf_model_bytes`). Other quantized formats (int8, int4, nf4, fp8, mxfp4)
     quantize the decoder's linear layers and keep embeddings, the head and norms in
-    `compute_dtype`, as bitsandbytes and the fp8 loaders do.
+    `compute_dtype`, as bitsandbytes and the fp8 loaders do. `weights="checkpoint"` prices the
+    config's own `quantization_config` tensor by tensor (`checkpoints.loaded_bytes`: what `engine`
+    holds after loading it; transformers without triton kernels dequantizes MXFP4 experts).
     """
+    if weights == CHECKPOINT:
+        if not getattr(spec, "quantization", None):
+            raise VramkitError(f"{spec.source or 'config'}: weights 'checkpoint' needs a config with a "
+                               "quantization_config; pass a format instead (see 'vramkit formats')")
+        from .checkpoints import loaded_bytes
+
+        return loaded_bytes(spec, engine=engine)
     fmt = get_format(weights)
     if fmt.kind == "gguf" or getattr(fmt, "mix", False):
         from .dtypes import gguf_model_bytes
@@ -266,19 +293,21 @@ def overhead_bytes(spec: ModelSpec, engine: str, context: int, unified_memory: b
 VLLM_GPU_MEMORY_UTILIZATION = 0.9
 
 
-def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
+def infer_memory(model, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
                  engine: str = "transformers", gpu=None, attention: str = "sdpa",
                  gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION) -> InferenceMemory:
     """Weights + KV cache + activations + overhead for `batch` sequences of `context` tokens.
 
     Explained in {ref}`inference-memory`. `kv_dtype` defaults to the compute dtype (bf16) even
-    when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there).
+    when weights are quantized, as in transformers, vLLM and llama.cpp (f16 there). `weights`
+    defaults to the checkpoint's own format when the config has a quantization_config, else bf16.
     """
     from .hardware import get_gpu
     from .sources import load_model
 
     spec = load_model(model)
     _check_engine(engine)
+    weights = weights or default_weights(spec)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
     kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine)
     per_token = kv_cache_bytes(spec, 1, 1, kv_dtype, engine)
@@ -290,7 +319,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         act = prefill_activation_bytes(spec, min(context, 8192), 1, attention=attention)
     device = get_gpu(gpu) if gpu is not None else None
     prealloc = capacity = None
-    w = weights_bytes(spec, weights)
+    w = weights_bytes(spec, weights, engine=engine)
     over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
     if engine == "vllm" and device is not None:
         if not 0 < gpu_memory_utilization <= 1:
@@ -300,7 +329,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
         capacity = max(pool, 0) // per_token
     return InferenceMemory(
         weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
-        context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
+        context=context, batch=batch, weights=weights_label(spec, weights), kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None,
         preallocated_bytes=prealloc, kv_tokens_capacity=capacity)
