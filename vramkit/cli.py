@@ -59,10 +59,29 @@ def _run_params(args) -> dict:
         tensors = checkpoint_tensors(spec)
         checkpoint = {"scheme": scheme(spec.quantization), "bytes": sum(t.nbytes for t in tensors),
                       "by_dtype": bytes_by_dtype(tensors)}
-    return {"model": args.model, "model_type": spec.model_type, "checkpoint": checkpoint, "params": spec.params(),
+    safetensors = None
+    if args.safetensors:  # exact stored bytes from the checkpoint's headers (a Hub id or a local folder)
+        from pathlib import Path
+
+        if Path(args.model).exists():
+            from .sources import safetensors_params
+
+            folder = Path(args.model)
+            safetensors = safetensors_params(folder if folder.is_dir() else folder.parent)
+        else:
+            from .hub import safetensors_summary
+
+            safetensors = safetensors_summary(args.model)
+    return {"model": args.model, "model_type": spec.model_type, "checkpoint": checkpoint, "safetensors": safetensors,
+            "params": spec.params(),
             "active_params": spec.active_params(),
             "active_params_without_embedding": spec.active_params("without_embedding"),
             "breakdown": spec.breakdown()}
+
+
+def _args_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--safetensors", action="store_true",
+                   help="also read the checkpoint's safetensors headers (a local folder, or a Hub id: a few KB, never weights)")
 
 
 def _table_params(d: dict) -> str:
@@ -80,6 +99,11 @@ def _table_params(d: dict) -> str:
         c = d["checkpoint"]
         rows.append(f"  checkpoint     {c['scheme']}: {fmt_bytes(c['bytes'], 'both')} "
                     f"({', '.join(f'{k} {fmt_bytes(v)}' for k, v in c['by_dtype'].items())})")
+    if d["safetensors"]:
+        from .units import fmt_bytes
+
+        rows.append(f"  safetensors    {d['safetensors']['params']:>20,} elements, "
+                    f"{fmt_bytes(d['safetensors']['bytes'], 'both')}")
     return "\n".join(rows)
 
 
@@ -315,7 +339,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "params": Command(_run_params, _table_params, "exact parameter count of MODEL"),
+    "params": Command(_run_params, _table_params, "exact parameter count of MODEL", _args_params),
     "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
                      _args_infer),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
@@ -334,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, cmd in COMMANDS.items():
         s = sub.add_parser(name, help=cmd.help, description=cmd.help)
         if cmd.takes_model:
-            s.add_argument("model", metavar="MODEL", help="config.json path, folder, or catalog name")
+            s.add_argument("model", metavar="MODEL", help="config.json path, folder, catalog name or Hub id (org/name)")
         if cmd.add_args:
             cmd.add_args(s)
         s.add_argument("--json", action="store_true", help="machine-readable output")
