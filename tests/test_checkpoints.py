@@ -69,7 +69,8 @@ def test_bytes_per_kind_and_total(name):
 
 def test_fixture_covers_every_scheme_and_records_versions():
     libs = {c["library"] for c in CASES.values()}
-    assert {"bitsandbytes", "compressed-tensors", "autoawq", "gptqmodel", "transformers", "hqq", "torchao"} <= libs
+    assert {"bitsandbytes", "compressed-tensors", "autoawq", "gptqmodel", "transformers", "hqq", "torchao",
+            "optimum-quanto"} <= libs
     methods = {checkpoints.method(c["quantization_config"]) for c in CASES.values()}
     assert methods == set(checkpoints.METHODS)
     assert all(REF["versions"][k] for k in ("transformers", "bitsandbytes", "compressed-tensors", "autoawq", "gptqmodel"))

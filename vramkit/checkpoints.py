@@ -33,6 +33,8 @@ compressed-tensors' `ignore` ("re:" regexes or exact names). Per scheme, per lin
   attention, router, embeddings and head in bf16.
 - HQQ: W_q uint8 [n*b/8] codes, scale and zero in the compute dtype per group, 69-ish bytes of meta.
 - torchao Int8WeightOnly: int8 [out, in], fp32 scale and int8 zero point per row.
+- optimum-quanto: int8 / fp8 codes [out, in] with a scale per row, or int4 codes packed two per byte
+  with a scale and a shift per 128; plus a scalar input and output scale per linear.
 
 What an engine holds can differ from the file: transformers without triton kernels dequantizes
 gpt-oss's MXFP4 experts to bf16 at load (the warning "We will default to dequantizing the model to
@@ -55,7 +57,8 @@ WIDTH = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, 
 # torch dtype names in configs -> safetensors names.
 _ST = {"bfloat16": "BF16", "float16": "F16", "float32": "F32", "half": "F16", "float": "F32", "bf16": "BF16",
        "fp16": "F16", "fp32": "F32", "auto": "BF16"}
-METHODS = ("awq", "gptq", "bitsandbytes", "fp8", "fbgemm_fp8", "compressed-tensors", "mxfp4", "hqq", "torchao")
+METHODS = ("awq", "gptq", "bitsandbytes", "fp8", "fbgemm_fp8", "compressed-tensors", "mxfp4", "hqq", "torchao", "quanto")
+QUANTO_GROUP = 128  # optimum-quanto: weights per scale and shift of its 4-bit (and 2-bit) weights
 BNB_BLOCK = 64          # bitsandbytes 4-bit: weights per absmax (Params4bit's default blocksize)
 BNB_NESTED_BLOCK = 256  # double quantization: absmax values per fp32 scale
 # Characters of Python's repr of the float32 offset in bitsandbytes' double-quant JSON (e.g.
@@ -335,6 +338,23 @@ def _torchao(m: _Module, qc: Mapping, dtype: str) -> list[Tensor]:
             Tensor(m.name + ".weight.zero_point", "I8", (m.out, 1), "zero")] + _bias(m, dtype)
 
 
+def _quanto(m: _Module, qc: Mapping, dtype: str) -> list[Tensor]:
+    """optimum-quanto's QLinear after freeze(): codes, scales (and shifts for int4), two activation scales."""
+    w, p = str(qc.get("weights", "int8")), m.name + "."
+    t = [Tensor(p + "input_scale", dtype, (), "scale"), Tensor(p + "output_scale", dtype, (), "scale")]
+    if w in ("int8", "float8"):
+        t += [Tensor(p + "weight._data", "I8" if w == "int8" else "F8_E4M3", (m.out, m.inp)),
+              Tensor(p + "weight._scale", dtype, (m.out, 1), "scale")]
+    elif w == "int4":
+        groups = m.out * m.inp // QUANTO_GROUP
+        # codes grouped [n/128, 128], then two rows packed into one byte
+        t += [Tensor(p + "weight._data._data", "U8", (groups // 2, QUANTO_GROUP)),
+              Tensor(p + "weight._scale", dtype, (groups, 1), "scale"), Tensor(p + "weight._shift", dtype, (groups, 1), "zero")]
+    else:
+        raise unknown("quanto weights", w, ("int8", "int4", "float8"))
+    return t + _bias(m, dtype)
+
+
 def _ct_group(qc: Mapping, name: str):
     """The compressed-tensors config group whose targets cover linear `name` (None: not quantized)."""
     if _ct_matches(name, qc.get("ignore")):
@@ -417,6 +437,8 @@ def scheme(qc: Mapping) -> str:
     if how == "compressed-tensors":
         groups = [g.get("format") or qc.get("format") for g in (qc.get("config_groups") or {}).values()]
         return "compressed-tensors:" + "+".join(sorted({str(g) for g in groups}))
+    if how == "quanto":
+        return f"quanto-{qc.get('weights', 'int8')}"
     if how == "hqq":
         p = (qc.get("quant_config") or {}).get("weight_quant_params") or qc
         return f"hqq-w{p.get('nbits', 4)}-g{p.get('group_size', 64)}"
@@ -480,6 +502,10 @@ def _tensors(how: str, m: _Module, qc: Mapping, dt: str, default_skip) -> list[T
         if m.role in ("expert", "router") or _skipped_by(m.name, default_skip if skip is None else skip):
             return None
         return _bnb(m, qc, dt)
+    if how == "quanto":  # optimum-quanto swaps every nn.Linear but the excluded ones
+        if m.role in ("expert", "router") or _skipped_by(m.name, default_skip if skip is None else skip):
+            return None
+        return _quanto(m, qc, dt)
     if how in ("hqq", "torchao"):
         skip = qc.get("skip_modules") if how == "hqq" else skip
         if m.role in ("expert", "router") or _skipped_by(m.name, default_skip if skip is None else skip):

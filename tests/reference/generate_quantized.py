@@ -23,6 +23,7 @@ How each library is run (all on the CPU):
   `from_pretrained` on the CPU, where transformers (no kernels) dequantizes the experts to bf16:
   the loaded model's parameter bytes are recorded as `loaded_without_kernels`.
 - HQQ (`HQQLinear`) and torchao (`Int8WeightOnlyConfig`): the quantized module's state.
+- optimum-quanto (qint8, qint4, qfloat8 weights): `quantize` + `freeze` + `save_pretrained`.
 
 Run with the reference environment (torch, transformers, the libraries above; see README.md):
     python tests/reference/generate_quantized.py
@@ -281,10 +282,22 @@ def torchao_cases():
     yield "torchao_int8wo_llama", "torchao", LLAMA, qc, state_header(sd)
 
 
+def quanto_cases():
+    from optimum.quanto import freeze, qfloat8, qint4, qint8, quantize
+
+    for name, w in (("int8", qint8), ("int4", qint4), ("float8", qfloat8)):
+        m = build(LLAMA)
+        quantize(m, weights=w, exclude=["lm_head"])
+        freeze(m)
+        tensors, _ = saved(m)
+        qc = {"quant_method": "quanto", "weights": name, "activations": None, "modules_to_not_convert": ["lm_head"]}
+        yield f"quanto_{name}_llama", "optimum-quanto", LLAMA, qc, tensors
+
+
 def versions() -> dict:
     out = {}
     for pkg in ("torch", "transformers", "safetensors", "bitsandbytes", "compressed-tensors", "autoawq", "gptqmodel",
-                "hqq", "torchao"):
+                "hqq", "torchao", "optimum-quanto"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -295,7 +308,7 @@ def versions() -> dict:
 def main() -> None:
     cases = {}
     for gen in (bnb_cases, compressed_tensors_cases, awq_cases, gptq_cases, fp8_cases, mxfp4_cases, hqq_cases,
-                torchao_cases):
+                torchao_cases, quanto_cases):
         for name, library, cfg, qc, tensors, *extra in gen():
             cases[name] = {"library": library, "config": cfg, "quantization_config": qc,
                            "tensors": with_bytes(tensors), **(extra[0] if extra else {})}
