@@ -146,3 +146,27 @@ def test_meta_405b_fp8_keeps_a_tenth_of_a_gpu_in_bf16():
 
     flat = weights_bytes(spec, "fp8_e4m3")
     assert 9 * 10**9 < (real - flat) / 8 < 10 * 10**9
+
+
+def test_infer_prices_gpt_oss_mxfp4_per_engine(tmp_path, capsys):
+    """gpt-oss-20b with its MXFP4 quantization_config: vLLM holds the packed experts, transformers
+    without triton kernels the bf16 ones (every parameter in bf16 then, as nothing else is quantized)."""
+    from vramkit.cli import main
+
+    cfg = dict(vramkit.catalog.model_entry("gpt-oss-20b")["config"],
+               quantization_config=CASES["mxfp4_gpt_oss"]["quantization_config"])
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    spec = vramkit.load_model(str(path))
+    got = {}
+    for engine in ("vllm", "transformers"):
+        assert main(["infer", str(path), "--context", "1024", "--engine", engine, "--json"]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["weights"] == "mxfp4"
+        got[engine] = d["weights_bytes"]
+    assert got["vllm"] == checkpoints.checkpoint_bytes(spec)
+    assert got["transformers"] == 2 * spec.params()
+    # the packed experts: 4.25 bits per weight (e2m1 codes + an e8m0 scale per 32)
+    experts = sum(t.nbytes for t in checkpoints.checkpoint_tensors(spec) if t.name.endswith(("_blocks", "_scales")))
+    n = spec.num_layers * spec.num_experts * 3 * spec.hidden_size * spec.moe_intermediate_size  # expert weights
+    assert experts * 8 == n * 4 + n // 32 * 8

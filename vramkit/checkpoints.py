@@ -548,7 +548,8 @@ def loaded_bytes(spec: ModelSpec, qc: Mapping | None = None, engine: str = "tran
 
     Equal to `checkpoint_bytes` except for MXFP4 in transformers without triton kernels (the
     "transformers" engine here: a CPU or a GPU without triton >= 3.4 and `kernels`): the experts are
-    dequantized to bf16 at load. "transformers+kernels" and vLLM keep them in MXFP4. Metadata tensors
+    dequantized to bf16 at load. "transformers+kernels", vLLM, llama.cpp and SGLang keep them in MXFP4
+    (any other engine name, MLX included, is priced as dequantized: not checked). Metadata tensors
     (bitsandbytes' JSON quant state, HQQ's flags) are counted as the file holds them.
     """
     qc = qc if qc is not None else getattr(spec, "quantization", None)

@@ -200,15 +200,18 @@ def decode_step(model, gpu, context: int, batch: int = 1, weights: str | None = 
     return StepBound(read, flops, _seconds(read, g.bandwidth_bytes_per_s), _seconds(flops, g.bf16_flops_per_s), batch)
 
 
-def prefill(model, gpu, tokens: int, batch: int = 1, weights: str = "bf16") -> StepBound:
+def prefill(model, gpu, tokens: int, batch: int = 1, weights: str | None = None) -> StepBound:
     """Prefilling `tokens` tokens of `batch` sequences: usually compute-bound.
 
     2 FLOPs per active parameter per token, plus causal attention: 2 x layers x heads x
     (qk + v head dims) x tokens^2 / 2 per sequence. It reads the weights once.
     """
+    from .inference import default_weights
+
     spec, g = load_model(model), get_gpu(gpu)
     require_positive("tokens", tokens)
     require_positive("batch", batch)
+    weights = weights or default_weights(spec)
     attn = spec.num_layers * spec.num_heads * (spec.head_dim + spec.value_head_dim) * tokens * tokens
     flops = batch * (2 * spec.active_params() * tokens + attn)
     read = weights_bytes(spec, weights)
