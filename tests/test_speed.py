@@ -105,3 +105,22 @@ def test_mixed_dtype_parts_match_the_quantized_fixture():
     assert (p.embedding, p.experts, p.other) == (emb, experts, sum(v[2] for v in t.values()) - emb - experts)
     loaded = sum(v[2] for v in case["loaded_without_kernels"].values())
     assert speed.weight_parts(spec, "checkpoint", engine="transformers").experts == loaded
+
+
+def test_decode_of_gpt_oss_mxfp4_depends_on_the_engine():
+    """The packed experts make vLLM's decode read fewer bytes than transformers' dequantized bf16."""
+    import json
+    from pathlib import Path
+
+    from vramkit import catalog
+    from vramkit.model import ModelSpec
+
+    qc = json.loads((Path(__file__).parent / "reference" / "quantized.json").read_text())["cases"]["mxfp4_gpt_oss"][
+        "quantization_config"]
+    spec = ModelSpec.from_config({**catalog.model_entry("gpt-oss-20b")["config"], "quantization_config": qc})
+    vllm = speed.decode_step(spec, "h100-sxm5", 1024, engine="vllm")
+    hf = speed.decode_step(spec, "h100-sxm5", 1024, engine="transformers")
+    parts = {e: speed.weight_parts(spec, "checkpoint", e) for e in ("vllm", "transformers")}
+    k, e = spec.experts_per_token, spec.num_experts
+    assert hf.memory_bytes - vllm.memory_bytes == int(parts["transformers"].experts * k / e) - int(parts["vllm"].experts * k / e)
+    assert parts["vllm"].other == parts["transformers"].other and parts["vllm"].experts * 3 < parts["transformers"].experts

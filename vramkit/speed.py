@@ -178,14 +178,15 @@ def step_bound(gpu, memory_bytes: int, flops: int, tokens: int = 1) -> StepBound
 
 
 def decode_step(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str = "bf16",
-                routing: str = "uniform") -> StepBound:
+                routing: str = "uniform", engine: str = "transformers") -> StepBound:
     """One decode step for `batch` sequences at `context` tokens: (weights + KV) / bandwidth.
 
     Each step reads the weights once, shared by the batch (`decode_weight_bytes`: one embedding
     row per sequence, and of an MoE the union of the experts the batch's tokens touch under
     `routing`), and each sequence's KV cache; it does 2 FLOPs per active parameter per sequence
     plus 4 per cached K/V element (QK^T and PV). `weights` defaults to the checkpoint's own
-    format (its quantization_config), else bf16.
+    format (its quantization_config), else bf16; `engine` matters where it changes what is held
+    (gpt-oss's MXFP4 experts: bf16 in transformers without kernels, packed in vLLM).
     """
     from .inference import default_weights
 
@@ -194,7 +195,7 @@ def decode_step(model, gpu, context: int, batch: int = 1, weights: str | None = 
     require_positive("batch", batch)
     weights = weights or default_weights(spec)
     kv = kv_cache_bytes(spec, context, batch, kv_dtype)
-    read = decode_weight_bytes(spec, weights, batch, routing) + kv
+    read = decode_weight_bytes(spec, weights, batch, routing, engine) + kv
     flops = 2 * spec.active_params() * batch + 2 * spec.num_layers * batch * context * spec.num_heads * (
         spec.head_dim + spec.value_head_dim)
     return StepBound(read, flops, _seconds(read, g.bandwidth_bytes_per_s), _seconds(flops, g.bf16_flops_per_s), batch)
