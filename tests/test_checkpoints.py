@@ -170,3 +170,19 @@ def test_infer_prices_gpt_oss_mxfp4_per_engine(tmp_path, capsys):
     experts = sum(t.nbytes for t in checkpoints.checkpoint_tensors(spec) if t.name.endswith(("_blocks", "_scales")))
     n = spec.num_layers * spec.num_experts * 3 * spec.hidden_size * spec.moe_intermediate_size  # expert weights
     assert experts * 8 == n * 4 + n // 32 * 8
+
+
+# OpenAI, "gpt-oss-120b & gpt-oss-20b Model Card" (Aug 2025), Table 1: checkpoint size in GiB (one decimal),
+# the MXFP4 experts beside bf16 attention, router, embedding and head.
+GPT_OSS_CHECKPOINT_GIB = {"gpt-oss-120b": 60.8, "gpt-oss-20b": 12.8}
+
+
+@pytest.mark.parametrize("name", sorted(GPT_OSS_CHECKPOINT_GIB))
+def test_gpt_oss_checkpoint_size_matches_the_card(name):
+    spec = vramkit.load_model(name)
+    qc = CASES["mxfp4_gpt_oss"]["quantization_config"]
+    assert round(checkpoints.checkpoint_bytes(spec, qc) / 2**30, 1) == GPT_OSS_CHECKPOINT_GIB[name]
+    # priced as a flat mxfp4 (every linear at 4.25 bits) it would not be
+    from vramkit.inference import weights_bytes
+
+    assert round(weights_bytes(spec, "mxfp4") / 2**30, 1) != GPT_OSS_CHECKPOINT_GIB[name]
