@@ -247,7 +247,9 @@ def _run_formats(args) -> dict:
 
 
 def _table_formats(d: dict) -> str:
-    return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" for f in d["formats"])
+    return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" if f["bits"] is not None
+                     else f"{f['name']:<10} {'mix':>8} of {f['base']} and others, per model  {f.get('kind', ''):<6}"
+                     for f in d["formats"])
 
 
 # ---- train -------------------------------------------------------------------------------

@@ -344,12 +344,17 @@ def all_values(fmt: str | Format):
 
 
 def formats_table() -> list[dict]:
-    """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined."""
+    """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined.
+
+    A GGUF mix (Q4_K_M, ...) has bits and bytes_per_param None: its average depends on the model
+    (`gguf_bits_per_weight(spec, name)`); `base` names the block type most of its tensors get.
+    """
     rows = []
     for fmt in _formats().values():
-        row = {"name": fmt.name, "kind": fmt.kind, "bits": float(fmt.bits),
-               "bytes_per_param": float(fmt.bytes_per_param), "block_size": fmt.block_size,
-               "mix": fmt.mix, "description": fmt.description,
+        # A GGUF mix has no rate of its own (its bits depend on the model): None, with its base type.
+        row = {"name": fmt.name, "kind": fmt.kind, "bits": None if fmt.mix else float(fmt.bits),
+               "bytes_per_param": None if fmt.mix else float(fmt.bytes_per_param), "block_size": fmt.block_size,
+               "mix": fmt.mix, "base": fmt.base, "description": fmt.description,
                "max": None, "smallest_normal": None, "smallest_subnormal": None, "eps": None}
         if fmt.kind in ("float", "mx"):
             row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,
