@@ -1,5 +1,6 @@
 """Number formats against the libraries that implement them (ml_dtypes, numpy, gguf) and
 against published llama.cpp file sizes."""
+import re
 from fractions import Fraction
 
 import ml_dtypes
@@ -162,13 +163,16 @@ def test_formats_table_is_plain_data():
     names = [r["name"] for r in rows]
     assert len(names) == len(set(names)) == len(dtypes.FORMATS)
     for row in rows:
-        assert isinstance(row["bits"], float) and row["bytes_per_param"] == row["bits"] / 8
+        if row["mix"]:  # no flat rate: one per model (gguf_bits_per_weight)
+            assert row["bits"] is row["bytes_per_param"] is None and row["base"] in dtypes.GGUF_BLOCK_TYPES
+        else:
+            assert isinstance(row["bits"], float) and row["bytes_per_param"] == row["bits"] / 8
         assert row["kind"] in dtypes.KINDS
 
 
 # ---- storage ----------------------------------------------------------------------------------
 
-NAMES = sorted(dtypes.FORMATS)
+NAMES = sorted(n for n, f in dtypes.FORMATS.items() if not f.mix)  # a mix has no flat rate
 
 
 @given(n=st.integers(0, 10 ** 12), extra=st.integers(0, 10 ** 6), a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
@@ -298,3 +302,16 @@ def test_cli_path_imports_no_numpy():
             "print(sorted(m for m in ('numpy', 'ml_dtypes', 'pandas', 'altair', 'ipywidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("mix", sorted(dtypes.GGUF_MIXES))
+def test_a_mix_is_never_priced_flat(mix):
+    """storage_bytes refuses a GGUF mix (its size depends on the model) and says what to call;
+    weights_bytes gives the per-tensor answer, which is not the base type's flat rate."""
+    from vramkit.inference import weights_bytes
+
+    with pytest.raises(VramkitError, match=re.escape(f"weights_bytes(spec, '{mix}')")):
+        dtypes.storage_bytes(10 ** 6, mix)
+    spec = vramkit.load_model("llama-3.1-8b")
+    flat = dtypes.storage_bytes(spec.params(), dtypes.FORMATS[mix].base)
+    assert weights_bytes(spec, mix) == dtypes.gguf_model_bytes(spec, mix) != flat

@@ -66,12 +66,43 @@ def _load_with_head(args):
     return spec
 
 
+
+
 def _run_params(args) -> dict:
     spec = _load_with_head(args)
-    return {"model": args.model, "model_type": spec.model_type, "params": spec.params(),
-            "active_params": spec.active_params(), "language_model_params": spec.language_model_params(),
+    checkpoint = None
+    if spec.quantization:  # a quantized checkpoint: its own tensors, priced one by one
+        from .checkpoints import bytes_by_dtype, checkpoint_tensors, scheme
+
+        tensors = checkpoint_tensors(spec)
+        checkpoint = {"scheme": scheme(spec.quantization), "bytes": sum(t.nbytes for t in tensors),
+                      "by_dtype": bytes_by_dtype(tensors)}
+    safetensors = None
+    if args.safetensors:  # exact stored bytes from the checkpoint's headers (a Hub id or a local folder)
+        from pathlib import Path
+
+        if Path(args.model).exists():
+            from .sources import safetensors_params
+
+            folder = Path(args.model)
+            safetensors = safetensors_params(folder if folder.is_dir() else folder.parent)
+        else:
+            from .hub import safetensors_summary
+
+            safetensors = safetensors_summary(args.model)
+    return {"model": args.model, "model_type": spec.model_type, "checkpoint": checkpoint, "safetensors": safetensors,
+            "params": spec.params(),
+            "active_params": spec.active_params(),
+            "active_params_without_embedding": spec.active_params("without_embedding"),
+            "language_model_params": spec.language_model_params(),
             "multimodal": spec.multimodal or None, "architecture": spec.architecture,
             "breakdown": spec.breakdown()}
+
+
+def _args_params(p: argparse.ArgumentParser) -> None:
+    _args_head(p)
+    p.add_argument("--safetensors", action="store_true",
+                   help="also read the checkpoint's safetensors headers (a local folder, or a Hub id: a few KB, never weights)")
 
 
 def _table_params(d: dict) -> str:
@@ -79,11 +110,24 @@ def _table_params(d: dict) -> str:
 
     rows = [f"{d['model']} ({d['model_type']})",
             f"  params         {d['params']:>20,}  ({fmt_count(d['params'])})",
-            f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})"]
+            f"  active params  {d['active_params']:>20,}  ({fmt_count(d['active_params'])})",
+            f"    without the input embedding {d['active_params_without_embedding']:,} "
+            f"({fmt_count(d['active_params_without_embedding'])})"]
     if d.get("multimodal"):
         rows.append(f"  language model {d['language_model_params']:>20,}  ({fmt_count(d['language_model_params'])})"
                     f"  ({d['multimodal']}: towers and projector apart)")
     rows += [f"    {k:<12} {v:>20,}" for k, v in d["breakdown"].items() if v]
+    if d["checkpoint"]:
+        from .units import fmt_bytes
+
+        c = d["checkpoint"]
+        rows.append(f"  checkpoint     {c['scheme']}: {fmt_bytes(c['bytes'], 'both')} "
+                    f"({', '.join(f'{k} {fmt_bytes(v)}' for k, v in c['by_dtype'].items())})")
+    if d["safetensors"]:
+        from .units import fmt_bytes
+
+        rows.append(f"  safetensors    {d['safetensors']['params']:>20,} elements, "
+                    f"{fmt_bytes(d['safetensors']['bytes'], 'both')}")
     return "\n".join(rows)
 
 
@@ -117,7 +161,8 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
         p.add_argument("--context", type=_count, default=context_default,
                        help=f"tokens per sequence (default {context_default})")
     p.add_argument("--batch", type=_count, default=1, help="sequences served at once")
-    p.add_argument("--weights", default="bf16", help="weight format (see 'vramkit formats')")
+    p.add_argument("--weights", default=None,
+                   help="weight format (see 'vramkit formats'); default: the checkpoint's own quantization_config, else bf16")
     p.add_argument("--kv-dtype", default=None, help="KV cache format (default: bf16; fp16 for llama.cpp)")
     p.add_argument("--engine", default="transformers", help="transformers, vllm, llama.cpp or mlx")
     p.add_argument("--gpu", default=None, required=gpu_required, help="GPU to check against (see 'vramkit gpus')")
@@ -291,8 +336,19 @@ def _run_fit(args) -> dict:
         train = {"settings": settings,
                  **_largest_trainable(load_model(args.model), args.gpu, args.context, args.batch, settings)}
     return {"model": args.model, "gpu": args.gpu, "context": args.context, "batch": args.batch,
-            "weights": args.weights, "engine": args.engine, "headroom": args.headroom, **report.to_json(),
+            "weights": _weights_name(args), "engine": args.engine, "headroom": args.headroom, **report.to_json(),
             "train": train}
+
+
+def _weights_name(args) -> str:
+    """--weights as given, or the label of the default the model implies (its checkpoint's format)."""
+    if args.weights:
+        return args.weights
+    from .inference import default_weights, weights_label
+    from .sources import load_model
+
+    spec = load_model(args.model)
+    return weights_label(spec, default_weights(spec))
 
 
 def _table_fit(d: dict) -> str:
@@ -338,7 +394,9 @@ def _run_formats(args) -> dict:
 
 
 def _table_formats(d: dict) -> str:
-    return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" for f in d["formats"])
+    return "\n".join(f"{f['name']:<10} {f['bits']:>8.4f} bits  {f.get('kind', ''):<6}" if f["bits"] is not None
+                     else f"{f['name']:<10} {'mix':>8} of {f['base']} and others, per model  {f.get('kind', ''):<6}"
+                     for f in d["formats"])
 
 
 # ---- train -------------------------------------------------------------------------------
@@ -431,7 +489,7 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "params": Command(_run_params, _table_params, "exact parameter count of MODEL", _args_head),
+    "params": Command(_run_params, _table_params, "exact parameter count of MODEL", _args_params),
     "infer": Command(_run_infer, _table_infer, "inference memory: weights + KV cache + activations + overhead",
                      _args_infer_command),
     "fit": Command(_run_fit, _table_fit, "does MODEL fit a GPU; the largest context, batch and best format",
@@ -450,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, cmd in COMMANDS.items():
         s = sub.add_parser(name, help=cmd.help, description=cmd.help)
         if cmd.takes_model:
-            s.add_argument("model", metavar="MODEL", help="config.json path, folder, or catalog name")
+            s.add_argument("model", metavar="MODEL", help="config.json path, folder, catalog name or Hub id (org/name)")
         if cmd.add_args:
             cmd.add_args(s)
         s.add_argument("--json", action="store_true", help="machine-readable output")

@@ -292,9 +292,16 @@ def get_format(name: str | Format) -> Format:
 def storage_bytes(n_elements: int, fmt: str | Format) -> int:
     """Bytes to store `n_elements` in `fmt` at its average rate (scales included), rounded up.
 
-    Exact when `n_elements` is a multiple of the format's block size.
+    Exact when `n_elements` is a multiple of the format's block size. A GGUF mix (Q4_K_M, Q3_K_S, ...)
+    has no rate of its own: llama.cpp picks a block type per tensor, so its size needs the model
+    (`inference.weights_bytes(spec, "Q4_K_M")`); pricing it at its base type's flat rate would give
+    a second, wrong answer for one name, so it raises.
     """
     fmt = get_format(fmt)
+    if fmt.mix:
+        raise VramkitError(
+            f"dtype '{fmt.name}' is a GGUF mix (a block type per tensor), not a flat format: price it with "
+            f"vramkit.inference.weights_bytes(spec, '{fmt.name}'), or use its base type '{fmt.base}' for a flat rate")
     return -(-n_elements * fmt.bits.numerator // (8 * fmt.bits.denominator))
 
 
@@ -345,12 +352,17 @@ def all_values(fmt: str | Format):
 
 
 def formats_table() -> list[dict]:
-    """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined."""
+    """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined.
+
+    A GGUF mix (Q4_K_M, ...) has bits and bytes_per_param None: its average depends on the model
+    (`gguf_bits_per_weight(spec, name)`); `base` names the block type most of its tensors get.
+    """
     rows = []
     for fmt in _formats().values():
-        row = {"name": fmt.name, "kind": fmt.kind, "bits": float(fmt.bits),
-               "bytes_per_param": float(fmt.bytes_per_param), "block_size": fmt.block_size,
-               "mix": fmt.mix, "description": fmt.description,
+        # A GGUF mix has no rate of its own (its bits depend on the model): None, with its base type.
+        row = {"name": fmt.name, "kind": fmt.kind, "bits": None if fmt.mix else float(fmt.bits),
+               "bytes_per_param": None if fmt.mix else float(fmt.bytes_per_param), "block_size": fmt.block_size,
+               "mix": fmt.mix, "base": fmt.base, "description": fmt.description,
                "max": None, "smallest_normal": None, "smallest_subnormal": None, "eps": None}
         if fmt.kind in ("float", "mx"):
             row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,

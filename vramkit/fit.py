@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .dtypes import get_format
 from .errors import VramkitError
 from .hardware import GPU, get_gpu
-from .inference import CUDA_CONTEXT_BYTES, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
+from .inference import CUDA_CONTEXT_BYTES, default_weights, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
 from .model import ModelSpec
 from .sources import load_model
 
@@ -178,7 +178,7 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
         request = EngineRequest(spec=spec, context=context, weights=weights, kv_dtype=kv_dtype, gpu=device)
         return max(max_gpu_layers(spec, request, budget_bytes(device, headroom)) - 1, 0)
     budget = budget_bytes(device, headroom) - overhead_bytes(spec, "llama.cpp", context, device.unified_memory)
-    total_w = weights_bytes(spec, weights)
+    total_w = weights_bytes(spec, weights, engine="llama.cpp")
     parts = spec.breakdown()
     layers_share = (parts["attention"] + parts["mixer"] + parts["mixer_other"] + parts["mlp"] + parts["experts"]
                     + parts["router"] + parts["norms"]) / spec.params()
@@ -191,15 +191,17 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     return min(spec.num_layers, int(room // (per_layer + kv_layer)))
 
 
-def fit(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
+def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
         engine: str = "transformers", headroom: float = 0.0, options: dict | None = None,
         gpus: int = 1) -> FitReport:
     """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does.
 
+    `weights` defaults to the checkpoint's own format (its quantization_config), else bf16.
     With vLLM every answer is vLLM's own plan (the same as `infer_memory`'s): it fits when vLLM
     starts and its pre-allocated pool holds `batch` requests of `context` tokens.
     """
     spec, device = load_model(model), get_gpu(gpu)
+    weights = weights or default_weights(spec)
     kw = dict(weights=weights, kv_dtype=kv_dtype, engine=engine, options=options, gpus=gpus)
     mem = infer_memory(spec, context, batch, gpu=device, **kw)
     budget = budget_bytes(device, headroom)

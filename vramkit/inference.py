@@ -231,14 +231,41 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
 _KEPT_IN_COMPUTE_DTYPE = ("embedding", "position", "lm_head", "norms", "mixer_other", "per_layer_embedding")
 
 
-def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16") -> int:
+CHECKPOINT = "checkpoint"  # weights=CHECKPOINT: the checkpoint's own quantization_config
+
+
+def default_weights(spec: ModelSpec) -> str:
+    """The weights a config implies: its own quantized format when it has a quantization_config, else bf16."""
+    return CHECKPOINT if getattr(spec, "quantization", None) else "bf16"
+
+
+def weights_label(spec: ModelSpec, weights: str) -> str:
+    """A short name for `weights` ("bf16", "Q4_K_M", "awq-w4-g128" for a checkpoint's own format)."""
+    if weights == CHECKPOINT:
+        from .checkpoints import scheme
+
+        return scheme(spec.quantization)
+    return get_format(weights).name
+
+
+def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "bf16",
+                  engine: str = "transformers") -> int:
     """Bytes of the weights when stored in `weights`.
 
     16- and 32-bit formats store every parameter so. GGUF types follow llama.cpp's per-tensor
     rules (`dtypes.gguf_model_bytes`). Other quantized formats (int8, int4, nf4, fp8, mxfp4)
     quantize the decoder's linear layers and keep embeddings, the head and norms in
-    `compute_dtype`, as bitsandbytes and the fp8 loaders do.
+    `compute_dtype`, as bitsandbytes and the fp8 loaders do. `weights="checkpoint"` prices the
+    config's own `quantization_config` tensor by tensor (`checkpoints.loaded_bytes`: what `engine`
+    holds after loading it; transformers without triton kernels dequantizes MXFP4 experts).
     """
+    if weights == CHECKPOINT:
+        if not getattr(spec, "quantization", None):
+            raise VramkitError(f"{spec.source or 'config'}: weights 'checkpoint' needs a config with a "
+                               "quantization_config; pass a format instead (see 'vramkit formats')")
+        from .checkpoints import loaded_bytes
+
+        return loaded_bytes(spec, engine=engine)
     fmt = get_format(weights)
     if fmt.kind == "gguf" or getattr(fmt, "mix", False):
         from .dtypes import gguf_model_bytes
@@ -490,7 +517,7 @@ def overhead_bytes(spec: ModelSpec, engine: str, context: int, unified_memory: b
 VLLM_GPU_MEMORY_UTILIZATION = 0.9
 
 
-def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str | None = None,
+def infer_memory(model, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
                  engine: str = "transformers", gpu=None, attention: str = "sdpa",
                  gpu_memory_utilization: float | None = None, gpus: int = 1,
                  options: dict | None = None, images: int = 0,
@@ -507,6 +534,8 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     vLLM on a GPU is what vLLM takes at start-up (vramkit.engines.vllm): its weights per rank, the
     profile run's peak, its pre-allocated KV pool (`kv_cache_bytes`), non-torch and CUDA-graph
     memory and a CUDA context per GPU; `fits` is whether vLLM starts.
+    `weights` defaults to the checkpoint's own format when the config has a quantization_config,
+    else bf16.
     """
     from .engines import EngineRequest, check_format
     from .engines import plan as engine_plan
@@ -515,6 +544,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
 
     spec = load_model(model)
     _check_engine(engine)
+    weights = weights or default_weights(spec)
     if images < 0:
         raise VramkitError(f"images must be 0 or more, got {images}")
     added = images * image_tokens(spec, image_size) if images else 0
@@ -544,7 +574,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
             weights_bytes=sum(d.weights_bytes for d in devs), kv_cache_bytes=sum(d.kv_cache_bytes for d in devs),
             activation_bytes=sum(d.compute_bytes for d in devs),
             overhead_bytes=sum(d.other_bytes for d in devs) + CUDA_CONTEXT_BYTES * len(devs),
-            engine=engine, context=context, batch=batch, weights=get_format(weights).name,
+            engine=engine, context=context, batch=batch, weights=weights_label(spec, weights),
             kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
@@ -557,13 +587,13 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     else:  # vLLM chunks the prefill at max_num_batched_tokens, mlx-lm at 2,048 tokens
         act = prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
                                        attention=attention)
-    w = weights_bytes(spec, weights)
+    w = weights_bytes(spec, weights, engine=engine)
     over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
     # Several devices: the engine's per-device split decides; one: the totals do (planned on demand).
     plan = engine_plan(engine, request) if gpus > 1 and engine != "vllm" else None
     return InferenceMemory(
         weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
-        context=context, batch=batch, weights=get_format(weights).name, kv_dtype=get_format(kv_dtype).name,
+        context=context, batch=batch, weights=weights_label(spec, weights), kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
@@ -584,6 +614,8 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     if (contexts <= 0).any() or (batches <= 0).any():
         raise VramkitError("contexts and batches must be positive integers")
     fmt = get_format(kv_dtype)
+    if fmt.mix:
+        storage_bytes(0, fmt)  # a GGUF mix has no flat rate: raise storage_bytes' one-line error
     if spec.architecture == "encoder":
         return np.zeros(np.broadcast(contexts, batches).shape, dtype=np.int64)
     if spec.architecture == "encoder-decoder":  # cross-attention over the context + one decoder token

@@ -66,6 +66,8 @@ _KV_HEADS_DEFAULT = {
     "gemma": 16, "gemma2": 4, "gemma3_text": 4, "exaone4": 32, "gpt_oss": 8,
 }
 # head_dim when the config lacks it: a fixed class default, not hidden_size / num_attention_heads.
+# The two ways model cards count active parameters (ModelSpec.active_params).
+ACTIVE_CONVENTIONS = ("with_embedding", "without_embedding")
 _HEAD_DIM_DEFAULT = {"qwen3": 128, "gemma": 256, "gemma2": 256, "gemma3_text": 256, "gpt_oss": 64}
 
 
@@ -155,6 +157,9 @@ class ModelSpec:
     # max_pixels, default_side); ("pixtral", factor, longest_edge). See inference.image_tokens.
     image_tokens: tuple = ()
     source: str = field(default="", compare=False)
+    # The checkpoint's own storage: `quantization_config` (vramkit.checkpoints prices it) and torch_dtype.
+    quantization: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    torch_dtype: str | None = field(default=None, compare=False, repr=False)
 
     # ---- construction -------------------------------------------------------------------
 
@@ -165,7 +170,16 @@ class ModelSpec:
             path = Path(config)
             config = read_config_file(path)
             source = source or str(path)
-        return _read(dict(config), source or "config")
+        spec = _read(dict(config), source or "config")
+        # Both sit at the top of a multimodal config too, beside its text_config.
+        quant = config.get("quantization_config")
+        dtype = config.get("torch_dtype") or config.get("dtype") or (config.get("text_config") or {}).get("torch_dtype")
+        if quant is not None and not isinstance(quant, Mapping):
+            raise VramkitError(f"{source or 'config'}: field 'quantization_config' must be an object")
+        if quant or dtype:
+            spec = replace(spec, quantization=dict(quant) if quant else None,
+                           torch_dtype=dtype if isinstance(dtype, str) else None)
+        return spec
 
     def with_changes(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (e.g. a different context window or vocabulary)."""
@@ -312,10 +326,23 @@ class ModelSpec:
         """The language model with its head: params() less the towers and projector."""
         return self.params() - sum(n for _, n in self.towers)
 
-    def active_params(self) -> int:
-        """Parameters used for one token: all but the routed experts a token does not visit."""
+    def active_params(self, convention: str = "with_embedding") -> int:
+        """Parameters used for one token: all but the routed experts a token does not visit.
+
+        Two conventions, named: "with_embedding" (the default: every parameter a token touches,
+        the input embedding table counted whole) and "without_embedding" (the input embedding and
+        learned position tables left out, since a token reads one row of them: OpenAI's gpt-oss
+        model card, 5.13 B / 3.61 B active for gpt-oss-120b / 20b). With tied embeddings the table is
+        also the output head, which every token uses whole, so nothing is left out.
+        """
+        if convention not in ACTIVE_CONVENTIONS:
+            raise unknown("active-parameter convention", convention, ACTIVE_CONVENTIONS)
         idle = self.num_experts - self.experts_per_token
-        return self.params() - sum(self.moe_layers) * idle * self.expert_params()
+        n = self.params() - sum(self.moe_layers) * idle * self.expert_params()
+        if convention == "without_embedding":
+            parts = self.breakdown()
+            n -= parts["position"] + (0 if self.tie_word_embeddings else parts["embedding"])
+        return n
 
     def layer_params(self, layer: int) -> int:
         """Parameters of decoder layer `layer` (0-based): its norms, attention and/or mixer, MLP or experts.

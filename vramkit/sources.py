@@ -1,8 +1,8 @@
 """Turn what a user names as MODEL into a `ModelSpec`, and read sizes from checkpoint files.
 
 MODEL may be a config.json path, a folder holding one, a catalog name, or a Hugging Face repo id
-("org/name") whose config.json is in the local Hugging Face cache (never downloaded: vramkit
-works offline). A path wins over a catalog name, so a local folder called like a catalog model is
+("org/name"): its config.json from the local Hugging Face cache, else fetched into it (a few KB,
+never weights; HF_HUB_OFFLINE=1 fetches nothing; see vramkit.hub). A path wins over a catalog name, so a local folder called like a catalog model is
 read from disk. `safetensors_params` and `gguf_tensors` read exact element counts and stored bytes
 from checkpoint headers without loading any weights.
 """
@@ -44,15 +44,10 @@ def _looks_like_repo_id(name: str) -> bool:
 
 
 def _cached_hub_config(repo_id: str) -> str:
-    """The path of `repo_id`'s config.json in the local Hugging Face cache (HF_HOME / HF_HUB_CACHE)."""
-    from huggingface_hub import try_to_load_from_cache
+    """The path of `repo_id`'s config.json: the local Hugging Face cache's, else fetched (vramkit.hub)."""
+    from .hub import config_path
 
-    path = try_to_load_from_cache(repo_id, "config.json")
-    if not isinstance(path, str):
-        raise VramkitError(
-            f"{repo_id}: config.json is not in the local Hugging Face cache; run "
-            f"'huggingface-cli download {repo_id} config.json' or pass a path")
-    return path
+    return config_path(repo_id)
 
 
 def safetensors_params(path: str | Path) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import VramkitError, require_positive
+from .errors import VramkitError, require_positive, unknown
 from .hardware import GPU, get_gpu
 from .inference import kv_cache_bytes, weights_bytes
 from .model import ModelSpec
@@ -63,10 +63,100 @@ def ridge_point(gpu) -> float:
     return g.bf16_flops_per_s / g.bandwidth_bytes_per_s
 
 
-def active_weight_bytes(spec: ModelSpec, weights: str) -> int:
-    """Bytes of the weights one token reads: all of a dense model, the visited experts of an MoE."""
-    total = weights_bytes(spec, weights)
-    return total * spec.active_params() // spec.params()
+ROUTINGS = ("uniform", "spread", "same")
+
+
+def experts_touched(num_experts: int, experts_per_token: int, tokens: int, routing: str = "uniform") -> float:
+    """Distinct experts one MoE layer reads when `tokens` tokens each pick `experts_per_token`.
+
+    The routing assumption is a parameter, since real routers are neither:
+    - "uniform" (default): every token picks k distinct experts uniformly at random, independently of
+      the others. An expert escapes one token with probability 1 - k/E, so the expected union is
+      E * (1 - (1 - k/E)^B): 82.4 of 128 at B = 16 for Qwen3-30B-A3B (k = 8).
+    - "spread": the tokens pick disjoint experts, min(E, k * B) (the upper bound).
+    - "same": every token picks the same k experts (the lower bound, k).
+    """
+    if routing not in ROUTINGS:
+        raise unknown("routing", routing, ROUTINGS)
+    e, k = num_experts, experts_per_token
+    require_positive("tokens", tokens)
+    if not 0 < k <= e:
+        raise VramkitError(f"experts_per_token must be in [1, {e}], got {k}")
+    if routing == "spread":
+        return float(min(e, k * tokens))
+    if routing == "same":
+        return float(k)
+    return e * (1 - (1 - k / e) ** tokens)
+
+
+@dataclass(frozen=True)
+class WeightParts:
+    """A model's weight bytes in the three parts a decode step reads differently."""
+
+    embedding: int   # the input embedding table (untied): a step reads one row per token
+    experts: int     # every routed expert of every MoE layer: a step reads the experts its tokens touch
+    other: int       # everything else (attention, dense MLPs, routers, norms, the head): read whole
+
+    @property
+    def total(self) -> int:
+        return self.embedding + self.experts + self.other
+
+
+def weight_parts(spec: ModelSpec, weights: str, engine: str = "transformers") -> WeightParts:
+    """`weights_bytes(spec, weights)` split into input embedding, routed experts and the rest.
+
+    Per dtype where the storage is mixed: a checkpoint's own tensors (`weights="checkpoint"`,
+    e.g. gpt-oss: MXFP4 experts beside bf16 attention), llama.cpp's per-tensor types for GGUF,
+    and for the other formats the embedding kept in bf16 as `weights_bytes` keeps it. A tied
+    table is also the head, read whole, so it counts as "other".
+    """
+    from .dtypes import get_format, gguf_tensors, storage_bytes
+    from .inference import CHECKPOINT
+
+    total = weights_bytes(spec, weights, engine=engine)
+    tied = spec.tie_word_embeddings
+    if weights == CHECKPOINT:
+        from .checkpoints import checkpoint_tensors
+
+        tensors = checkpoint_tensors(spec)
+        emb = 0 if tied else sum(t.nbytes for t in tensors if t.name == "model.embed_tokens.weight")
+        exp = sum(t.nbytes for t in tensors if ".experts." in t.name)
+        exp += total - sum(t.nbytes for t in tensors)  # an engine that dequantizes experts on load
+        return WeightParts(emb, exp, total - emb - exp)
+    fmt = get_format(weights)
+    if fmt.kind == "gguf":
+        tensors = gguf_tensors(spec, fmt.name)
+        emb = 0 if tied else sum(t.nbytes for t in tensors if t.name == "token_embd.weight")
+        exp = sum(t.nbytes for t in tensors if "_exps." in t.name)
+        return WeightParts(emb, exp, total - emb - exp)
+    kept = fmt if fmt.bits >= 16 else get_format("bf16")
+    parts = spec.breakdown()
+    emb = 0 if tied else storage_bytes(parts["embedding"] + parts["position"], kept)
+    exp = storage_bytes(parts["experts"], fmt)
+    return WeightParts(emb, exp, total - emb - exp)
+
+
+def decode_weight_bytes(spec: ModelSpec, weights: str, batch: int = 1, routing: str = "uniform",
+                        engine: str = "transformers") -> int:
+    """Weight bytes one decode step of `batch` sequences reads.
+
+    Everything but the input embedding and the routed experts once; one embedding row per
+    sequence (at most the table); per MoE layer the experts the batch's tokens touch
+    (`experts_touched`, under `routing`), each at its share of the expert bytes.
+    """
+    require_positive("batch", batch)
+    p = weight_parts(spec, weights, engine)
+    rows = min(batch, spec.vocab_size)
+    read = p.other + p.embedding * rows // spec.vocab_size
+    if spec.is_moe and p.experts:
+        touched = experts_touched(spec.num_experts, spec.experts_per_token, batch, routing)
+        read += int(p.experts * touched / spec.num_experts)
+    return read
+
+
+def active_weight_bytes(spec: ModelSpec, weights: str, batch: int = 1, routing: str = "uniform") -> int:
+    """Bytes of the weights a decode step reads (see `decode_weight_bytes`); one token by default."""
+    return decode_weight_bytes(spec, weights, batch, routing)
 
 
 def _seconds(n: int, per_second: int | None) -> float:
@@ -87,31 +177,42 @@ def step_bound(gpu, memory_bytes: int, flops: int, tokens: int = 1) -> StepBound
                      _seconds(flops, g.bf16_flops_per_s), tokens)
 
 
-def decode_step(model, gpu, context: int, batch: int = 1, weights: str = "bf16", kv_dtype: str = "bf16") -> StepBound:
+def decode_step(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str = "bf16",
+                routing: str = "uniform", engine: str = "transformers") -> StepBound:
     """One decode step for `batch` sequences at `context` tokens: (weights + KV) / bandwidth.
 
-    Each step reads the active weights once (shared by the batch) and each sequence's KV cache;
-    it does 2 FLOPs per active parameter per sequence plus 4 per cached K/V element (QK^T and PV).
+    Each step reads the weights once, shared by the batch (`decode_weight_bytes`: one embedding
+    row per sequence, and of an MoE the union of the experts the batch's tokens touch under
+    `routing`), and each sequence's KV cache; it does 2 FLOPs per active parameter per sequence
+    plus 4 per cached K/V element (QK^T and PV). `weights` defaults to the checkpoint's own
+    format (its quantization_config), else bf16; `engine` matters where it changes what is held
+    (gpt-oss's MXFP4 experts: bf16 in transformers without kernels, packed in vLLM).
     """
+    from .inference import default_weights
+
     spec, g = load_model(model), get_gpu(gpu)
     require_positive("context", context)
     require_positive("batch", batch)
+    weights = weights or default_weights(spec)
     kv = kv_cache_bytes(spec, context, batch, kv_dtype)
-    read = active_weight_bytes(spec, weights) + kv
+    read = decode_weight_bytes(spec, weights, batch, routing, engine) + kv
     flops = 2 * spec.active_params() * batch + 2 * spec.attention_layer_count * batch * context * spec.num_heads * (
         spec.head_dim + spec.value_head_dim)
     return StepBound(read, flops, _seconds(read, g.bandwidth_bytes_per_s), _seconds(flops, g.bf16_flops_per_s), batch)
 
 
-def prefill(model, gpu, tokens: int, batch: int = 1, weights: str = "bf16") -> StepBound:
+def prefill(model, gpu, tokens: int, batch: int = 1, weights: str | None = None) -> StepBound:
     """Prefilling `tokens` tokens of `batch` sequences: usually compute-bound.
 
     2 FLOPs per active parameter per token, plus causal attention: 2 x layers x heads x
     (qk + v head dims) x tokens^2 / 2 per sequence. It reads the weights once.
     """
+    from .inference import default_weights
+
     spec, g = load_model(model), get_gpu(gpu)
     require_positive("tokens", tokens)
     require_positive("batch", batch)
+    weights = weights or default_weights(spec)
     attn = spec.attention_layer_count * spec.num_heads * (spec.head_dim + spec.value_head_dim) * tokens * tokens
     flops = batch * (2 * spec.active_params() * tokens + attn)
     read = weights_bytes(spec, weights)

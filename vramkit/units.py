@@ -66,6 +66,13 @@ LABELS: dict[str, dict[str, str]] = {
     "compute_bound": {"ko": "연산", "en": "compute"},
     "gpu_layers": {"ko": "GPU에 올린 층 수", "en": "layers on the GPU"},
     "max_gpu_layers": {"ko": "GPU에 들어가는 최대 층 수", "en": "most layers that fit"},
+    "experts_touched": {"ko": "MoE 층당 읽는 전문가 수", "en": "experts read per MoE layer"},
+    "tokens_per_s_k_only": {"ko": "초당 토큰(전문가 k개만 읽는다고 칠 때)", "en": "tokens per second (reading only k experts)"},
+    # quantized checkpoints (chapter 03)
+    "checkpoint": {"ko": "체크포인트", "en": "checkpoint"},
+    "bits_per_param": {"ko": "파라미터당 비트", "en": "bits per parameter"},
+    "scales_zeros": {"ko": "스케일·영점·인덱스", "en": "scales, zeros, indices"},
+    "unquantized": {"ko": "양자화하지 않은 텐서", "en": "unquantized tensors"},
     # number formats and quantization (chapters 02-formats, 03-quantization)
     "sign": {"ko": "부호", "en": "sign"},
     "exponent": {"ko": "지수", "en": "exponent"},

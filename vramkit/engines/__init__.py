@@ -64,6 +64,8 @@ def _why_not(engine: str, weights: str, gpu) -> str | None:
     """Why `engine` cannot run `weights` on `gpu`, or None when it can."""
     from ..dtypes import ALIASES, GGUF_BLOCK_TYPES, GGUF_MIXES, get_format
 
+    if weights == "checkpoint":  # the config's own quantization_config: priced by vramkit.checkpoints
+        return None
     key = str(weights).strip().lower()
     key = ALIASES.get(key, key)
     # GGUF names are known without building the GGUF formats (which imports the gguf package).

@@ -20,7 +20,7 @@ def plan(engine: str, request: EngineRequest) -> EnginePlan:
 
     spec, gpu = request.spec, request.gpu
     kv_dtype = request.kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    w = weights_bytes(spec, request.weights)
+    w = weights_bytes(spec, request.weights, engine=engine)
     kv = kv_cache_bytes(spec, request.context, request.batch, kv_dtype, engine)
     if engine == "llama.cpp":
         compute = llama_cpp_compute_bytes(spec, request.context)

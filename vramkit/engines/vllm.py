@@ -150,13 +150,17 @@ def _weights(spec: ModelSpec, weights: str, tp: int, pp: int, stage: int) -> int
     """
     from ..inference import weights_bytes
 
-    fmt = get_format(weights)
-    el = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
     parts = spec.breakdown()
     kept = parts["embedding"] + parts["lm_head"] + parts["position"] + spec.norm_params()
     layer_params = spec.params() - kept
-    layers_bytes = weights_bytes(spec, weights) - int(kept * el) if fmt.bits < 16 or fmt.kind != "float" \
-        else int(layer_params * el)
+    if weights == "checkpoint":  # the config's own quantization_config, as vLLM loads it (MXFP4 kept packed)
+        el = 2
+        layers_bytes = weights_bytes(spec, weights, engine="vllm") - int(kept * el)
+    else:
+        fmt = get_format(weights)
+        el = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
+        layers_bytes = weights_bytes(spec, weights) - int(kept * el) if fmt.bits < 16 or fmt.kind != "float" \
+            else int(layer_params * el)
     decoder = _stage_params(spec, 1, 0)
     # What is neither a decoder layer nor kept (a vision tower and its projector) sits on stage 0.
     share = (_stage_params(spec, pp, stage) + (layer_params - decoder if stage == 0 else 0)) / layer_params
@@ -273,7 +277,7 @@ def plan(request: EngineRequest) -> EnginePlan:
         raise VramkitError(f"--max-num-batched-tokens {batched} is below --max-model-len {max_model_len} "
                            "without chunked prefill (vLLM 0.6 refuses it)")
     weights = request.weights
-    fmt = get_format(weights)
+    fmt = get_format("bf16" if weights == "checkpoint" else weights)  # a checkpoint computes in bf16
     dtype_bytes = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
     # kv_cache_dtype "auto" is the model's dtype (bf16 under quantized weights).
     kv_dtype = request.kv_dtype or (fmt.name if fmt.name in ("fp16", "fp32") else "bf16")
