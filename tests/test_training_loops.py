@@ -57,3 +57,21 @@ def test_keep_outputs_and_accumulation_reach_the_cli():
     base, keep, ga = peak(), peak("--keep-outputs"), peak("--gradient-accumulation", "4")
     assert keep["settings"]["keep_outputs"] and ga["settings"]["gradient_accumulation"] == 4
     assert keep["peak_bytes"] > base["peak_bytes"]
+
+
+def test_zero3_offload_moves_the_parameters_to_the_host():
+    """ZeRO-3 + offload_param: the GPU keeps only gathered layers; the rank's shard lives in CPU memory."""
+    from vramkit.sources import load_model
+    from vramkit.training import train_memory
+
+    spec = load_model("llama-3.1-8b")
+    on_gpu = train_memory(spec, seq=2048, zero=3, gpus=8, gradient_checkpointing=True)
+    offloaded = train_memory(spec, seq=2048, zero=3, gpus=8, gradient_checkpointing=True, offload=True)
+    assert offloaded.host_bytes >= on_gpu.breakdown["optimizer"] + 2 * spec.params() // 8
+    assert offloaded.breakdown["optimizer"] == 0
+    assert offloaded.peak_bytes < on_gpu.peak_bytes
+    # FSDP2's names: fully_shard is stage 3; without resharding after forward the peak holds full weights
+    assert train_memory(spec, seq=2048, zero="fully_shard", gpus=8).peak_bytes == \
+        train_memory(spec, seq=2048, zero=3, gpus=8).peak_bytes
+    assert train_memory(spec, seq=2048, zero="fully_shard_no_reshard", gpus=8).peak_bytes == \
+        train_memory(spec, seq=2048, zero=2, gpus=8).peak_bytes

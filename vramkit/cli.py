@@ -219,9 +219,9 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
-    p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
+    p.add_argument("--zero", default="0", help="ZeRO stage 0-3, FSDP1 full_shard / shard_grad_op, or FSDP2 fully_shard / fully_shard_no_reshard")
     p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
-    p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
+    p.add_argument("--offload", action="store_true", help="ZeRO-Offload: optimizer states (and at stage 3 the parameters) in CPU memory")
     p.add_argument("--keep-outputs", action="store_true",
                    help="a hand-written loop that keeps the model's outputs (the logits) through backward")
     p.add_argument("--gradient-accumulation", type=_count, default=1, help="micro-batches per optimizer step")

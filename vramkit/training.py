@@ -31,8 +31,12 @@ from .model import ModelSpec
 PRECISIONS = tuple(act.PRECISIONS)
 ATTENTIONS = ("sdpa", "flash", "eager")
 COMPONENTS = ("weights", "gradients", "optimizer", "activations", "temporary")
-# FSDP sharding strategies as the ZeRO stage that shards the same things.
-FSDP = {"full_shard": 3, "shard_grad_op": 2, "no_shard": 0}
+# FSDP sharding strategies as the ZeRO stage that shards the same things: FSDP1's
+# ShardingStrategy names, and FSDP2's `fully_shard` (reshard_after_forward=True, the default, frees
+# the gathered parameters after each layer's forward: stage 3; False keeps them until backward, so
+# the peak holds them unsharded as stage 2 does).
+FSDP = {"full_shard": 3, "shard_grad_op": 2, "no_shard": 0,
+        "fully_shard": 3, "fully_shard_no_reshard": 2}
 # NF4 with double quantization (bitsandbytes): 4 bits per weight, one 8-bit absmax per 64 weights,
 # and one fp32 scale per 256 absmax blocks -> 0.5 + 1/64 + 4/(64*256) bytes per weight.
 NF4_BLOCK, NF4_DQ_BLOCK = 64, 256
@@ -61,6 +65,7 @@ class TrainingMemory:
     params: int
     trainable_params: int
     settings: dict = field(default_factory=dict)
+    host_bytes: int = 0      # what offloading keeps in CPU memory (per GPU rank), not in peak_bytes
     phase_breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -194,7 +199,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     "bf16"/"fp16" (everything in 16 bits) or "fp32". `lora_rank` > 0 trains PEFT LoRA adapters
     (fp32, PEFT's default) on `lora_targets`; `qlora` stores the frozen base linears in NF4.
     `zero` 1/2/3 (or an FSDP strategy name) shards states / +gradients / +weights over `gpus`;
-    `offload` keeps the sharded optimizer states (and, at stage 3, weights) in CPU memory.
+    `offload` keeps the sharded optimizer states (and, at stage 3, the parameters: only the layer
+    in flight and the prefetched one stay gathered on the GPU) in CPU memory, in `host_bytes`.
     `keep_outputs`: the hand-written loop (`out = model(**batch); out.loss.backward()`) that keeps
     the output object, and so the logits, alive through backward; Trainer's loop (the default)
     keeps only the loss. `gradient_accumulation` N: N micro-batches of `batch` sequences per
@@ -246,8 +252,20 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         grads = -(-grads // gpus)
     if zero >= 3:
         weights = -(-weights // gpus)
+    host = 0
     if offload and zero:
+        # ZeRO-Offload: the optimizer step runs on the CPU over the rank's shard of the states (and,
+        # in DeepSpeed's mixed precision, the fp32 master weights); at stage 3 the parameters are
+        # offloaded too (offload_param) and the GPU holds only what is gathered for the layer in
+        # flight and the one prefetched after it. Modelled from DeepSpeed's design; no fixture.
+        host = states + step_temp
         states, step_temp = 0, 0
+        if zero >= 3:
+            widest = max([spec.layer_params(i) for i in range(spec.num_layers)]
+                         + [spec.vocab_size * spec.hidden_size])
+            gathered = 2 * widest * (2 if (p.mixed or p.weight == 2) else p.weight)
+            host += weights
+            weights = min(weights * gpus, gathered)
 
     # -- activations --------------------------------------------------------------------------
     heads = act.head_terms(spec, precision, lora=lora)
@@ -309,7 +327,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     maxima = {c: max(m[c] for m in moments.values()) for c in COMPONENTS}
     overhead = CUDA_CONTEXT_BYTES + int(ALLOCATOR_SLACK * peak)
     return TrainingMemory(peak_bytes=peak, breakdown=dict(moments[phase]), peak_phase=phase,
-                          phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params,
+                          phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params, host_bytes=host,
                           trainable_params=n_train, settings=s,
                           phase_breakdown={k: dict(v) for k, v in moments.items()})
 
