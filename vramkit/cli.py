@@ -414,23 +414,31 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
     p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
-    p.add_argument("--optimizer-impl", default="foreach", help="foreach (CUDA default), for-loop or fused")
+    p.add_argument("--optimizer-impl", default="trainer",
+                   help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
+                        "for-loop or fused")
     p.add_argument("--gradient-checkpointing", action="store_true", help="keep only layer inputs; recompute")
     p.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (0: full)")
     p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
-    p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
+    p.add_argument("--zero", default="0",
+                   help="ZeRO stage 0-3, FSDP1 full_shard / shard_grad_op, or FSDP2 fully_shard / fully_shard_no_reshard")
     if not any("--gpus" in a.option_strings for a in p._actions):  # fit: infer's --gpus serves both
         p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
-    p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
+    p.add_argument("--offload", action="store_true",
+                   help="ZeRO-Offload: optimizer states (and at stage 3 the parameters) in CPU memory")
+    p.add_argument("--keep-outputs", action="store_true",
+                   help="a hand-written loop that keeps the model's outputs (the logits) through backward")
+    p.add_argument("--gradient-accumulation", type=_count, default=1, help="micro-batches per optimizer step")
 
 
 def _train_settings(args) -> dict:
     return dict(precision=args.precision, optimizer=args.optimizer, optimizer_impl=args.optimizer_impl,
                 gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
                 lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
-                offload=args.offload, attention=args.attention)
+                offload=args.offload, attention=args.attention, keep_outputs=args.keep_outputs,
+                gradient_accumulation=args.gradient_accumulation)
 
 
 def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:

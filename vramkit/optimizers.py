@@ -9,6 +9,10 @@ allocates short-lived temporaries. Both depend on the PyTorch implementation:
 - `for-loop` (`foreach=False`, what CPU runs use) does one parameter tensor at a time, so its
   temporaries are a few copies of the largest single parameter tensor.
 - `fused` runs one kernel per parameter group and allocates no full-size temporaries.
+- `trainer` is what transformers' Trainer runs for that optimizer with its defaults: since
+  torch 2.8 its default `optim` is "adamw_torch_fused" (training_args.py, transformers 5.x), so
+  AdamW is fused; its "adafactor" is transformers' own Adafactor, one tensor at a time; the rest
+  are torch.optim classes with PyTorch's CUDA default, foreach.
 
 The numbers are checked against MemTracker in tests/reference/training.json. Explained in the
 chapter on training memory.
@@ -19,7 +23,9 @@ from dataclasses import dataclass
 
 from .errors import unknown
 
-IMPLS = ("foreach", "for-loop", "fused")
+IMPLS = ("trainer", "foreach", "for-loop", "fused")
+# What `trainer` resolves to, per optimizer (see the module docstring); absent: foreach.
+TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop"}
 
 # bitsandbytes 8-bit optimizers: block-wise quantized states with one fp32 absmax per block of 256
 # (`Optimizer8bit` with block_wise=True); tensors under 4096 elements keep fp32 states.
@@ -85,6 +91,12 @@ def check_impl(impl: str) -> str:
     return impl
 
 
+def resolve_impl(opt: Optimizer, impl: str) -> str:
+    """The implementation that really runs: `trainer` resolved for `opt`, others as given."""
+    check_impl(impl)
+    return TRAINER_IMPL.get(opt.name, "foreach") if impl == "trainer" else impl
+
+
 def state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]], param_bytes: int) -> int:
     """Bytes of optimizer state for trainable tensors of these shapes.
 
@@ -110,7 +122,7 @@ def state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]], param_bytes: int)
 
 def step_temporary_bytes(opt: Optimizer, impl: str, shapes: list[tuple[int, ...]], param_bytes: int) -> int:
     """Peak bytes of temporaries inside one optimizer step (beyond states, weights and gradients)."""
-    check_impl(impl)
+    impl = resolve_impl(opt, impl)
     if not shapes or opt.eight_bit or impl == "fused":
         return 0
     if impl == "foreach":

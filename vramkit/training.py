@@ -32,8 +32,12 @@ from .model import ModelSpec
 PRECISIONS = tuple(act.PRECISIONS)
 ATTENTIONS = ("sdpa", "flash", "eager")
 COMPONENTS = ("weights", "gradients", "optimizer", "activations", "temporary")
-# FSDP sharding strategies as the ZeRO stage that shards the same things.
-FSDP = {"full_shard": 3, "shard_grad_op": 2, "no_shard": 0}
+# FSDP sharding strategies as the ZeRO stage that shards the same things: FSDP1's
+# ShardingStrategy names, and FSDP2's `fully_shard` (reshard_after_forward=True, the default, frees
+# the gathered parameters after each layer's forward: stage 3; False keeps them until backward, so
+# the peak holds them unsharded as stage 2 does).
+FSDP = {"full_shard": 3, "shard_grad_op": 2, "no_shard": 0,
+        "fully_shard": 3, "fully_shard_no_reshard": 2}
 # NF4 with double quantization (bitsandbytes): 4 bits per weight, one 8-bit absmax per 64 weights,
 # and one fp32 scale per 256 absmax blocks -> 0.5 + 1/64 + 4/(64*256) bytes per weight.
 NF4_BLOCK, NF4_DQ_BLOCK = 64, 256
@@ -50,6 +54,7 @@ class TrainingMemory:
     `peak_phase`: "forward_end", "backward" or "optimizer_step". `phases`: the total at each
     phase's own peak. `maxima`: each component's largest value over the step (not simultaneous).
     `overhead_bytes`: CUDA context and allocator caching, not inside `peak_bytes`.
+    `phase_breakdown`: the five components at each phase's own peak (a step's memory timeline).
     """
 
     peak_bytes: int
@@ -61,6 +66,8 @@ class TrainingMemory:
     params: int
     trainable_params: int
     settings: dict = field(default_factory=dict)
+    host_bytes: int = 0      # what offloading keeps in CPU memory (per GPU rank), not in peak_bytes
+    phase_breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The `vramkit train --json` contract (DESIGN.md): plain ints in bytes."""
@@ -180,22 +187,33 @@ def _numel(shape) -> int:
 # ---- the model ------------------------------------------------------------------------------
 
 def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = "mixed",
-                 optimizer: str = "adamw", optimizer_impl: str = "foreach",
+                 optimizer: str = "adamw", optimizer_impl: str = "trainer",
                  gradient_checkpointing: bool = False, lora_rank: int = 0,
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
-                 gpus: int = 1, offload: bool = False, attention: str = "sdpa") -> TrainingMemory:
+                 gpus: int = 1, offload: bool = False, attention: str = "sdpa",
+                 keep_outputs: bool = False, gradient_accumulation: int = 1) -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
+    `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
+    "foreach" (a plain torch.optim optimizer on CUDA), "for-loop" or "fused".
     `precision`: "mixed" (fp32 weights, bf16 autocast, fp32 grads and states: Trainer(bf16=True)),
     "bf16"/"fp16" (everything in 16 bits) or "fp32". `lora_rank` > 0 trains PEFT LoRA adapters
     (fp32, PEFT's default) on `lora_targets`; `qlora` stores the frozen base linears in NF4.
     `zero` 1/2/3 (or an FSDP strategy name) shards states / +gradients / +weights over `gpus`;
-    `offload` keeps the sharded optimizer states (and, at stage 3, weights) in CPU memory.
+    `offload` keeps the sharded optimizer states (and, at stage 3, the parameters: only the layer
+    in flight and the prefetched one stay gathered on the GPU) in CPU memory, in `host_bytes`.
+    `keep_outputs`: the hand-written loop (`out = model(**batch); out.loss.backward()`) that keeps
+    the output object, and so the logits, alive through backward; Trainer's loop (the default)
+    keeps only the loss. `gradient_accumulation` N: N micro-batches of `batch` sequences per
+    optimizer step; from the second on, forward and backward run with every gradient allocated.
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
+    require_positive("gradient_accumulation", gradient_accumulation)
     zero = s["zero"]
-    s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload))
+    s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
+             keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
+    accumulating = gradient_accumulation > 1
     o = opt.get_optimizer(optimizer)
     p = act.PRECISIONS[precision]
     tokens = seq * batch
@@ -235,8 +253,20 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         grads = -(-grads // gpus)
     if zero >= 3:
         weights = -(-weights // gpus)
+    host = 0
     if offload and zero:
+        # ZeRO-Offload: the optimizer step runs on the CPU over the rank's shard of the states (and,
+        # in DeepSpeed's mixed precision, the fp32 master weights); at stage 3 the parameters are
+        # offloaded too (offload_param) and the GPU holds only what is gathered for the layer in
+        # flight and the one prefetched after it. Modelled from DeepSpeed's design; no fixture.
+        host = states + step_temp
         states, step_temp = 0, 0
+        if zero >= 3:
+            widest = max([spec.layer_params(i) for i in range(spec.num_layers)]
+                         + [spec.vocab_size * spec.hidden_size])
+            gathered = 2 * widest * (2 if (p.mixed or p.weight == 2) else p.weight)
+            host += weights
+            weights = min(weights * gpus, gathered)
 
     # -- activations --------------------------------------------------------------------------
     encoder = spec.architecture == "encoder"
@@ -274,11 +304,16 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         activ = sum(kept) + head_bytes + (casts - layer_casts * spec.num_layers)
 
     # -- phases (steady state: the states exist) ------------------------------------------
+    # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
+    # the outputs (MemTracker files them as activations: they were made in forward).
+    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs else 0
+    # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
+    held_grads = grads if accumulating else 0
     moments = {}
-    moments["forward_end"] = dict(weights=weights, gradients=0, optimizer=states, activations=activ,
+    moments["forward_end"] = dict(weights=weights, gradients=held_grads, optimizer=states, activations=activ,
                                   temporary=fwd_loss)
-    moments["backward"] = dict(weights=weights, gradients=0, optimizer=states, activations=activ,
-                               temporary=bwd_loss)
+    moments["backward"] = dict(weights=weights, gradients=held_grads, optimizer=states,
+                               activations=activ + kept_logits, temporary=bwd_loss)
     # walking down the layers: activations freed, gradients appear
     g_layers = grads - _head_grad(spec, grads, n_train, lora)
     g_head = grads - g_layers
@@ -289,12 +324,16 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 _layer_backward_temp(spec, p, tokens)) + experts[j][1]
-        total_act = remaining + live_layer
+        total_act = remaining + live_layer + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
-        m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
-                 activations=total_act, temporary=temp)
+        if accumulating:  # the layer's new gradients are made, then added into the held ones in place
+            m = dict(weights=weights, gradients=grads, optimizer=states, activations=total_act,
+                     temporary=temp + g_layers // max(spec.num_layers, 1))
+        else:
+            m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
+                     activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
     moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
@@ -305,8 +344,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     maxima = {c: max(m[c] for m in moments.values()) for c in COMPONENTS}
     overhead = CUDA_CONTEXT_BYTES + int(ALLOCATOR_SLACK * peak)
     return TrainingMemory(peak_bytes=peak, breakdown=dict(moments[phase]), peak_phase=phase,
-                          phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params,
-                          trainable_params=n_train, settings=s)
+                          phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params, host_bytes=host,
+                          trainable_params=n_train, settings=s,
+                          phase_breakdown={k: dict(v) for k, v in moments.items()})
 
 
 def _linear_params(spec: ModelSpec) -> int:
@@ -362,7 +402,8 @@ def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets
     if lora_rank or qlora:
         _lora_targets(spec, lora_targets)
     return dict(seq=seq, batch=batch, precision=precision, optimizer=opt.get_optimizer(optimizer).name,
-                optimizer_impl=impl, lora_rank=lora_rank, lora_targets=lora_targets, qlora=bool(qlora), zero=zero, gpus=gpus,
+                optimizer_impl=impl, optimizer_impl_resolved=opt.resolve_impl(opt.get_optimizer(optimizer), impl),
+                lora_rank=lora_rank, lora_targets=lora_targets, qlora=bool(qlora), zero=zero, gpus=gpus,
                 attention=attention)
 
 

@@ -121,6 +121,16 @@ LABELS: dict[str, dict[str, str]] = {
     "setting": {"ko": "설정", "en": "setting"},
     "ratio": {"ko": "비율", "en": "ratio"},
     "full_ft": {"ko": "전체 미세조정", "en": "full fine-tuning"},
+    "loop": {"ko": "학습 루프", "en": "training loop"},
+    "loop_trainer": {"ko": "Trainer(손실만 남김)", "en": "Trainer (keeps only the loss)"},
+    "loop_keep": {"ko": "직접 쓴 루프(출력을 남김)", "en": "hand-written loop (keeps the outputs)"},
+    "micro_batch": {"ko": "마이크로 배치", "en": "micro-batch"},
+    "accumulation_steps": {"ko": "그래디언트 누적 횟수", "en": "accumulation steps"},
+    "effective_batch": {"ko": "유효 배치", "en": "effective batch"},
+    "rung": {"ko": "단계별 대책", "en": "what you change"},
+    "fits_on": {"ko": "들어가는가", "en": "fits"},
+    "yes": {"ko": "예", "en": "yes"},
+    "no": {"ko": "아니요", "en": "no"},
 }
 
 

@@ -93,7 +93,8 @@ def predict_training(case: dict):
     return train_memory(ModelSpec.from_config(case["config"]), seq=s["seq"], batch=s["batch"],
                         precision=s["precision"], optimizer=name, optimizer_impl=impl,
                         gradient_checkpointing=s["gradient_checkpointing"], lora_rank=s["lora_rank"],
-                        attention=s["attention"])
+                        attention=s["attention"], keep_outputs=s.get("keep_outputs", False),
+                        gradient_accumulation=s.get("grad_accum", 1))
 
 
 # Rules people use for full fine-tuning with Adam, as their sources state them (none counts activations).

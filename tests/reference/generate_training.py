@@ -36,12 +36,18 @@ import transformers
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
 
+# A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
+# peft import it, and it may not import cleanly; LoRA here never needs it.
+sys.modules.setdefault("gptqmodel", None)
 try:
     import peft
 except ImportError:  # LoRA cases are skipped without peft
     peft = None
 
 OUT = Path(__file__).with_name("training.json")
+# `--set loops`: the loop a user writes and the Trainer's defaults (issue 17), in their own file so that
+# the base cases keep the versions they were measured with.
+OUT_LOOPS = Path(__file__).with_name("training_loops.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
@@ -62,7 +68,7 @@ ARCHS: dict[str, dict] = {
 
 # The settings every architecture runs (id suffix -> settings).
 BASE = dict(seq=256, batch=2, precision="mixed", optimizer="adamw", foreach=True,
-            gradient_checkpointing=False, lora_rank=0, attention="sdpa")
+            gradient_checkpointing=False, lora_rank=0, attention="sdpa", keep_outputs=False, grad_accum=1)
 MATRIX = {
     "bf16-adamw": dict(precision="bf16"),
     "mixed-adamw": dict(),
@@ -88,6 +94,29 @@ EXTRA = [
     ("gemma3-262k", "bf16-adamw-gc", dict(precision="bf16", gradient_checkpointing=True)),
     ("llama-gqa-128k", "bf16-adamw-s1024", dict(precision="bf16", seq=1024, batch=1)),
 ]
+# The loop variants: a hand-written loop that keeps the outputs, gradient accumulation, and what
+# Trainer runs by default with torch >= 2.8 (optim="adamw_torch_fused", transformers' training_args).
+LOOP_ARCHS = ("llama-mha", "qwen2-152k", "gemma3-262k", "gpt2")
+LOOPS = {
+    "mixed-adamw-keep": dict(keep_outputs=True),
+    "bf16-adamw-keep": dict(precision="bf16", keep_outputs=True),
+    "mixed-adamw-ga2": dict(grad_accum=2),
+    "bf16-adamw-ga4": dict(precision="bf16", grad_accum=4),
+    "mixed-fused-trainer": dict(optimizer="adamw-fused", foreach=False),
+    "mixed-fused-keep-ga2": dict(optimizer="adamw-fused", foreach=False, keep_outputs=True, grad_accum=2),
+    "mixed-adamw-gc-ga2": dict(gradient_checkpointing=True, grad_accum=2),
+    "bf16-lora-keep": dict(precision="bf16", lora_rank=16, keep_outputs=True),
+}
+
+
+def loop_cases():
+    for arch in LOOP_ARCHS:
+        for suffix, st in LOOPS.items():
+            if arch.endswith("-moe") and st.get("precision", BASE["precision"]) != "bf16":
+                continue  # see cases(): fp32 MoE experts cannot run under FakeTensorMode here
+            yield f"{arch}/{suffix}", arch, st
+
+
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "mixed": torch.float32}
 CATEGORIES = {str(k.value): k for k in _MemRefType}
 
@@ -218,17 +247,29 @@ def run_case(arch_name: str, settings: dict) -> dict:
         with mt:
             for step in range(2):
                 phases = {}
-                _start_phase(mt)
-                if s["precision"] == "mixed":
-                    with torch.autocast("cpu", dtype=torch.bfloat16):
-                        loss = model(input_ids=ids, labels=ids).loss
-                else:
-                    loss = model(input_ids=ids, labels=ids).loss
-                phases["forward"] = dict(peak=_snapshot(mt, "peak"), end=_snapshot(mt, "current"))
-                _start_phase(mt)
-                loss.backward()
-                del loss
-                phases["backward"] = dict(peak=_snapshot(mt, "peak"), end=_snapshot(mt, "current"))
+                for micro in range(s["grad_accum"]):
+                    # micro-batches after the first run with the gradients of the earlier ones alive
+                    tag = "" if s["grad_accum"] == 1 else f".{micro + 1}"
+                    _start_phase(mt)
+                    if s["precision"] == "mixed":
+                        with torch.autocast("cpu", dtype=torch.bfloat16):
+                            out = model(input_ids=ids, labels=ids)
+                    else:
+                        out = model(input_ids=ids, labels=ids)
+                    # Trainer's compute_loss keeps only the loss; a hand-written loop keeps `out`
+                    # (and with it the logits) alive until after backward.
+                    loss = out.loss / s["grad_accum"]
+                    if not s["keep_outputs"]:
+                        del out
+                    phases["forward" + tag] = dict(peak=_snapshot(mt, "peak"), end=_snapshot(mt, "current"))
+                    _start_phase(mt)
+                    loss.backward()
+                    del loss
+                    if s["keep_outputs"]:
+                        del out
+                    phases["backward" + tag] = dict(peak=_snapshot(mt, "peak"), end=_snapshot(mt, "current"))
+                    if micro + 1 < s["grad_accum"]:
+                        mt.reset_mod_stats()  # MemTracker tracks one call per module between resets
                 _start_phase(mt)
                 opt.step()
                 phases["optimizer_step"] = dict(peak=_snapshot(mt, "peak"), end=_snapshot(mt, "current"))
@@ -272,15 +313,41 @@ def cases():
         yield f"{arch}/{suffix}", arch, st
 
 
+def _write(out_path: Path, out: dict, failures: list) -> None:
+    doc = dict(
+        meta=dict(
+            generator="tests/reference/generate_training.py",
+            torch=torch.__version__, transformers=transformers.__version__,
+            peft=getattr(peft, "__version__", None),
+            tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
+            steps=2, loss="transformers' ForCausalLMLoss (labels=input_ids)",
+            mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
+            lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
+            gradient_checkpointing="model.gradient_checkpointing_enable(use_reentrant=False)",
+            loop=("out = model(input_ids, labels); loss = out.loss / grad_accum; without keep_outputs `out` "
+                  "is deleted before backward (Trainer's compute_loss), with it after; grad_accum "
+                  "micro-batches (phases forward.k / backward.k) before each optimizer step"),
+            failures=failures,
+        ),
+        cases=dict(sorted(out.items())),
+    )
+    out_path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run only case ids containing this text (merged into the file)")
+    ap.add_argument("--set", choices=("base", "loops"), default="base",
+                    help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults")
+    ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
-    old = json.loads(OUT.read_text())["cases"] if (args.only and OUT.exists()) else {}
+    out_path = OUT if args.set == "base" else OUT_LOOPS
+    keep_old = (args.only or args.resume) and out_path.exists()
+    old = json.loads(out_path.read_text())["cases"] if keep_old else {}
     out = dict(old)
     failures = []
-    for cid, arch, st in cases():
-        if args.only not in cid:
+    for cid, arch, st in (cases() if args.set == "base" else loop_cases()):
+        if args.only not in cid or (args.resume and cid in old):
             continue
         if st.get("lora_rank") and peft is None:
             continue
@@ -293,24 +360,11 @@ def main(argv=None) -> int:
             continue
         rec["config"] = ARCHS[arch]
         out[cid] = rec
+        _write(out_path, out, failures)  # after every case: a long run interrupted keeps what it measured
         print(f"{cid:<40} peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} "
               f"{rec['peak_phase']:<15} ({time.time() - t0:.1f} s)", file=sys.stderr)
-    doc = dict(
-        meta=dict(
-            generator="tests/reference/generate_training.py",
-            torch=torch.__version__, transformers=transformers.__version__,
-            peft=getattr(peft, "__version__", None),
-            tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
-            steps=2, loss="transformers' ForCausalLMLoss (labels=input_ids)",
-            mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
-            lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
-            gradient_checkpointing="model.gradient_checkpointing_enable(use_reentrant=False)",
-            failures=failures,
-        ),
-        cases=dict(sorted(out.items())),
-    )
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
+    _write(out_path, out, failures)
+    print(f"wrote {len(out)} cases to {out_path.name}; {len(failures)} failed", file=sys.stderr)
     return 1 if failures else 0
 
 
