@@ -29,6 +29,16 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     return value
 
 
+def glue_all(values: dict[str, Any]) -> None:
+    """Glue every `name: value` of `values` at once; shows and returns nothing (a cell may end with it).
+
+    One call after a computation names the numbers the prose uses, instead of a line of plumbing
+    per number: `glue_all({"kv_8k": fmt_bytes(kv, "GB"), "heads": spec.num_heads})`.
+    """
+    for name, value in values.items():
+        glue(name, value)
+
+
 def check_lang(lang: str) -> str:
     """`lang` if it is "ko" or "en", else a VramkitError with a did-you-mean."""
     if lang not in LANGS:
