@@ -44,10 +44,39 @@ def _catalog_dirs() -> dict[str, list[Path]]:
     return dirs
 
 
+# The theme's strings that no shipped Korean catalog has (pydata-sphinx-theme has none), or has
+# wrongly ("By" as "으로"). Consulted first, then the catalogs.
+KO_UI = {
+    "Skip to main content": "본문으로 건너뛰기", "Back to top": "맨 위로", "Repository": "저장소",
+    "Open issue": "이슈 열기", "Light": "밝게", "Dark": "어둡게", "System Settings": "시스템 설정",
+    "Color mode": "색 모드", "By": "지은이:", "Search this book...": "이 책에서 검색...",
+    "Site navigation": "사이트 탐색", "On this page": "이 페이지의 내용", "Main": "본문",
+    "Toggle primary sidebar": "목차 열고 닫기", "Toggle secondary sidebar": "이 페이지 목차 열고 닫기",
+    "Launch interactive content": "실행 환경에서 열기", "Source repositories": "소스 저장소",
+    "previous page": "이전 쪽", "next page": "다음 쪽", "previous": "이전", "next": "다음",
+    "Version warning": "버전 경고", "Download this page": "이 쪽 내려받기", "Download source file": "원본 파일 내려받기",
+    "Print to PDF": "PDF로 인쇄", "Fullscreen mode": "전체 화면", "Contents": "내용", "Search": "검색",
+    "Breadcrumb": "위치", "Home": "처음",
+}
+
+
+class _Table(gettext.NullTranslations):
+    """A translation from a dict, falling back to the catalogs added behind it."""
+
+    def __init__(self, table: dict[str, str]):
+        super().__init__()
+        self.table = table
+
+    def gettext(self, message):
+        if message in self.table:
+            return self.table[message]
+        return self._fallback.gettext(message) if self._fallback else message
+
+
 def _korean_translators() -> dict[tuple[str, str], gettext.NullTranslations]:
     found = {}
     for catalog, dirs in _catalog_dirs().items():
-        translator = gettext.NullTranslations()
+        translator = _Table(KO_UI)
         for folder in dirs:
             translator.add_fallback(gettext.translation(catalog, localedir=str(folder), languages=["ko"],
                                                         fallback=True))

@@ -328,3 +328,23 @@ def test_readme_says_what_the_browser_test_needs():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for package in ("chromium", "fonts-noto-cjk"):
         assert package in readme and package in ci
+
+
+def test_localized_translates_headings_not_data():
+    pd = pytest.importorskip("pandas")
+    from vramkit.book import localized
+    from vramkit.units import label
+
+    table = pd.DataFrame({"total": [1], "share of bytes": ["5%"], "llama-3-8b": [2]}, index=["baseline"])
+    ko = localized(table, "ko")
+    assert list(ko.columns) == ["합계", "바이트 비율", "llama-3-8b"] and list(ko.index) == ["기준(ZeRO 없음)"]
+    assert list(localized(table, "en").columns) == ["total", "share of bytes", "llama-3-8b"]
+    assert list(table.columns) == ["total", "share of bytes", "llama-3-8b"]  # the computation's keys stay
+    assert label("kv_at_tokens", "ko", tokens=8192) == "KV, 8,192 토큰"
+    assert label("kv_at_tokens", "en", tokens=2000) == "KV, 2,000 tokens"
+
+
+@pytest.mark.parametrize("name", ["04-inference", "06-speed"])
+def test_no_ad_hoc_translation_helper(name):
+    source = (CHAPTERS / "src" / f"{name}.md").read_text(encoding="utf-8")
+    assert "def t(" not in source and 'if LANG == "ko"' not in source and "if LANG == 'ko'" not in source

@@ -242,15 +242,20 @@ def test_korean_page_reads_korean(site, browser, path):
         visit.close()
 
 
+# Lower-case words that are names, not English: the package, engines, and the like.
+NAMES = {"vramkit", "vllm", "transformers", "mlx", "bitsandbytes"}
+
+
 def _english_words(text: str) -> bool:
-    """True for a heading in English words ("memory needed"), not for names ("bf16", "KV", "llama-3-8b")."""
+    """True for a heading in English words ("memory needed", "source"), not for names ("bf16",
+    "KV", "llama-3-8b", "GPU", "vramkit")."""
     from vramkit.units import LABELS
 
-    if HANGUL.search(text):
+    if HANGUL.search(text) or text in NAMES:
         return False
     english_labels = {v["en"] for v in LABELS.values() if not HANGUL.search(v["en"])} - \
-                     {v["ko"] for v in LABELS.values()}
-    return text in english_labels or bool(re.fullmatch(r"[a-z]{3,}(?: [a-z]{2,})+", text))
+                     {v["ko"] for v in LABELS.values()} - NAMES
+    return text in english_labels or bool(re.fullmatch(r"[a-z]{4,}(?: [a-z]+)*|[a-z]+(?: [a-z]+)+", text))
 
 
 @pytest.mark.parametrize("query", ["양자화는", "양자화"])

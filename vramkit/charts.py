@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from .book import check_lang
 from .units import GB, label
@@ -40,6 +41,10 @@ def _stable_renderer(spec: dict, **metadata) -> dict:
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
 
 
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+KO_MENU = {"SVG_ACTION": "SVG로 저장", "PNG_ACTION": "PNG로 저장", "CLICK_TO_VIEW_ACTIONS": "그림 메뉴"}
+
+
 def fit_to_column(spec: dict) -> dict:
     """`spec` drawn as wide as the text column it sits in, legends below the plot.
 
@@ -52,6 +57,11 @@ def fit_to_column(spec: dict) -> dict:
     if not any(key in spec for key in ("hconcat", "vconcat", "concat", "facet", "repeat")):
         spec["width"] = "container"
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    # vega-embed reads usermeta.embedOptions: a Korean chart gets a Korean chart menu.
+    if _HANGUL.search(json.dumps(spec, ensure_ascii=False)):
+        usermeta = dict(spec.get("usermeta", {}))
+        usermeta["embedOptions"] = {"i18n": KO_MENU, **usermeta.get("embedOptions", {})}
+        spec["usermeta"] = usermeta
     config = dict(spec.get("config", {}))
     config["legend"] = {"orient": "bottom", "direction": "vertical", "labelLimit": 260, **config.get("legend", {})}
     spec["config"] = config
@@ -389,6 +399,7 @@ def code_grid(rows: list[dict], lang: str = "en", *, select: str = "format", wid
         finite_nonzero = math.isfinite(v) and v != 0
         text = "NaN" if math.isnan(v) else (("-" if v < 0 else "") + "inf" if math.isinf(v) else f"{v:g}")
         data.append({"sel": r[select], "exponent": r["exponent"], "mantissa": r["mantissa"], "text": text,
+                     "short": _short_number(v) if finite_nonzero else text,
                      "log2": math.log2(abs(v)) if finite_nonzero else 0.0, "plain": finite_nonzero})
     pick = _menu(rows, select, lang)
     base = alt.Chart(alt.Data(values=data)).encode(
@@ -402,9 +413,18 @@ def code_grid(rows: list[dict], lang: str = "en", *, select: str = "format", wid
         color=alt.Color("log2:Q", title="log₂|x|", scale=alt.Scale(scheme="lighttealblue"))
     ).transform_filter(alt.datum.plain)
     specials = base.mark_rect(stroke="white", color="#e0e0e0").transform_filter(~alt.datum.plain)
-    text = base.mark_text(fontSize=10, color="black").encode(text="text:N")
+    # The cell shows a short form (a phone's cell is ~35 px wide); the tooltip has the exact value.
+    text = base.mark_text(fontSize=9, color="black").encode(text="short:N")
     return (alt.layer(cells, specials, text).add_params(pick).transform_filter(alt.datum.sel == pick)
             .properties(width=width))
+
+
+def _short_number(v: float) -> str:
+    """At most 6 characters: 0.0039, 0.25, 448, 57344 (the exact value goes in the tooltip)."""
+    if abs(v) >= 1000:
+        return f"{v:.0f}"
+    text = f"{v:.3g}"
+    return text if len(text) <= 5 else f"{v:.2g}"
 
 
 def format_levels(rows: list[dict], lang: str = "en", *, width: int = 600):
