@@ -3,6 +3,14 @@
 Builds the book (warnings are errors), serves it on 127.0.0.1, and drives Debian's Chromium with
 playwright. Every request that leaves 127.0.0.1 is aborted and recorded, so a CDN script that
 slipped back in (vega, require.js, MathJax, widget embedder) fails the test.
+
+Then what a reader sees, at a desktop's 1280 px and a phone's 390 px (tests/browser_checks.js):
+charts inside the text column, no labels printed over each other, no clipped formula, no sideways
+scrolling, nothing of an answer below its closed box, no chart link off the site, widget snapshots
+marked frozen; twins with the same headings; Korean pages in Korean (theme strings, chart titles,
+table headings, keep-all line breaking, a "next" that stays in Korean); search that ignores Korean
+particles and shows chapter text. VRAMKIT_BOOK_HTML=<built html folder> skips the build (for
+iterating on the checks only; CI always builds).
 """
 from __future__ import annotations
 
@@ -236,6 +244,9 @@ def test_korean_page_reads_korean(site, browser, path):
             "els => els.map(e => e.textContent.trim())")
         english = sorted({t for t in titles if _english_words(t)})
         assert not english, f"English headings on {path}: {english}"
+        breaking = page.evaluate("[document.documentElement.lang, getComputedStyle(document.querySelector("
+                                 "'article.bd-article p')).wordBreak]")
+        assert breaking == ["ko", "keep-all"], f"{path}: lang and word-break {breaking}"
         nxt = page.eval_on_selector_all("a.right-next, a.left-prev", "els => els.map(e => e.getAttribute('href'))")
         assert all("/en/" not in h for h in nxt), f"{path} leads to the English part: {nxt}"
     finally:
