@@ -248,6 +248,7 @@ def test_fill_pastes_what_myst_nb_would_and_escapes_markup():
     values = {"a": "'16.06 GB'", "n": "131072", "star": "'x*y_z'"}
     assert tool.fill_markdown("is {glue:text}`a`, {glue:text}`n` and {glue}`star`", values) == \
         "is 16.06 GB, 131072 and x\\*y\\_z"
+    assert tool.fill_markdown("{glue:text}`n:,d` tokens", values) == "131,072 tokens"
     with pytest.raises(SystemExit, match="no glue named 'missing'"):
         tool.fill_markdown("{glue:text}`missing`", values, "here")
 

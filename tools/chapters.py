@@ -175,23 +175,37 @@ def glue_values(nb) -> dict[str, str]:
     return values
 
 
-def paste_text(plain: str) -> str:
-    """What `{glue:text}` pastes for a text/plain repr (myst-nb: literal_eval, then str), escaped for markdown."""
+def paste_text(plain: str, spec: str = "") -> str:
+    """What `{glue:text}` pastes for a text/plain repr, escaped for markdown.
+
+    As myst-nb's format_plain_text: literal_eval the repr, then format it with `spec` (the part
+    after the last ":" of `name:spec`, e.g. ",d"), converting to int or float by its type letter.
+    """
     try:
         value = literal_eval(plain)
     except (SyntaxError, ValueError):
         value = plain
+    if spec:
+        kind = spec[-1]
+        value = int(value) if kind in "bcdoxX" else float(value) if kind in "eEfFgGn%" else str(value)
+        value = format(value, spec)
     return _MARKUP.sub(r"\\\1", str(value))
+
+
+def _name_and_spec(role: str) -> tuple[str, str]:
+    """"n:,d" -> ("n", ",d"); "n" -> ("n", "") (myst-nb splits at the last colon)."""
+    name, colon, spec = role.rpartition(":")
+    return (name, spec) if colon else (role, "")
 
 
 def fill_markdown(text: str, values: dict[str, str], where: str = "") -> str:
     """`text` with every glue role replaced by its value; exits naming the missing glue name."""
     def paste(m):
-        name = m.group(1)
+        name, spec = _name_and_spec(m.group(1))
         if name not in values:
             sys.exit(f"{where}: no glue named {name!r} in the executed notebook "
                      f"(glued: {', '.join(sorted(values)) or 'none'})")
-        return paste_text(values[name])
+        return paste_text(values[name], spec)
 
     return GLUE_ROLE.sub(paste, text)
 
@@ -257,7 +271,7 @@ def problems(name: str) -> list[str]:
             continue
         fresh = notebook(name, lang)
         values = glue_values(stored)
-        missing = sorted({m.group(1) for c in fresh.cells if c.cell_type == "markdown"
+        missing = sorted({_name_and_spec(m.group(1))[0] for c in fresh.cells if c.cell_type == "markdown"
                           for m in GLUE_ROLE.finditer(c.source)} - set(values))
         if missing:
             found.append(f"{rel}: glue {', '.join(missing)} not in its outputs; run python tools/chapters.py build {name}")
