@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -176,3 +177,175 @@ def test_chart_output_is_deterministic():
             for _ in range(2)]
     assert runs[0] == runs[1] and "altair-viz-" in runs[0]
     assert json.dumps("가중치")[1:-1] in runs[0] or "가중치" in runs[0]
+
+
+# --- The stored notebooks as Colab, Jupyter and Binder show them --------------------------------
+MYST_ONLY = re.compile(r"\{glue|:::|\{[a-z][\w:-]*\}`|^\([\w-]+\)=|^:class:|\*\*")
+
+
+def _commonmark():
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    # CommonMark with tables and $math$ (JupyterLab and Colab render both), nothing MyST-specific.
+    return MarkdownIt("commonmark").enable("table").use(dollarmath_plugin)
+
+
+def _visible_text(md, source: str) -> list[str]:
+    texts = []
+    for token in md.parse(source):
+        if token.type == "inline":
+            texts += [c.content for c in token.children if c.type == "text"]
+    return texts
+
+
+@pytest.mark.parametrize("lang,name", ALL)
+def test_notebook_markdown_shows_no_myst_syntax(lang, name):
+    """What a notebook front end renders: values, not `{glue:text}` roles; no `:::` fences, MyST
+    targets or roles; no `**` that CommonMark leaves literal (bold ending in punctuation before Hangul)."""
+    md = _commonmark()
+    raw = [(i, t) for i, c in enumerate(_read(lang, name).cells) if c.cell_type == "markdown"
+           for t in _visible_text(md, c.source) if MYST_ONLY.search(t)]
+    assert not raw, f"{lang}/{name}: raw syntax in rendered text (cell, text): {raw[:5]}"
+
+
+@pytest.mark.parametrize("lang,name", ALL)
+def test_exercise_answers_are_closed_details(lang, name):
+    """Answers are <details> boxes in every front end; the computation that follows one is folded."""
+    nb = _read(lang, name)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and "<details" in cell.source:
+            assert cell.source.count("<details") == cell.source.count("</details>")
+            assert "<summary>" in cell.source and "<details open" not in cell.source
+            following = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            if following is not None and following.cell_type == "code" and "hide-input" in following.metadata.get("tags", []):
+                assert "hide-output" in following.metadata["tags"], f"{lang}/{name} cell {i + 1}"
+                assert following.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+
+
+@pytest.mark.parametrize("name", KO)
+def test_twins_have_the_same_heading_levels(name):
+    md = _commonmark()
+    levels = {lang: [t.tag for c in _read(lang, name).cells if c.cell_type == "markdown"
+                     for t in md.parse(c.source) if t.type == "heading_open"] for lang in ("ko", "en")}
+    assert levels["ko"] == levels["en"], f"{name}: {levels}"
+
+
+@pytest.mark.parametrize("lang,name", ALL)
+def test_prose_values_come_from_a_fresh_run(lang, name):
+    """Execute the chapter from its source now: the prose it fills in is the stored prose."""
+    tool = _tool()
+    path = CHAPTERS / lang / f"{name}.ipynb"
+    fresh = tool.fill(tool.execute(tool.notebook(name, lang), path), f"{lang}/{name}")
+    stored = _read(lang, name)
+    pairs = [(a.source, b.source) for a, b in zip(fresh.cells, stored.cells) if a.cell_type == "markdown"]
+    differ = [(a[:200], b[:200]) for a, b in pairs if a != b]
+    assert len(fresh.cells) == len(stored.cells) and not differ, differ[:2]
+
+
+def test_fill_pastes_what_myst_nb_would_and_escapes_markup():
+    tool = _tool()
+    values = {"a": "'16.06 GB'", "n": "131072", "star": "'x*y_z'"}
+    assert tool.fill_markdown("is {glue:text}`a`, {glue:text}`n` and {glue}`star`", values) == \
+        "is 16.06 GB, 131072 and x\\*y\\_z"
+    assert tool.fill_markdown("{glue:text}`n:,d` tokens", values) == "131,072 tokens"
+    with pytest.raises(SystemExit, match="no glue named 'missing'"):
+        tool.fill_markdown("{glue:text}`missing`", values, "here")
+
+
+def test_admonitions_become_html_that_commonmark_renders():
+    tool = _tool()
+    out = tool.admonitions_to_html(":::{admonition} Answer\n:class: dropdown\nIt is **4**.\n:::\n\nAfter.")
+    assert out.startswith('<details class="vk-answer">\n<summary>Answer</summary>\n\nIt is **4**.\n\n</details>')
+    html = _commonmark().render(out)
+    assert "<strong>4</strong>" in html and "<p>After.</p>" in html
+    tip = tool.admonitions_to_html(":::{admonition} Takeaway\n:class: tip\nBody\n:::")
+    assert tip.startswith('<div class="admonition tip">\n<p class="admonition-title">Takeaway</p>')
+
+
+def test_glue_all_glues_each_value_once():
+    code = ("import sys; sys.modules['myst_nb'] = None\n"
+            "import vramkit.book as b; seen = []\n"
+            "b.glue = lambda name, value, display=False: seen.append((name, value))\n"
+            "assert b.glue_all({'x': 1, 'y': 'two'}) is None and seen == [('x', 1), ('y', 'two')], seen\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# --- Binder and Colab ------------------------------------------------------------------------
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            from packaging.requirements import Requirement
+
+            req = Requirement(line)
+            pins[req.name] = req.specifier
+    return pins
+
+
+def test_binder_python_installs_every_pin():
+    """runtime.txt names a Python on which each pinned distribution (the versions installed here,
+    which satisfy the pins) declares it installs. Binder's default Python 3.10 fails on pandas 3."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    runtime = (ROOT / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"python-3\.\d+", runtime), runtime
+    python = Version(runtime.removeprefix("python-") + ".0")
+    assert not (ROOT / "binder").exists() or (ROOT / "binder" / "runtime.txt").exists()
+    checked = 0
+    for name, spec in _pins().items():
+        dist = metadata.distribution(name)
+        assert dist.version in spec, f"{name} {dist.version} installed, requirements.txt pins {spec}"
+        requires = dist.metadata.get("Requires-Python")
+        assert not requires or python in SpecifierSet(requires), f"{name} {dist.version} needs Python {requires}"
+        checked += 1
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert python in SpecifierSet(project["requires-python"])
+    assert checked >= 15
+
+
+# What Colab's runtime ships (2026): the install cell must leave these alone, so no restart is needed.
+COLAB_SHIPS = {"ipywidgets": "7.7.1", "altair": "5.5.0", "pandas": "2.2.2", "numpy": "2.0.2"}
+
+
+def test_install_cell_keeps_what_colab_has():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]]
+    for req in wanted:
+        if req.name in COLAB_SHIPS:
+            assert COLAB_SHIPS[req.name] in req.specifier, f"{req} would replace Colab's {req.name} {COLAB_SHIPS[req.name]}"
+    # pip's default strategy upgrades a dependency only when the installed one does not satisfy it.
+    assert "--upgrade" not in _tool().install_source() and "-U " not in _tool().install_source()
+
+
+def test_readme_says_what_the_browser_test_needs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for package in ("chromium", "fonts-noto-cjk"):
+        assert package in readme and package in ci
+
+
+def test_localized_translates_headings_not_data():
+    pd = pytest.importorskip("pandas")
+    from vramkit.book import localized
+    from vramkit.units import label
+
+    table = pd.DataFrame({"total": [1], "share of bytes": ["5%"], "llama-3-8b": [2]}, index=["baseline"])
+    ko = localized(table, "ko")
+    assert list(ko.columns) == ["합계", "바이트 비율", "llama-3-8b"] and list(ko.index) == ["기준(ZeRO 없음)"]
+    assert list(localized(table, "en").columns) == ["total", "share of bytes", "llama-3-8b"]
+    assert list(table.columns) == ["total", "share of bytes", "llama-3-8b"]  # the computation's keys stay
+    assert label("kv_at_tokens", "ko", tokens=8192) == "KV, 8,192 토큰"
+    assert label("kv_at_tokens", "en", tokens=2000) == "KV, 2,000 tokens"
+
+
+@pytest.mark.parametrize("name", ["04-inference", "06-speed"])
+def test_no_ad_hoc_translation_helper(name):
+    source = (CHAPTERS / "src" / f"{name}.md").read_text(encoding="utf-8")
+    assert "def t(" not in source and 'if LANG == "ko"' not in source and "if LANG == 'ko'" not in source

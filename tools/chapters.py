@@ -13,15 +13,25 @@ Text before the first marker is a comment for authors and is dropped. In code ce
 install cell (first cell; repository URL from _config.yml) and, under the first heading, the link to
 the twin. See chapters/README.md.
 
+The stored notebooks are for every front end (Colab, Jupyter, Binder, the HTML book), so their
+markdown holds no MyST-only syntax: after executing, the tool writes each `{glue:text}`name``
+role's value (the text myst-nb would paste, from that run's glue output) into the prose, and turns
+`:::{admonition}` blocks into HTML that Jupyter and Sphinx both render (`<details>` for a dropdown,
+an admonition `<div>` otherwise). An answer cell (tagged `hide-input`, right after a dropdown) also
+gets `hide-output` and Jupyter's collapsed flags, so nothing of the answer shows below the closed box.
+
     python tools/chapters.py build [NAME ...]    write and execute (all sources when no NAME)
-    python tools/chapters.py write [NAME ...]    write only (no outputs: nbval and the build need them)
+    python tools/chapters.py write [NAME ...]    write only (no outputs, glue roles unfilled: nbval and the build need a build)
     python tools/chapters.py check               exit 1 if a notebook differs from its source or lacks outputs
     python tools/chapters.py new NAME            start chapters/src/NAME.md from a skeleton
 """
 from __future__ import annotations
 
+import html
+import json
 import re
 import sys
+from ast import literal_eval
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +42,13 @@ TWIN_TEXT = {"ko": "[Read this chapter in English](../en/{name}.ipynb)",
              "en": "[이 장을 한국어로 읽기](../ko/{name}.ipynb)"}
 _MARKER = re.compile(r"^<!-- (ko|en|both|code)((?: tags=[\w,-]+)?) -->$")
 TIMEOUT_S = 120  # per cell; as _config.yml's execute.timeout: a stalled cell fails, never hangs
+GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`]+)`")
+_FENCE_OPEN = re.compile(r"^(:{3,})\{admonition\}\s*(.*)$")
+_OPTION = re.compile(r"^:(\w+):\s*(.*)$")
+_TARGET = re.compile(r"^\([\w-]+\)=[ \t]*\n?", re.M)  # MyST `(name)=` targets: nothing links to them
+# Characters that would turn a pasted value into markup (emphasis, links, HTML, math, tables).
+_MARKUP = re.compile(r"([\\`*_\[\]<>|$~])")
+ANSWER_CLASS = "vk-answer"
 
 
 def repository_url() -> str:
@@ -66,17 +83,69 @@ def parse(path: Path) -> list[tuple[str, list[str], str]]:
     return [(kind, tags, "\n".join(lines).strip("\n")) for kind, tags, lines in cells]
 
 
+def admonitions_to_html(text: str, where: str = "") -> str:
+    """`:::{admonition} Title` blocks as HTML that CommonMark front ends and Sphinx both render.
+
+    A dropdown becomes `<details class="vk-answer"><summary>Title</summary>` (closed until clicked,
+    in Jupyter, Colab and the HTML book alike); any other class becomes the `<div class="admonition
+    CLASS">` that the book theme styles. The body stays markdown: blank lines separate it from the
+    HTML lines, so CommonMark parses it as usual.
+    """
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence, title, options, i = m.group(1), m.group(2).strip(), {}, i + 1
+        while i < len(lines) and _OPTION.match(lines[i]):
+            key, value = _OPTION.match(lines[i]).groups()
+            options[key], i = value.strip(), i + 1
+        body = []
+        while i < len(lines) and lines[i].strip() != fence:
+            if _FENCE_OPEN.match(lines[i]):
+                sys.exit(f"{where}: nested admonitions are not supported")
+            body.append(lines[i])
+            i += 1
+        if i == len(lines):
+            sys.exit(f"{where}: admonition {title!r} is not closed with {fence}")
+        i += 1
+        classes = options.get("class", "").split()
+        inner = "\n".join(body).strip("\n")
+        if "dropdown" in classes:
+            out += [f'<details class="{ANSWER_CLASS}">', f"<summary>{html.escape(title)}</summary>", "",
+                    inner, "", "</details>"]
+        else:
+            kind = " ".join(c for c in classes if c) or "note"
+            out += [f'<div class="admonition {html.escape(kind)}">',
+                    f'<p class="admonition-title">{html.escape(title)}</p>', "", inner, "", "</div>"]
+    return "\n".join(out)
+
+
+def _ends_with_answer(text: str) -> bool:
+    return text.rstrip().endswith("</details>") and ANSWER_CLASS in text
+
+
 def notebook(name: str, lang: str):
-    """The nbformat notebook for `lang`, without outputs."""
+    """The nbformat notebook for `lang`, without outputs (glue roles not yet filled in: see fill)."""
     import nbformat
 
     cells = [nbformat.v4.new_code_cell(install_source(), metadata={"tags": INSTALL_TAGS})]
     linked = False
     for kind, tags, text in parse(SRC / f"{name}.md"):
         if kind == "code":
-            cells.append(nbformat.v4.new_code_cell(text.replace("{{lang}}", lang),
-                                                   metadata={"tags": tags} if tags else {}))
+            metadata = {}
+            previous = cells[-1]
+            if "hide-input" in tags and previous.cell_type == "markdown" and _ends_with_answer(previous.source):
+                # The answer's computation: folded with its output under the closed answer box.
+                tags = tags + ["hide-output"] if "hide-output" not in tags else tags
+                metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
+            if tags:
+                metadata["tags"] = tags
+            cells.append(nbformat.v4.new_code_cell(text.replace("{{lang}}", lang), metadata=metadata))
         elif kind in (lang, "both"):
+            text = admonitions_to_html(_TARGET.sub("", text), f"chapters/src/{name}.md ({lang})").strip("\n")
             if not linked:
                 head, _, rest = text.partition("\n")
                 if not head.startswith("# "):
@@ -92,6 +161,64 @@ def notebook(name: str, lang: str):
         "language_info": {"name": "python"},
         "vramkit": {"source": f"chapters/src/{name}.md", "lang": lang},
     })
+    return nb
+
+
+def glue_values(nb) -> dict[str, str]:
+    """name -> text/plain of every glue output in the executed notebook `nb` (myst-nb's format)."""
+    values = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            record = output.get("metadata", {}).get("scrapbook")
+            if record:
+                values[record["name"]] = output["data"][record["mime_prefix"] + "text/plain"]
+    return values
+
+
+def paste_text(plain: str, spec: str = "") -> str:
+    """What `{glue:text}` pastes for a text/plain repr, escaped for markdown.
+
+    As myst-nb's format_plain_text: literal_eval the repr, then format it with `spec` (the part
+    after the last ":" of `name:spec`, e.g. ",d"), converting to int or float by its type letter.
+    """
+    try:
+        value = literal_eval(plain)
+    except (SyntaxError, ValueError):
+        value = plain
+    if spec:
+        kind = spec[-1]
+        value = int(value) if kind in "bcdoxX" else float(value) if kind in "eEfFgGn%" else str(value)
+        value = format(value, spec)
+    return _MARKUP.sub(r"\\\1", str(value))
+
+
+def _name_and_spec(role: str) -> tuple[str, str]:
+    """"n:,d" -> ("n", ",d"); "n" -> ("n", "") (myst-nb splits at the last colon)."""
+    name, colon, spec = role.rpartition(":")
+    return (name, spec) if colon else (role, "")
+
+
+def fill_markdown(text: str, values: dict[str, str], where: str = "") -> str:
+    """`text` with every glue role replaced by its value; exits naming the missing glue name."""
+    def paste(m):
+        name, spec = _name_and_spec(m.group(1))
+        if name not in values:
+            sys.exit(f"{where}: no glue named {name!r} in the executed notebook "
+                     f"(glued: {', '.join(sorted(values)) or 'none'})")
+        return paste_text(values[name], spec)
+
+    return GLUE_ROLE.sub(paste, text)
+
+
+def fill(nb, where: str = "", values: dict[str, str] | None = None):
+    """Write glued values into `nb`'s markdown cells (in place); returns `nb`.
+
+    `values` defaults to the glue outputs of `nb` itself (an executed notebook).
+    """
+    values = glue_values(nb) if values is None else values
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source = fill_markdown(cell.source, values, f"{where} cell {i}")
     return nb
 
 
@@ -122,7 +249,9 @@ def sources() -> list[str]:
 
 
 def _cell_key(cell) -> tuple:
-    return (cell["cell_type"], cell["source"], tuple(cell.get("metadata", {}).get("tags", [])))
+    metadata = cell.get("metadata", {})
+    return (cell["cell_type"], cell["source"], tuple(metadata.get("tags", [])),
+            json.dumps(metadata.get("jupyter", {}), sort_keys=True))
 
 
 def problems(name: str) -> list[str]:
@@ -137,10 +266,20 @@ def problems(name: str) -> list[str]:
             found.append(f"{rel}: missing; run python tools/chapters.py build {name}")
             continue
         stored = nbformat.read(path, as_version=4)
-        if [_cell_key(c) for c in stored.cells] != [_cell_key(c) for c in notebook(name, lang).cells]:
-            found.append(f"{rel}: differs from chapters/src/{name}.md; run python tools/chapters.py build {name}")
-        elif any(c.cell_type == "code" and c.execution_count is None for c in stored.cells):
+        if any(c.cell_type == "code" and c.execution_count is None for c in stored.cells):
             found.append(f"{rel}: not executed (no stored outputs); run python tools/chapters.py build {name}")
+            continue
+        fresh = notebook(name, lang)
+        values = glue_values(stored)
+        missing = sorted({_name_and_spec(m.group(1))[0] for c in fresh.cells if c.cell_type == "markdown"
+                          for m in GLUE_ROLE.finditer(c.source)} - set(values))
+        if missing:
+            found.append(f"{rel}: glue {', '.join(missing)} not in its outputs; run python tools/chapters.py build {name}")
+            continue
+        # The prose must be the source with the stored run's values pasted in (nbval checks that a
+        # fresh run glues the same values, so the sentences are computed, never typed).
+        if [_cell_key(c) for c in stored.cells] != [_cell_key(c) for c in fill(fresh, str(rel), values).cells]:
+            found.append(f"{rel}: differs from chapters/src/{name}.md; run python tools/chapters.py build {name}")
     return found
 
 
@@ -184,7 +323,7 @@ def main(argv: list[str]) -> int:
             path = target(name, lang)
             nb = notebook(name, lang)
             if command == "build":
-                execute(nb, path)
+                fill(execute(nb, path), str(path.relative_to(ROOT)))
             save(nb, path)
             print(f"{'executed' if command == 'build' else 'wrote'} {path.relative_to(ROOT)}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from .book import check_lang
 from .units import GB, label
@@ -24,14 +25,47 @@ def _stable_renderer(spec: dict, **metadata) -> dict:
     import altair as alt
     from altair.utils.html import spec_to_html
 
+    spec = fit_to_column(spec)
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     n = _seen_divs[digest] = _seen_divs.get(digest, 0) + 1
     div = f"altair-viz-{digest}" + (f"-{n}" if n > 1 else "")
     html = spec_to_html(spec, mode="vega-lite", vega_version=alt.VEGA_VERSION,
                         vegalite_version=alt.VEGALITE_VERSION, vegaembed_version=alt.VEGAEMBED_VERSION,
                         output_div=div, template="universal", fullhtml=False,
-                        embed_options=metadata.get("embed_options"))
+                        embed_options={**EMBED_OPTIONS, **(metadata.get("embed_options") or {})})
     return {"text/html": html}
+
+
+# The chart menu keeps what works offline (save as SVG/PNG); "Open in Vega Editor" and the source
+# views would send the reader off the book to vega.github.io.
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
+
+
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+KO_MENU = {"SVG_ACTION": "SVG로 저장", "PNG_ACTION": "PNG로 저장", "CLICK_TO_VIEW_ACTIONS": "그림 메뉴"}
+
+
+def fit_to_column(spec: dict) -> dict:
+    """`spec` drawn as wide as the text column it sits in, legends below the plot.
+
+    A fixed pixel width plus a legend on the right is wider than the book's column on a desktop
+    and far wider on a phone (legends cut off). A single or layered view takes the container's
+    width (`"container"`, re-measured on resize); concatenated views keep their widths (Vega-Lite
+    cannot fit those), so their functions stack panels vertically at a width a phone holds.
+    """
+    spec = dict(spec)
+    if not any(key in spec for key in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+        spec["width"] = "container"
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    # vega-embed reads usermeta.embedOptions: a Korean chart gets a Korean chart menu.
+    if _HANGUL.search(json.dumps(spec, ensure_ascii=False)):
+        usermeta = dict(spec.get("usermeta", {}))
+        usermeta["embedOptions"] = {"i18n": KO_MENU, **usermeta.get("embedOptions", {})}
+        spec["usermeta"] = usermeta
+    config = dict(spec.get("config", {}))
+    config["legend"] = {"orient": "bottom", "direction": "vertical", "labelLimit": 260, **config.get("legend", {})}
+    spec["config"] = config
+    return spec
 
 
 def use_stable_renderer() -> None:
@@ -141,7 +175,7 @@ def fit_grid(rows: list[dict], lang: str = "en", *, select: str = "context", for
     domain = [*formats, none]
     base = alt.Chart(alt.Data(values=data)).encode(
         x=alt.X("gpu:N", sort=list(dict.fromkeys(r["gpu"] for r in rows)), title=label("gpu", lang),
-                axis=alt.Axis(labelAngle=-40)),
+                axis=alt.Axis(labelAngle=-90)),  # upright names still fit a phone's narrow cells
         y=alt.Y("model:N", sort=list(dict.fromkeys(r["model"] for r in rows)), title=label("model", lang)),
     ).transform_filter(alt.datum.sel == pick)
     cells = base.mark_rect(stroke="white").encode(
@@ -149,8 +183,9 @@ def fit_grid(rows: list[dict], lang: str = "en", *, select: str = "context", for
                         scale=alt.Scale(domain=domain, range=_FIT_COLOURS[:len(formats)] + ["#d9d9d9"])),
         tooltip=[alt.Tooltip("model:N", title=label("model", lang)), alt.Tooltip("gpu:N", title=label("gpu", lang)),
                  alt.Tooltip("best:N", title=label("best_format", lang))])
-    text = base.mark_text(fontSize=10).encode(text="best:N")
-    return (cells + text).add_params(pick)
+    # Colour only, no text in the cells: on a phone a cell is narrower than any format name, and the
+    # names printed over each other. The legend names the colours; the tooltip names the cell.
+    return cells.add_params(pick)
 
 
 def memory_vs_context(rows: list[dict], gpu_rows: list[dict], lang: str = "en", *, width: int = 520):
@@ -394,6 +429,7 @@ def code_grid(rows: list[dict], lang: str = "en", *, select: str = "format", wid
         finite_nonzero = math.isfinite(v) and v != 0
         text = "NaN" if math.isnan(v) else (("-" if v < 0 else "") + "inf" if math.isinf(v) else f"{v:g}")
         data.append({"sel": r[select], "exponent": r["exponent"], "mantissa": r["mantissa"], "text": text,
+                     "short": _short_number(v) if finite_nonzero else text,
                      "log2": math.log2(abs(v)) if finite_nonzero else 0.0, "plain": finite_nonzero})
     pick = _menu(rows, select, lang)
     base = alt.Chart(alt.Data(values=data)).encode(
@@ -407,9 +443,18 @@ def code_grid(rows: list[dict], lang: str = "en", *, select: str = "format", wid
         color=alt.Color("log2:Q", title="log₂|x|", scale=alt.Scale(scheme="lighttealblue"))
     ).transform_filter(alt.datum.plain)
     specials = base.mark_rect(stroke="white", color="#e0e0e0").transform_filter(~alt.datum.plain)
-    text = base.mark_text(fontSize=10, color="black").encode(text="text:N")
+    # The cell shows a short form (a phone's cell is ~35 px wide); the tooltip has the exact value.
+    text = base.mark_text(fontSize=9, color="black").encode(text="short:N")
     return (alt.layer(cells, specials, text).add_params(pick).transform_filter(alt.datum.sel == pick)
             .properties(width=width))
+
+
+def _short_number(v: float) -> str:
+    """At most 6 characters: 0.0039, 0.25, 448, 57344 (the exact value goes in the tooltip)."""
+    if abs(v) >= 1000:
+        return f"{v:.0f}"
+    text = f"{v:.3g}"
+    return text if len(text) <= 5 else f"{v:.2g}"
 
 
 def format_levels(rows: list[dict], lang: str = "en", *, width: int = 600):
@@ -459,7 +504,7 @@ def histogram_levels(bins: list[dict], levels: list[dict], lang: str = "en", *, 
     return alt.layer(bars, rules).properties(width=width, height=220)
 
 
-def block_size_tradeoff(rows: list[dict], lang: str = "en", *, width: int = 300):
+def block_size_tradeoff(rows: list[dict], lang: str = "en", *, width: int = 260):
     """Two panels over block size (log axis): quantization error (SQNR, dB) and stored bits per weight.
 
     `rows`: dicts with "method", "block_size" (elements per scale), "sqnr_db" and "bits_per_weight".
@@ -482,14 +527,16 @@ def block_size_tradeoff(rows: list[dict], lang: str = "en", *, width: int = 300)
     sqnr = base.mark_line(point=True).encode(y=alt.Y("sqnr_db:Q", title=label("sqnr_db", lang)))
     bits = base.mark_line(point=True).encode(
         y=alt.Y("bits_per_weight:Q", title=label("bits_per_weight", lang), scale=alt.Scale(zero=False)))
-    return alt.hconcat(sqnr.properties(width=width), bits.properties(width=width))
+    # Stacked, not side by side: two panels side by side do not fit a phone's column.
+    return alt.vconcat(sqnr.properties(width=width, height=180), bits.properties(width=width, height=180))
 
 
-def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560):
+def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560, labelled=None):
     """Model file size against the perplexity it costs, one labelled point per quantization type.
 
     `rows`: dicts with "name" (e.g. "Q4_K_M"), "bytes" (int), "ppl_increase" (> 0) and "family"
     (e.g. "K-quant" or "legacy"). Size is in GiB (2**30 bytes); the perplexity axis is logarithmic.
+    `labelled`: the names printed next to their points (the others show theirs in the tooltip).
     """
     import altair as alt
 
@@ -508,7 +555,10 @@ def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560):
                  alt.Tooltip("ppl:Q", title=label("ppl_increase", lang), format=".4f")],
     )
     points = base.mark_point(filled=True, size=60)
-    names = base.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="name:N")
+    # Names only for `labelled` (default: all): neighbouring types print over each other otherwise.
+    shown = base if labelled is None else base.transform_filter(
+        alt.FieldOneOfPredicate(field="name", oneOf=list(labelled)))
+    names = shown.mark_text(align="left", dx=6, dy=-6, fontSize=10).encode(text="name:N")
     return alt.layer(points, names).properties(width=width, height=320)
 
 

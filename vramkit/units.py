@@ -48,6 +48,9 @@ LABELS: dict[str, dict[str, str]] = {
     "bits": {"ko": "비트", "en": "bits"},
     "fits": {"ko": "들어감", "en": "fits"},
     "does_not_fit": {"ko": "안 들어감", "en": "does not fit"},
+    # the same verdicts as a sentence in prose (a table's cell label is not a sentence)
+    "fits_sentence": {"ko": "들어갑니다", "en": "It fits"},
+    "does_not_fit_sentence": {"ko": "들어가지 않습니다", "en": "It does not fit"},
     "bytes_per_param": {"ko": "파라미터당 바이트", "en": "bytes per parameter"},
     "error": {"ko": "오차", "en": "error"},
     "tokens_per_s": {"ko": "초당 토큰", "en": "tokens per second"},
@@ -131,17 +134,95 @@ LABELS: dict[str, dict[str, str]] = {
     "fits_on": {"ko": "들어가는가", "en": "fits"},
     "yes": {"ko": "예", "en": "yes"},
     "no": {"ko": "아니요", "en": "no"},
+    # table headings of chapters 04 (inference) and 06 (speed); {names} are filled by label(..., name=value)
+    "window": {"ko": "윈도", "en": "window"},
+    "sliding_layers": {"ko": "슬라이딩 층", "en": "sliding layers"},
+    "kv_all_full_attention": {"ko": "{tokens:,} 토큰, 모두 전체 어텐션", "en": "{tokens:,} tok, all full"},
+    "blog_post": {"ko": "블로그 글", "en": "post"},
+    "kv_per_token": {"ko": "토큰당 KV", "en": "KV per token"},
+    "bytes_per_token": {"ko": "토큰당 바이트", "en": "B/token"},
+    "tokens_short": {"ko": "{tokens:,} 토큰", "en": "{tokens:,} tok"},
+    "kv_at_tokens": {"ko": "KV, {tokens:,} 토큰", "en": "KV, {tokens:,} tokens"},
+    "kv_at_tokens_times": {"ko": "KV, {tokens:,} 토큰 x {n}", "en": "KV, {tokens:,} tokens x {n}"},
+    "weights_in": {"ko": "가중치({fmt})", "en": "weights ({fmt})"},
+    "activations_overhead": {"ko": "활성값 + 오버헤드", "en": "activations + overhead"},
+    "total_sequences": {"ko": "합계, 시퀀스 {n}개", "en": "total, sequences: {n}"},
+    "preallocated": {"ko": "미리 잡는 메모리", "en": "pre-allocated"},
+    "kv_tokens": {"ko": "KV 토큰 수", "en": "KV tokens"},
+    "requests_of_tokens": {"ko": "{tokens:,} 토큰 요청 수", "en": "{tokens:,}-token requests"},
+    "gpu_working_set": {"ko": "GPU 작업 세트", "en": "GPU working set"},
+    "working_set_limit": {"ko": "GPU 작업 세트 한도", "en": "GPU working set"},
+    "printed": {"ko": "표의 값", "en": "printed"},
+    "kv_heads": {"ko": "KV 헤드", "en": "KV heads"},
+    "bytes_read_per_token": {"ko": "{fmt} 토큰당 읽기", "en": "{fmt} bytes/token"},
+    "ridge_point": {"ko": "리지 포인트(FLOP/바이트)", "en": "ridge point (FLOPs/byte)"},
+    "memory_needed": {"ko": "필요한 메모리", "en": "memory needed"},
+    "fits_question": {"ko": "들어가나", "en": "fits"},
+    "prefill_ms": {"ko": "프리필 {tokens:,} 토큰(ms)", "en": "prefill {tokens:,} tokens (ms)"},
+    "prefill_bound": {"ko": "프리필 한계", "en": "prefill bound"},
+    "prefill_tok_s": {"ko": "프리필 tok/s", "en": "prefill tok/s"},
+    "decode_ms_token": {"ko": "디코드 ms/토큰", "en": "decode ms/token"},
+    "decode_bound": {"ko": "디코드 한계", "en": "decode bound"},
+    "model_used": {"ko": "계산에 쓴 모델", "en": "model used"},
+    # more table headings (shown through vramkit.book.localized, or label() directly)
+    "per_layer": {"ko": "층당", "en": "per layer"},
+    "num_experts": {"ko": "전문가 수", "en": "experts"},
+    "experts_per_token": {"ko": "토큰당 전문가", "en": "per token"},
+    "active_share": {"ko": "활성 비율(%)", "en": "active %"},
+    "scaling_book": {"ko": "scaling-book 어림", "en": "scaling book"},
+    "difference": {"ko": "차이", "en": "difference"},
+    "vocab": {"ko": "어휘(임베딩+출력층)", "en": "vocab"},
+    "layers": {"ko": "층 수", "en": "layers"},
+    "bias": {"ko": "지수 바이어스", "en": "bias"},
+    "max": {"ko": "최댓값", "en": "max"},
+    "smallest_normal": {"ko": "가장 작은 정규수", "en": "smallest normal"},
+    "smallest_subnormal": {"ko": "가장 작은 비정규수", "en": "smallest subnormal"},
+    "code": {"ko": "코드", "en": "code"},
+    "x_code_s": {"ko": "x̂ = 코드 × s", "en": "x̂ = code × s"},
+    "type": {"ko": "텐서 형식", "en": "type"},
+    "tensors": {"ko": "텐서 수", "en": "tensors"},
+    "elements": {"ko": "원소 수", "en": "elements"},
+    "bytes": {"ko": "바이트", "en": "bytes"},
+    "share_of_bytes": {"ko": "바이트 비율", "en": "share of bytes"},
+    "baseline": {"ko": "기준(ZeRO 없음)", "en": "baseline"},
+    "estimator": {"ko": "추정 방법", "en": "estimator"},
+    "cases": {"ko": "사례 수", "en": "cases"},
+    "median_error": {"ko": "오차 중앙값(절댓값)", "en": "median |error|"},
+    "worst_error": {"ko": "최대 오차(절댓값)", "en": "worst |error|"},
+    "within_5": {"ko": "5% 이내 비율", "en": "within 5%"},
+    "name": {"ko": "이름", "en": "name"},
+    "usable_gib": {"ko": "쓸 수 있는 GiB", "en": "usable GiB"},
+    "bandwidth_gb_s": {"ko": "대역폭(GB/s)", "en": "bandwidth GB/s"},
+    "source": {"ko": "출처", "en": "source"},
+    "lazy_loading": {"ko": "지연 로딩", "en": "lazy loading"},
+    "low": {"ko": "최소", "en": "low"},
+    "high": {"ko": "최대", "en": "high"},
+    "memory": {"ko": "메모리", "en": "memory"},
+    "share": {"ko": "비율", "en": "share"},
+    "budget": {"ko": "쓸 수 있는 메모리", "en": "budget"},
+    "max_context": {"ko": "최대 컨텍스트", "en": "max context"},
+    "max_batch": {"ko": "최대 배치", "en": "max batch"},
+    "start": {"ko": "처음", "en": "start"},
+    "step": {"ko": "단계", "en": "step"},
+    "saved": {"ko": "줄어든 양", "en": "saved"},
+    "blog": {"ko": "블로그 글", "en": "blog"},
+    "need_usable": {"ko": "필요 / 사용 가능", "en": "need / usable"},
 }
 
 
-def label(key: str, lang: str = "en") -> str:
-    """The `lang` label for `key` ("ko" or "en"); unknown keys come back unchanged."""
+def label(key: str, lang: str = "en", **values) -> str:
+    """The `lang` label for `key` ("ko" or "en"); unknown keys come back unchanged.
+
+    A label with fields takes them as keywords: label("kv_at_tokens", "ko", tokens=8192) is
+    "KV, 8,192 토큰", so a table heading names the computed setting instead of typing it.
+    """
     if lang not in LANGS:
         from .errors import unknown
 
         raise unknown("language", lang, LANGS)
     entry = LABELS.get(key)
-    return entry[lang] if entry else key
+    text = entry[lang] if entry else key
+    return text.format(**values) if values else text
 
 
 def gib(n_bytes: int) -> float:
