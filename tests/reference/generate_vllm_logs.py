@@ -208,7 +208,8 @@ def main(clone: str) -> None:
                               capture_output=True, text=True, check=True).stdout
         entries.append(parse(text, name))
     entries += hand_entries()
-    doc = {"source": "vLLM start-up logs published in public repositories and vLLM issues",
+    doc = {"id": "vllm-startup-logs", "title": "vLLM start-up logs (weights, peak, non-torch, KV blocks)",
+           "source": "vLLM start-up logs published in public repositories and vLLM issues",
            "generator": "tests/reference/generate_vllm_logs.py",
            "units": "GiB as vLLM prints them (2**30 bytes, two decimals)",
            "entries": entries}
