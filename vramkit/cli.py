@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -23,15 +24,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _count(text: str) -> int:
-    """A positive integer argument; '8k' and '128K' mean 8,192 and 131,072 tokens."""
+    """A positive integer argument; '8k' and '128K' mean 8,192 and 131,072 tokens.
+
+    ASCII digits only: Python's int() also reads '٣' as 3, and str.isdigit() calls '³' a digit.
+    """
+    return _integer(text, positive=True)
+
+
+def _count0(text: str) -> int:
+    """A non-negative integer argument (e.g. --lora-rank 0: no adapters)."""
+    return _integer(text, positive=False)
+
+
+def _integer(text: str, positive: bool) -> int:
     t = text.strip().lower()
     scale = 1024 if t.endswith("k") else 1
-    try:
-        value = int(t[:-1] if scale > 1 else t) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    digits = t[:-1] if scale > 1 else t
+    expected = "a positive integer" if positive else "a non-negative integer"
+    if not re.fullmatch(r"[0-9]+", digits):
+        raise argparse.ArgumentTypeError(f"expected {expected} (ASCII digits, optionally k), got '{text[:40]}'")
+    if len(digits) > 18:
+        raise argparse.ArgumentTypeError(f"expected {expected} below 10**18, got {len(digits)} digits")
+    value = int(digits) * scale
+    if value <= 0 and positive:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text[:40]}'")
     return value
 
 
@@ -39,8 +55,8 @@ def _fraction(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text}'") from None
-    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text[:40]}'") from None
+    if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got '{text}'")
     return value
 
@@ -213,12 +229,12 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
     p.add_argument("--optimizer-impl", default="foreach", help="foreach (CUDA default), for-loop or fused")
     p.add_argument("--gradient-checkpointing", action="store_true", help="keep only layer inputs; recompute")
-    p.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (0: full)")
+    p.add_argument("--lora-rank", type=_count0, default=0, help="train LoRA adapters of this rank (0: full)")
     p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
     p.add_argument("--zero", default="0", help="ZeRO stage 0-3, or FSDP full_shard / shard_grad_op")
-    p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
+    p.add_argument("--gpus", type=_count, default=1, help="GPUs the states are sharded over")
     p.add_argument("--offload", action="store_true", help="optimizer states (ZeRO-Offload) in CPU memory")
 
 
@@ -323,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `vramkit models | head`
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except (MemoryError, RecursionError) as e:  # a safety net: still one line, never a traceback
+        print(f"vramkit: error: input too large to compute ({type(e).__name__})", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Every fact here is read from a library that implements the format, never typed in:
 float formats from `ml_dtypes.finfo` (and numpy's for fp32/fp16), integer ranges from
-`ml_dtypes.iinfo`, GGUF block sizes from the `gguf` package's `GGML_QUANT_SIZES`. Memory is
+`ml_dtypes.iinfo`, GGUF block sizes from ggml's type table (`GGML_TYPES`, checked against gguf). Memory is
 counted from bits, never from numpy's `itemsize` (ml_dtypes stores a 4-bit value in a whole byte).
 
 `Format.bits` is the exact average number of bits per element as a `Fraction`, block scales
@@ -205,7 +205,7 @@ _CORE: tuple[Format, ...] = (
     _mx("nvfp4", "float4_e2m1fn", NVFP4_BLOCK, "float8_e4m3fn", "NVIDIA NVFP4: 16 e2m1 + one e4m3 scale"),
 )
 
-# GGUF block types (names as in gguf.GGMLQuantizationType); sizes come from gguf at first use.
+# GGUF block types (names as in gguf.GGMLQuantizationType); sizes from GGML_TYPES below.
 GGUF_BLOCK_TYPES = ("Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K")
 # llama.cpp file types (llama_ftype_get_default_type): the block type most tensors get.
 GGUF_MIXES = {
@@ -226,14 +226,25 @@ ALIASES = {
 }
 
 
+# ggml's tensor types: id -> (name, elements per block, bytes per block), as ggml.h defines them
+# (copied from gguf 0.19.0's GGML_QUANT_SIZES; tests/test_dtypes.py checks it against the installed
+# gguf). Kept here so that GGUF formats, `fit` and `formats` need no gguf package and no 0.2 s import.
+GGML_TYPES = {
+    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22),
+    7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 40), 10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110),
+    12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292),
+    16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74), 18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50),
+    20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110), 22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136),
+    24: ("I8", 1, 1), 25: ("I16", 1, 2), 26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8),
+    29: ("IQ1_M", 256, 56), 30: ("BF16", 1, 2), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66),
+    39: ("MXFP4", 32, 17), 40: ("NVFP4", 64, 36), 41: ("Q1_0", 128, 18),
+}
+
+
 @functools.cache
 def _ggml_sizes() -> dict[str, tuple[int, int]]:
-    """{type name: (elements per block, bytes per block)} from gguf.GGML_QUANT_SIZES."""
-    try:
-        from gguf.constants import GGML_QUANT_SIZES  # imported late: `import gguf` takes ~0.2 s
-    except ImportError:  # pragma: no cover - gguf is in requirements.txt
-        raise VramkitError("GGUF formats need the 'gguf' package (pip install gguf)") from None
-    return {t.name: (int(b), int(s)) for t, (b, s) in GGML_QUANT_SIZES.items()}
+    """{type name: (elements per block, bytes per block)} of every ggml tensor type."""
+    return {name: (block, size) for name, block, size in GGML_TYPES.values()}
 
 
 def ggml_bits(type_name: str) -> Fraction:
@@ -261,7 +272,7 @@ _CORE_BY_NAME = {f.name: f for f in _CORE}
 
 
 def __getattr__(attr: str):
-    # FORMATS is built on first use so that `import vramkit` does not import gguf.
+    # FORMATS is built on first use (the GGUF entries are derived from GGML_TYPES).
     if attr == "FORMATS":
         return _formats()
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
@@ -273,7 +284,7 @@ def get_format(name: str | Format) -> Format:
         return name
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
-    if key in _CORE_BY_NAME:  # the common case needs no gguf import
+    if key in _CORE_BY_NAME:  # the common case: no GGUF table to build
         return _CORE_BY_NAME[key]
     for fmt_name, fmt in _formats().items():
         if fmt_name.lower() == key:
@@ -574,10 +585,21 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
     the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
     """
+    return list(_gguf_tensors(spec, _file_type(quant)))
+
+
+def _file_type(quant: str) -> str:
     key = str(quant).strip().upper()
     key = {"FP16": "F16", "FP32": "F32", **_FTYPE_ALIASES}.get(key, key)
     if key not in GGUF_FILE_TYPES:
         raise unknown("GGUF file type", quant, GGUF_FILE_TYPES + tuple(_FTYPE_ALIASES))
+    return key
+
+
+# A model's GGUF layout does not change between calls: computed once per (spec, file type), so a
+# sweep or the fit solver calling weights_bytes thousands of times costs one layout.
+@functools.lru_cache(maxsize=256)
+def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
     n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
@@ -599,7 +621,7 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
             if shape[0] % _ggml_sizes()[t][0]:
                 t = "F16"
         out.append(GGUFTensor(name, shape, t))
-    return out
+    return tuple(out)
 
 
 def gguf_model_bytes(spec, quant: str) -> int:
@@ -608,7 +630,12 @@ def gguf_model_bytes(spec, quant: str) -> int:
     This is what llama.cpp reports as the model size; the file adds its metadata (the tokenizer
     alone is several MB for a 128k vocabulary) and alignment padding.
     """
-    return sum(t.nbytes for t in gguf_tensors(spec, quant))
+    return _gguf_model_bytes(spec, _file_type(quant))
+
+
+@functools.lru_cache(maxsize=256)
+def _gguf_model_bytes(spec, key: str) -> int:
+    return sum(t.nbytes for t in _gguf_tensors(spec, key))
 
 
 def gguf_bits_per_weight(spec, quant: str) -> Fraction:

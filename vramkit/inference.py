@@ -48,8 +48,7 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     Explained in {ref}`kv-cache`. GQA shrinks it by num_heads/num_kv_heads; a sliding-window layer
     holds at most its window; MLA engines hold the compressed latent.
     """
-    require_positive("context", context)
-    require_positive("batch", batch)
+    context, batch = require_positive("context", context), require_positive("batch", batch)
     fmt = get_format(kv_dtype)
     elements = sum(
         kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
@@ -111,8 +110,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     Plus the rotary cos/sin table (2 x tokens x head_dim, shared by the batch) and, beyond a sliding
     window, the rest of the prefill's K/V that a sliding layer's cache slice keeps alive.
     """
-    require_positive("tokens", tokens)
-    require_positive("batch", batch)
+    tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
     el = get_format(dtype)
     b = el.bits / 8  # bytes per element of the compute dtype
     n, h = batch * tokens, spec.hidden_size
@@ -227,7 +225,7 @@ class InferenceMemory:
 
 
 def _check_engine(engine: str) -> str:
-    if engine not in ENGINES:
+    if not isinstance(engine, str) or engine not in ENGINES:
         from .errors import unknown
 
         raise unknown("engine", engine, ENGINES)
@@ -277,6 +275,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     from .hardware import get_gpu
     from .sources import load_model
 
+    context, batch = require_positive("context", context), require_positive("batch", batch)
     spec = load_model(model)
     _check_engine(engine)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
@@ -293,7 +292,8 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
     w = weights_bytes(spec, weights)
     over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
     if engine == "vllm" and device is not None:
-        if not 0 < gpu_memory_utilization <= 1:
+        if isinstance(gpu_memory_utilization, bool) or not isinstance(gpu_memory_utilization, (int, float)) \
+                or not 0 < gpu_memory_utilization <= 1:
             raise VramkitError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
         prealloc = int(device.memory_bytes * gpu_memory_utilization)
         pool = prealloc - w - act - over
@@ -308,22 +308,43 @@ def infer_memory(model, context: int, batch: int = 1, weights: str = "bf16", kv_
 
 def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",
                         engine: str = "transformers"):
-    """`kv_cache_bytes` for arrays of contexts and batches at once (numpy int64 bytes, broadcast).
+    """`kv_cache_bytes` for arrays of contexts and batches at once (numpy int64 bytes, broadcast;
+    past what int64 holds, an object array of exact Python ints: never a wrapped, negative count).
 
     Layers are grouped by how many tokens they keep (full layers keep all, sliding layers at most
     their window), so a sweep costs a few array operations whatever the number of points.
     """
     import numpy as np
 
-    contexts = np.asarray(contexts, dtype=np.int64)
-    batches = np.asarray(batches, dtype=np.int64)
-    if (contexts <= 0).any() or (batches <= 0).any():
-        raise VramkitError("contexts and batches must be positive integers")
+    contexts, batches = _int_array("contexts", contexts), _int_array("batches", batches)
     fmt = get_format(kv_dtype)
     groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
     for i in range(spec.num_layers):
         cap = cached_tokens(spec, i, 1 << 62, engine)
         groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+    # int64 holds the bits only below 2**63: the largest point decides. Past it, Python ints
+    # (an object array) keep every byte count exact instead of wrapping to a negative number.
+    worst = (int(contexts.max(initial=1)) * sum(groups.values()) * int(batches.max(initial=1))
+             * fmt.bits.numerator)
+    if worst >= 2**62:
+        contexts, batches = contexts.astype(object), batches.astype(object)
     elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
     total_bits = elements * batches * fmt.bits.numerator
     return -(-total_bits // (8 * fmt.bits.denominator))
+
+
+def _int_array(name: str, values):
+    """`values` as an int64 array of positive integers, or a VramkitError (never a silent truncation)."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as e:
+        raise VramkitError(f"{name} must be positive integers ({e})") from None
+    if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise VramkitError(f"{name} must be positive integers, got {arr.dtype} values")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise VramkitError(f"{name} must be whole numbers, got fractional or infinite values")
+    if (arr <= 0).any() or (arr >= 2**62).any():
+        raise VramkitError(f"{name} must be positive integers below 2**62")
+    return arr.astype(np.int64)
