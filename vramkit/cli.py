@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import VramkitError
+from .errors import VramkitError, clip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         data = cmd.run(args)
         print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else cmd.table(data))
     except VramkitError as e:
-        print(f"vramkit: error: {e}", file=sys.stderr)
+        print(f"vramkit: error: {clip(e, 2000)}", file=sys.stderr)  # one line, whatever the input held
         return 2
     except BrokenPipeError:  # `vramkit models | head`
         return 0

@@ -16,7 +16,7 @@ class VramkitError(ValueError):
 
 def clip(text, limit: int = 100) -> str:
     """`text` on one line and at most about `limit` characters, for an error message."""
-    text = str(text).replace("\r", "\\r").replace("\n", "\\n")
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text)[:4 * limit])
     return text if len(text) <= limit else text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]
 
 
@@ -25,7 +25,7 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(clip(name).lower(), list(lowered), n=1, cutoff=0.5)
-    return f" (did you mean '{lowered[close[0]]}'?)" if close else ""
+    return f" (did you mean '{clip(lowered[close[0]])}'?)" if close else ""
 
 
 def unknown(kind: str, name: str, choices: Iterable[str]) -> VramkitError:

@@ -16,7 +16,7 @@ import struct
 from pathlib import Path
 
 from .dtypes import GGML_TYPES
-from .errors import VramkitError
+from .errors import VramkitError, clip
 
 # Value types of GGUF metadata: (struct code, bytes); 8 is a string, 9 an array.
 _SCALARS = {0: ("B", 1), 1: ("b", 1), 2: ("H", 2), 3: ("h", 2), 4: ("I", 4), 5: ("i", 4), 6: ("f", 4),
@@ -121,26 +121,26 @@ def _parse(buf, size: int) -> dict:
     metadata = {}
     for _ in range(n_kv):
         key = c.string("a metadata key", MAX_KEY_BYTES)
-        vtype = c.u32(f"the type of '{key[:60]}'")
-        metadata[key] = c.value(vtype, f"'{key[:60]}'")
+        vtype = c.u32(f"the type of '{clip(key, 60)}'")
+        metadata[key] = c.value(vtype, f"'{clip(key, 60)}'")
     c.need(n_tensors * 24, f"{n_tensors:,} tensor infos")
     tensors = []
     for _ in range(n_tensors):
         name = c.string("a tensor name", MAX_KEY_BYTES)
-        n_dims = c.u32(f"the dims of '{name[:60]}'")
+        n_dims = c.u32(f"the dims of '{clip(name, 60)}'")
         if n_dims > MAX_DIMS:
-            raise _Bad(f"tensor '{name[:60]}' has {n_dims} dimensions (at most {MAX_DIMS})")
-        shape = tuple(c.u64(f"a dim of '{name[:60]}'") for _ in range(n_dims))
-        ttype = c.u32(f"the type of '{name[:60]}'")
-        offset = c.u64(f"the offset of '{name[:60]}'")
+            raise _Bad(f"tensor '{clip(name, 60)}' has {n_dims} dimensions (at most {MAX_DIMS})")
+        shape = tuple(c.u64(f"a dim of '{clip(name, 60)}'") for _ in range(n_dims))
+        ttype = c.u32(f"the type of '{clip(name, 60)}'")
+        offset = c.u64(f"the offset of '{clip(name, 60)}'")
         if ttype not in GGML_TYPES:
-            raise _Bad(f"tensor '{name[:60]}' has unknown ggml type {ttype}")
+            raise _Bad(f"tensor '{clip(name, 60)}' has unknown ggml type {ttype}")
         type_name, block, type_size = GGML_TYPES[ttype]
         n = 1
         for d in shape:
             n *= d
         if shape and shape[0] % block:
-            raise _Bad(f"tensor '{name[:60]}': row of {shape[0]} is not a multiple of {type_name}'s block {block}")
+            raise _Bad(f"tensor '{clip(name, 60)}': row of {shape[0]} is not a multiple of {type_name}'s block {block}")
         tensors.append((name, shape, type_name, n, n // block * type_size, offset))
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
@@ -149,6 +149,6 @@ def _parse(buf, size: int) -> dict:
     data_size = size - data_start
     for name, _, _, _, nbytes, offset in tensors:
         if offset + nbytes > data_size:
-            raise _Bad(f"tensor '{name[:60]}' ends at byte {offset + nbytes:,} of a data section of {max(data_size, 0):,}")
+            raise _Bad(f"tensor '{clip(name, 60)}' ends at byte {offset + nbytes:,} of a data section of {max(data_size, 0):,}")
     return {"version": version, "metadata": metadata,
             "tensors": [t[:5] for t in tensors]}

@@ -67,7 +67,9 @@ def get_gpu(name: str | GPU) -> GPU:
     """A catalog GPU by id ('rtx-4090'), name ('NVIDIA GeForce RTX 4090') or short form ('4090', 'h100')."""
     if isinstance(name, GPU):
         return name
-    key = _key(str(name))
+    if not isinstance(name, str):
+        raise VramkitError(f"GPU must be a name such as 'rtx-4090' (see 'vramkit gpus'), got {type(name).__name__}")
+    key = _key(name[:200])
     by_key = {}
     for g in gpus():
         by_key.setdefault(_key(g.id), g)

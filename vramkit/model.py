@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import VramkitError, did_you_mean, unknown
+from .errors import VramkitError, clip, did_you_mean, unknown
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
@@ -268,7 +268,7 @@ def read_config_file(path: Path) -> dict:
     """
     data = parse_json_bytes(read_regular_file(path, MAX_CONFIG_BYTES, default_name="config.json"), path)
     if not isinstance(data, dict):
-        raise VramkitError(f"{path}: expected a JSON object, got {_json_kind(data)}")
+        raise VramkitError(f"{_short(path)}: expected a JSON object, got {_json_kind(data)}")
     return data
 
 
@@ -285,9 +285,9 @@ def read_regular_file(path: Path, limit: int, *, default_name: str | None = None
     except ValueError as e:  # an embedded NUL byte
         raise VramkitError(f"{str(path)!r}: not a usable path ({e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise VramkitError(f"{path}: not a regular file (a {_file_kind(st.st_mode)}); pass a file or a folder")
+        raise VramkitError(f"{_short(path)}: not a regular file (a {_file_kind(st.st_mode)}); pass a file or a folder")
     if st.st_size > limit:
-        raise VramkitError(f"{path}: {st.st_size:,} bytes is too large for this file (at most {limit:,})")
+        raise VramkitError(f"{_short(path)}: {st.st_size:,} bytes is too large for this file (at most {limit:,})")
     try:
         # O_NONBLOCK: should the path turn into a FIFO between stat and open, open does not wait.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -296,7 +296,7 @@ def read_regular_file(path: Path, limit: int, *, default_name: str | None = None
     except OSError as e:
         raise path_error(path, e) from None
     if len(data) > limit:
-        raise VramkitError(f"{path}: larger than {limit:,} bytes")
+        raise VramkitError(f"{_short(path)}: larger than {limit:,} bytes")
     return data
 
 
@@ -310,8 +310,7 @@ def path_error(path, e: OSError) -> VramkitError:
 
 
 def _short(path) -> str:
-    text = str(path)
-    return text if len(text) <= 200 else text[:90] + "..." + text[-90:]
+    return clip(path, 200)
 
 
 def _file_kind(mode: int) -> str:
@@ -330,20 +329,20 @@ def _json_kind(value) -> str:
 def parse_json_bytes(data: bytes, path) -> Any:
     """JSON from UTF-8 bytes (a UTF-8 BOM allowed), with one-line errors for every way it can fail."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise VramkitError(f"{path}: the file is UTF-16; save it as UTF-8")
+        raise VramkitError(f"{_short(path)}: the file is UTF-16; save it as UTF-8")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise VramkitError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+        raise VramkitError(f"{_short(path)}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
                            "save it as UTF-8") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise VramkitError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        raise VramkitError(f"{_short(path)}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
-        raise VramkitError(f"{path}: JSON nested too deeply") from None
+        raise VramkitError(f"{_short(path)}: JSON nested too deeply") from None
     except ValueError as e:  # Python's limit on digits in an integer (4300)
-        raise VramkitError(f"{path}: not usable JSON ({str(e).splitlines()[0]})") from None
+        raise VramkitError(f"{_short(path)}: not usable JSON ({str(e).splitlines()[0]})") from None
 
 
 class _Config:
@@ -452,11 +451,11 @@ class _Config:
 
 def _layer_types(c: _Config, n_layers: int, window: int | None, rule) -> tuple[tuple[str, ...], int | None]:
     """Per-layer attention kinds: the config's `layer_types`, else the family's `rule(i)`."""
+    types = c.layer_types(n_layers)  # checked whenever present, as transformers' validate_layer_type does
     if window is None:
         return (FULL,) * n_layers, None
     if isinstance(window, bool) or not isinstance(window, int) or window <= 0:  # a reader's own default
         raise VramkitError(f"{c.source}: field 'sliding_window' must be a positive integer or null, got {window!r}")
-    types = c.layer_types(n_layers)
     if types is not None:
         return tuple(SLIDING if t in (SLIDING, "chunked_attention") else FULL for t in types), window
     return tuple(SLIDING if rule(i) else FULL for i in range(n_layers)), window
@@ -642,7 +641,7 @@ def _exaone4(c: _Config, t: str) -> ModelSpec:
                          pattern)
         rule = lambda i: pattern[i % len(pattern)] == "L"  # noqa: E731
     else:
-        rule = _every_nth_full(c.int("sliding_window_pattern", default=4) if window is not None else 0)
+        rule = _every_nth_full(c.int("sliding_window_pattern", default=4))
     f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], window, rule)
     return ModelSpec(**f)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from . import catalog
-from .errors import VramkitError, did_you_mean
+from .errors import VramkitError, clip, did_you_mean
 from .model import ModelSpec, parse_json_bytes, path_error
 
 
@@ -180,20 +180,20 @@ def _safetensors_header(f: Path) -> list[tuple[str, int, int]]:
         if name == "__metadata__":
             continue
         if not isinstance(info, dict):
-            raise bad(f"tensor '{name[:60]}' is not described by an object")
+            raise bad(f"tensor '{clip(name, 60)}' is not described by an object")
         dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offsets, list) \
                 or len(offsets) != 2 or len(shape) > 64:
-            raise bad(f"tensor '{name[:60]}' lacks dtype, shape or data_offsets")
+            raise bad(f"tensor '{clip(name, 60)}' lacks dtype, shape or data_offsets")
         if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**63 for d in shape + offsets):
-            raise bad(f"tensor '{name[:60]}': shape and offsets must be non-negative integers")
+            raise bad(f"tensor '{clip(name, 60)}': shape and offsets must be non-negative integers")
         start, end = offsets
         if not start <= end <= data_size:
-            raise bad(f"tensor '{name[:60]}': bytes {start}..{end} beyond the data's {data_size:,}")
+            raise bad(f"tensor '{clip(name, 60)}': bytes {start}..{end} beyond the data's {data_size:,}")
         elements = math.prod(shape)
         width = _ST_WIDTHS.get(dtype)
         if width is not None and elements * width != end - start:
-            raise bad(f"tensor '{name[:60]}': {elements:,} {dtype} elements do not fill bytes {start}..{end}")
+            raise bad(f"tensor '{clip(name, 60)}': {elements:,} {dtype} elements do not fill bytes {start}..{end}")
         ranges.append((start, end))
         out.append((dtype, elements, end - start))
     position = 0
