@@ -472,3 +472,26 @@ def test_safetensors_reader_matches_the_library(tmp_path):
     assert ours["params"] == sum(t.size for t in tensors.values())
     assert ours["bytes"] == sum(t.nbytes for t in tensors.values())
     assert set(ours["by_dtype"]) == set(theirs.values())
+
+
+def test_range_facts_match_ml_dtypes():
+    """`vramkit formats` reads its ranges from a table (no numpy import): every entry is ml_dtypes' own."""
+    import ml_dtypes
+
+    from vramkit.dtypes import RANGE_FACTS, np_dtype
+
+    for name, facts in RANGE_FACTS.items():
+        dt = np_dtype(name)
+        if len(facts) == 2:
+            info = ml_dtypes.iinfo(dt)
+            assert facts == (float(info.min), float(info.max)), name
+        else:
+            info = ml_dtypes.finfo(dt)
+            assert facts == (float(info.max), float(info.smallest_normal), float(info.smallest_subnormal),
+                             float(info.eps)), name
+
+
+def test_formats_imports_neither_numpy_nor_gguf():
+    r = run_bounded("import sys\nfrom vramkit.cli import main\nmain(['formats', '--json'])\n"
+                    "print(sorted(m for m in ('numpy', 'ml_dtypes', 'gguf') if m in sys.modules), file=sys.stderr)")
+    assert r.returncode == 0 and r.stderr.strip() == "[]", r.stderr

@@ -315,11 +315,15 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (`only`) one whose other commands are bare stubs: argparse builds a
+    formatter per argument, so building only the command being run keeps start-up short."""
     p = _Parser(prog="vramkit", description="How much GPU memory a language model needs, and why.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, cmd in COMMANDS.items():
         s = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if only is not None and name != only:
+            continue
         if cmd.takes_model:
             s.add_argument("model", metavar="MODEL", help="config.json path, folder, or catalog name")
         if cmd.add_args:
@@ -330,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        first = next((a for a in argv if not a.startswith("-")), None)
+        args = build_parser(first if first in COMMANDS else None).parse_args(argv)
         cmd = COMMANDS[args.command]
         data = cmd.run(args)
         print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else cmd.table(data))

@@ -347,6 +347,24 @@ def all_values(fmt: str | Format):
     return values[np.isfinite(values)]
 
 
+# The finfo / iinfo facts formats_table shows, as ml_dtypes gives them ((max, smallest normal,
+# smallest subnormal, eps) for floats, (min, max) for ints). Constants of the formats, kept here so
+# that `vramkit formats` answers without importing numpy and ml_dtypes (about 0.2 s);
+# tests/test_robust.py checks every entry against ml_dtypes.
+RANGE_FACTS = {
+    "float32": (3.4028234663852886e+38, 1.1754943508222875e-38, 1.401298464324817e-45, 1.1920928955078125e-07),
+    "float16": (65504.0, 6.103515625e-05, 5.960464477539063e-08, 0.0009765625),
+    "bfloat16": (3.3895313892515355e+38, 1.1754943508222875e-38, 9.183549615799121e-41, 0.0078125),
+    "float8_e4m3fn": (448.0, 0.015625, 0.001953125, 0.125),
+    "float8_e5m2": (57344.0, 6.103515625e-05, 1.52587890625e-05, 0.25),
+    "float6_e2m3fn": (7.5, 1.0, 0.125, 0.125),
+    "float6_e3m2fn": (28.0, 0.25, 0.0625, 0.25),
+    "float4_e2m1fn": (6.0, 1.0, 0.5, 0.5),
+    "int8": (-128.0, 127.0),
+    "int4": (-8.0, 7.0),
+}
+
+
 def formats_table() -> list[dict]:
     """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined."""
     rows = []
@@ -355,14 +373,18 @@ def formats_table() -> list[dict]:
                "bytes_per_param": float(fmt.bytes_per_param), "block_size": fmt.block_size,
                "mix": fmt.mix, "description": fmt.description,
                "max": None, "smallest_normal": None, "smallest_subnormal": None, "eps": None}
+        facts = RANGE_FACTS.get(fmt.dtype)
         if fmt.kind in ("float", "mx"):
-            row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,
-                       smallest_subnormal=fmt.smallest_subnormal, eps=fmt.eps)
+            if facts is None:  # a format added without its facts: ask ml_dtypes
+                facts = (fmt.max, fmt.smallest_normal, fmt.smallest_subnormal, fmt.eps)
+            row.update(zip(("max", "smallest_normal", "smallest_subnormal", "eps"), facts))
         elif fmt.kind == "int":
-            import ml_dtypes
+            if facts is None:
+                import ml_dtypes
 
-            info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
-            row.update(max=float(info.max), min=float(info.min))
+                info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
+                facts = (float(info.min), float(info.max))
+            row.update(min=facts[0], max=facts[1])
         rows.append(row)
     return rows
 
@@ -585,7 +607,14 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
     the small rope_freqs tensor of Llama 3.1 (64 floats) and architecture-specific tensors.
     """
-    return list(_gguf_tensors(spec, _file_type(quant)))
+    key = _file_type(quant)
+    return list(_memo(spec, ("gguf_tensors", key), lambda: _gguf_tensors(spec, key)))
+
+
+def _memo(spec, key, compute):
+    from .model import memo  # dtypes sits below model: imported at call time
+
+    return memo(spec, key, compute)
 
 
 def _file_type(quant: str) -> str:
@@ -598,7 +627,6 @@ def _file_type(quant: str) -> str:
 
 # A model's GGUF layout does not change between calls: computed once per (spec, file type), so a
 # sweep or the fit solver calling weights_bytes thousands of times costs one layout.
-@functools.lru_cache(maxsize=256)
 def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
@@ -630,12 +658,9 @@ def gguf_model_bytes(spec, quant: str) -> int:
     This is what llama.cpp reports as the model size; the file adds its metadata (the tokenizer
     alone is several MB for a 128k vocabulary) and alignment padding.
     """
-    return _gguf_model_bytes(spec, _file_type(quant))
-
-
-@functools.lru_cache(maxsize=256)
-def _gguf_model_bytes(spec, key: str) -> int:
-    return sum(t.nbytes for t in _gguf_tensors(spec, key))
+    key = _file_type(quant)
+    return _memo(spec, ("gguf_model_bytes", key),
+                 lambda: sum(t.nbytes for t in _memo(spec, ("gguf_tensors", key), lambda: _gguf_tensors(spec, key))))
 
 
 def gguf_bits_per_weight(spec, quant: str) -> Fraction:

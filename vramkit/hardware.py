@@ -11,7 +11,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from . import catalog
-from .errors import VramkitError, did_you_mean
+from .errors import VramkitError, clip, did_you_mean
 from .units import GIB
 
 
@@ -69,11 +69,23 @@ def get_gpu(name: str | GPU) -> GPU:
         return name
     if not isinstance(name, str):
         raise VramkitError(f"GPU must be a name such as 'rtx-4090' (see 'vramkit gpus'), got {type(name).__name__}")
-    key = _key(name[:200])
-    by_key = {}
+    return _get_gpu(name[:200])
+
+
+@lru_cache(maxsize=512)
+def _gpu_index() -> dict[str, GPU]:
+    by_key: dict[str, GPU] = {}
     for g in gpus():
         by_key.setdefault(_key(g.id), g)
         by_key.setdefault(_key(g.name), g)
+    return by_key
+
+
+@lru_cache(maxsize=512)
+def _get_gpu(name: str) -> GPU:
+    """get_gpu's lookup, cached: the catalog does not change while vramkit runs."""
+    key = _key(name)
+    by_key = _gpu_index()
     if key in by_key:
         return by_key[key]
     # A unique prefix or suffix also names it: '4090' -> rtx-4090, 'h100' -> h100-sxm5 is ambiguous.
@@ -81,8 +93,8 @@ def get_gpu(name: str | GPU) -> GPU:
     if len(hits) == 1:
         return next(iter(hits.values()))
     if len(hits) > 1:
-        raise VramkitError(f"GPU '{name}' is ambiguous: {', '.join(sorted(hits))}")
-    raise VramkitError(f"unknown GPU '{name}'{did_you_mean(name, [g.id for g in gpus()])} (see 'vramkit gpus')")
+        raise VramkitError(f"GPU '{clip(name)}' is ambiguous: {', '.join(sorted(hits))}")
+    raise VramkitError(f"unknown GPU '{clip(name)}'{did_you_mean(name, [g.id for g in gpus()])} (see 'vramkit gpus')")
 
 
 def custom_gpu(memory_gib: float, bandwidth_gb_s: float = 0, name: str = "custom",

@@ -5,10 +5,11 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
-from .model import SLIDING, ModelSpec
+from .model import SLIDING, ModelSpec, memo
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json); transformers 4.x and mlx-lm's deepseek_v3
@@ -50,10 +51,28 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     """
     context, batch = require_positive("context", context), require_positive("batch", batch)
     fmt = get_format(kv_dtype)
-    elements = sum(
-        kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
-        for i in range(spec.num_layers))
+    elements = sum(per_token * min(context, cap) for cap, per_token in kv_groups(spec, engine))
     return storage_bytes(elements * batch, fmt)
+
+
+ALL_TOKENS = 1 << 62  # "keeps every token": larger than any context
+
+
+def kv_groups(spec: ModelSpec, engine: str = "transformers") -> tuple[tuple[int, int], ...]:
+    """The layers grouped by how many tokens each keeps at most (ALL_TOKENS: the whole context):
+    ((cap, K/V elements per token of those layers together), ...).
+
+    A spec's layers do not change between calls, so a sweep or a solver pays the per-layer loop once.
+    """
+    return memo(spec, ("kv_groups", engine), lambda: _kv_groups(spec, engine))
+
+
+def _kv_groups(spec: ModelSpec, engine: str) -> tuple[tuple[int, int], ...]:
+    groups: dict[int, int] = {}
+    for i in range(spec.num_layers):
+        cap = cached_tokens(spec, i, ALL_TOKENS, engine)
+        groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+    return tuple(groups.items())
 
 
 # ---- weights ---------------------------------------------------------------------------------
@@ -113,6 +132,10 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
     el = get_format(dtype)
     b = el.bits / 8  # bytes per element of the compute dtype
+    # Whole bytes (bf16, fp16, fp32, fp8) keep every product below a plain int: exact, and far faster
+    # than Fraction arithmetic, which a sweep or the fit solver would pay thousands of times.
+    b = int(b) if b.denominator == 1 else b
+    fp32_per_b = 8 // b if isinstance(b, int) and 8 % b == 0 else Fraction(8) / b  # two fp32 copies, in units of b
     n, h = batch * tokens, spec.hidden_size
     q_dim, kv_dim = spec.num_heads * spec.head_dim, spec.num_kv_heads * spec.value_head_dim
     gpt2 = spec.model_type == "gpt2"
@@ -137,7 +160,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
         # Q, K, V beside the rotary temporaries of Q; a QK norm's two fp32 copies of Q (Gemma 3
         # projects K and V first, Qwen 3 and OLMo 2 norm Q before projecting K and V).
         rope = q_dim + 2 * kv_dim + 3 * q_dim
-        norm = q_dim * (1 + 8 / b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
+        norm = q_dim * (1 + fp32_per_b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
         attn = n * (3 * h + max(rope, norm if spec.qk_norm != "none" else 0)) * b
     peak = max(peak, attn)
     if attention == "eager" and gpt2:
@@ -152,7 +175,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     # The head: final normed rows and the logits of the last position.
     peak = max(peak, n * h * b + batch * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
-    slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)), el) \
+    slices = storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), el) \
         - kv_cache_bytes(spec, tokens, batch, dtype)
     return int(peak + positions * b) + slices
 
@@ -318,10 +341,7 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
 
     contexts, batches = _int_array("contexts", contexts), _int_array("batches", batches)
     fmt = get_format(kv_dtype)
-    groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
-    for i in range(spec.num_layers):
-        cap = cached_tokens(spec, i, 1 << 62, engine)
-        groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+    groups = dict(kv_groups(spec, engine))  # tokens a layer keeps at most -> K/V elements per token
     # int64 holds the bits only below 2**63: the largest point decides. Past it, Python ints
     # (an object array) keep every byte count exact instead of wrapping to a negative number.
     worst = (int(contexts.max(initial=1)) * sum(groups.values()) * int(batches.max(initial=1))

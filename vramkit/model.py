@@ -223,6 +223,23 @@ class ModelSpec:
         return n
 
 
+def memo(spec: ModelSpec, key, compute):
+    """`compute()` once per spec and `key`: a cache of what a spec's (immutable) fields determine.
+
+    Kept in the instance itself, so a lookup costs one dict access instead of hashing every field;
+    `with_changes` builds a new spec with an empty cache.
+    """
+    cache = spec.__dict__.get("_memo")
+    if cache is None:
+        cache = {}
+        object.__setattr__(spec, "_memo", cache)
+    try:
+        return cache[key]
+    except KeyError:
+        cache[key] = value = compute()
+        return value
+
+
 def _mla_params(s: ModelSpec) -> int:
     """DeepSeek multi-head latent attention: low-rank Q and a compressed, shared KV latent."""
     h, nh = s.hidden_size, s.num_heads
