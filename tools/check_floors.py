@@ -19,14 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The lowest versions tried that pass (see README, "Dependency floors").
 FLOORS = {
-    "numpy": "1.23.5",
-    "ml_dtypes": "0.5.0",
-    "safetensors": "0.4.0",
-    "gguf": "0.10.0",
-    "huggingface_hub": "0.30.0",
+    "numpy": "1.23.5",          # core
+    "ml_dtypes": "0.5.0",       # core (0.4 lacks float6_e2m3fn / float4_e2m1fn / float8_e8m0fnu)
+    "huggingface_hub": "0.30.0",  # the [files] extra: Hub ids from the local cache
 }
-# Test tools: any recent release (they are not vramkit's dependencies).
-TEST_TOOLS = ["pytest", "hypothesis"]
+# Test tools, not vramkit's dependencies (safetensors and gguf write the test checkpoints; vramkit
+# reads both formats itself): any recent release.
+TEST_TOOLS = ["pytest", "hypothesis", "safetensors", "gguf"]
 CORE_TESTS = ["tests/test_dtypes.py", "tests/test_quantize.py", "tests/test_inference.py", "tests/test_cli.py",
               "tests/test_sources.py", "tests/test_fit.py", "tests/test_hardware.py", "tests/test_training.py",
               "tests/test_reference_static.py", "tests/test_robust.py", "tests/test_fuzz.py"]
