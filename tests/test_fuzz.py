@@ -311,3 +311,83 @@ def gguf_file(draw):
 def test_fuzz_gguf_headers(data):
     count("gguf")
     _check_file(gguf_tensors, data, ".gguf")
+
+
+# ---- the Python API: public functions with arguments of any type --------------------------------------
+
+ANY = st.one_of(st.none(), st.booleans(), st.integers(-5, 70), st.integers(-2**70, 2**70), st.floats(),
+                st.text(max_size=6), st.lists(st.integers(0, 9), max_size=3), st.dictionaries(st.text(max_size=3),
+                                                                                              st.integers(), max_size=2))
+COUNT = st.one_of(st.integers(1, 70_000), ANY)
+DTYPE = st.one_of(st.sampled_from(["bf16", "fp16", "fp8", "nf4", "int8", "q4_k_m", "Q8_0", "mxfp4", "fp32"]), ANY)
+ENGINE = st.one_of(st.sampled_from(list(ENGINES)), ANY)
+GPU = st.one_of(st.sampled_from(["rtx-4090", "h100-sxm5", "4090", "m3-max-128gb"]), ANY)
+SPEC = st.one_of(st.sampled_from(["llama-3.2-1b", "qwen3-30b-a3b", "deepseek-v3", "gemma-3-1b", "gpt-oss-20b"]), ANY)
+
+
+def _api_calls():
+    from vramkit import dtypes, fit as fit_mod, hardware, speed, training
+    from vramkit.inference import kv_cache_bytes_grid, prefill_activation_bytes, weights_bytes
+
+    return {
+        "load_model": (load_model, st.tuples(SPEC), st.just({})),
+        "kv_cache_bytes": (kv_cache_bytes, st.tuples(SPEC, COUNT, COUNT, DTYPE, ENGINE), st.just({})),
+        "weights_bytes": (weights_bytes, st.tuples(SPEC, DTYPE), st.just({})),
+        "prefill_activation_bytes": (prefill_activation_bytes, st.tuples(SPEC, COUNT, COUNT), st.just({})),
+        "kv_cache_bytes_grid": (kv_cache_bytes_grid, st.tuples(SPEC, st.one_of(st.lists(COUNT, max_size=3), ANY),
+                                                               st.one_of(st.lists(COUNT, max_size=3), ANY)), st.just({})),
+        "infer_memory": (infer_memory, st.tuples(SPEC, COUNT),
+                         st.fixed_dictionaries({}, optional={"batch": COUNT, "weights": DTYPE, "kv_dtype": DTYPE,
+                                                             "engine": ENGINE, "gpu": GPU,
+                                                             "gpu_memory_utilization": st.one_of(st.floats(0, 1), ANY)})),
+        "fit": (fit_mod.fit, st.tuples(SPEC, GPU, COUNT),
+                st.fixed_dictionaries({}, optional={"batch": COUNT, "weights": DTYPE, "engine": ENGINE,
+                                                    "headroom": st.one_of(st.floats(0, 1), ANY)})),
+        "gpu_layers": (fit_mod.gpu_layers, st.tuples(SPEC, GPU, COUNT), st.just({})),
+        "train_memory": (lambda spec, **kw: training.train_memory(load_model(spec), **kw), st.tuples(SPEC),
+                         st.fixed_dictionaries({"seq": COUNT}, optional={
+                             "batch": COUNT, "precision": st.one_of(st.sampled_from(["bf16", "mixed"]), ANY),
+                             "optimizer": st.one_of(st.sampled_from(["adamw", "lion", "adamw8bit"]), ANY),
+                             "lora_rank": st.one_of(st.integers(0, 64), ANY), "qlora": st.one_of(st.booleans(), ANY),
+                             "zero": st.one_of(st.sampled_from([0, 3, "2", "full_shard", "³"]), ANY),
+                             "gpus": COUNT, "attention": ANY, "lora_targets": ANY})),
+        "get_gpu": (hardware.get_gpu, st.tuples(GPU), st.just({})),
+        "custom_gpu": (hardware.custom_gpu, st.tuples(ANY), st.just({})),
+        "get_format": (dtypes.get_format, st.tuples(DTYPE), st.just({})),
+        "storage_bytes": (dtypes.storage_bytes, st.tuples(COUNT, DTYPE), st.just({})),
+        "decode_step": (speed.decode_step, st.tuples(SPEC, GPU, COUNT), st.just({})),
+        "prefill": (speed.prefill, st.tuples(SPEC, GPU, COUNT), st.just({})),
+    }
+
+
+API_CALLS = _api_calls()
+
+
+@fuzz_settings(400)
+@given(st.data())
+def test_fuzz_public_functions(data):
+    name = data.draw(st.sampled_from(sorted(API_CALLS)))
+    fn, args, kwargs = API_CALLS[name]
+    a, kw = data.draw(args), data.draw(kwargs)
+    count("api")
+    with bounded(seconds=6):
+        try:
+            result = fn(*a, **kw)
+        except VramkitError as e:
+            one_line(str(e))
+            return
+    _check_result(result, (name, a, kw))
+
+
+def _check_result(result, where) -> None:
+    if isinstance(result, bool) or result is None:
+        return
+    if isinstance(result, int):
+        assert result >= 0, where
+    elif hasattr(result, "to_json"):
+        _check_json_bytes(result.to_json())
+    elif hasattr(result, "__dataclass_fields__"):
+        for k in result.__dataclass_fields__:
+            v = getattr(result, k)
+            if k.endswith("bytes") and v is not None:
+                assert isinstance(v, int) and (v >= 0 or "free" in k), (where, k, v)

@@ -100,8 +100,12 @@ def _get_gpu(name: str) -> GPU:
 def custom_gpu(memory_gib: float, bandwidth_gb_s: float = 0, name: str = "custom",
                unified_memory: bool = False) -> GPU:
     """A device that is not in the catalog, e.g. for a slider: memory in GiB, bandwidth in GB/s."""
-    if memory_gib <= 0:
-        raise VramkitError(f"GPU memory must be positive, got {memory_gib!r} GiB")
+    for what, value, zero_ok in (("GPU memory", memory_gib, False), ("bandwidth", bandwidth_gb_s, True)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 < value <= 2**30 or (zero_ok and value == 0)):
+            raise VramkitError(f"{what} must be a positive number (GiB, GB/s) up to 2**30, got {clip(repr(value), 40)}")
+    if not isinstance(name, str):
+        raise VramkitError(f"GPU name must be a string, got {type(name).__name__}")
     return GPU(id=name, name=name, vendor="custom", memory_bytes=int(memory_gib * GIB),
                bandwidth_bytes_per_s=int(bandwidth_gb_s * 10**9), bf16_flops_per_s=None,
                unified_memory=unified_memory)

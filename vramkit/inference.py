@@ -50,12 +50,22 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     holds at most its window; MLA engines hold the compressed latent.
     """
     context, batch = require_positive("context", context), require_positive("batch", batch)
+    spec = _as_spec(spec)
     fmt = get_format(kv_dtype)
     elements = sum(per_token * min(context, cap) for cap, per_token in kv_groups(spec, engine))
     return storage_bytes(elements * batch, fmt)
 
 
 ALL_TOKENS = 1 << 62  # "keeps every token": larger than any context
+
+
+def _as_spec(model) -> ModelSpec:
+    """`model` itself when it is a ModelSpec, else what load_model reads from it (a name, a path, a dict)."""
+    if isinstance(model, ModelSpec):
+        return model
+    from .sources import load_model
+
+    return load_model(model)
 
 
 def kv_groups(spec: ModelSpec, engine: str = "transformers") -> tuple[tuple[int, int], ...]:
@@ -90,6 +100,7 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
     quantize the decoder's linear layers and keep embeddings, the head and norms in
     `compute_dtype`, as bitsandbytes and the fp8 loaders do.
     """
+    spec = _as_spec(spec)
     fmt = get_format(weights)
     if fmt.kind == "gguf" or getattr(fmt, "mix", False):
         from .dtypes import gguf_model_bytes
@@ -130,6 +141,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     window, the rest of the prefill's K/V that a sliding layer's cache slice keeps alive.
     """
     tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
+    spec = _as_spec(spec)
     el = get_format(dtype)
     b = el.bits / 8  # bytes per element of the compute dtype
     # Whole bytes (bf16, fp16, fp32, fp8) keep every product below a plain int: exact, and far faster
@@ -339,6 +351,7 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     """
     import numpy as np
 
+    spec = _as_spec(spec)
     contexts, batches = _int_array("contexts", contexts), _int_array("batches", batches)
     fmt = get_format(kv_dtype)
     groups = dict(kv_groups(spec, engine))  # tokens a layer keeps at most -> K/V elements per token

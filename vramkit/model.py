@@ -264,7 +264,7 @@ def _mla_params(s: ModelSpec) -> int:
 # config.json files are a few kB (the largest, with label maps, well under 1 MB); real models have
 # at most a few hundred layers. A bound keeps every answer interactive and refuses what is absurd.
 MAX_CONFIG_BYTES = 8 * 2**20
-MAX_LAYERS = 2048
+MAX_LAYERS = 1024
 MAX_FIELD = 2**32              # any other integer field (widths, vocabulary, experts, positions)
 _LAYER_COUNT_KEYS = {"num_hidden_layers", "n_layer", "num_layers", "n_layers", "decoder_layers",
                      "encoder_layers", "num_decoder_layers", "num_encoder_layers"}
