@@ -52,7 +52,8 @@ def main() -> int:
         tests = [t for t in CORE_TESTS if (ROOT / t).exists()]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         # -o addopts= : the project's addopts name nbval options, which this venv does not have.
-        r = subprocess.run([py, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider", *tests],
+        r = subprocess.run([py, "-m", "pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
+                            "--hypothesis-profile=loaded", *tests],
                            cwd=ROOT, env=env)
         subprocess.run([py, "-m", "pip", "freeze"], check=False)
         return r.returncode

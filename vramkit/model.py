@@ -736,13 +736,11 @@ def _check_value(where: str, name: str, value) -> None:
     elif isinstance(value, str):
         if len(value) > 4096:
             raise VramkitError(f"{where}: {name} is a string of {len(value):,} characters")
-    elif isinstance(value, tuple):
+    elif isinstance(value, (tuple, list, dict)):
         if len(value) > MAX_LAYERS * 64:
             raise VramkitError(f"{where}: {name} has {len(value):,} entries")
-        for v in value:
+        for v in (value.values() if isinstance(value, dict) else value):
             _check_value(where, name, v)
-    elif isinstance(value, (list, dict, set)):
-        raise VramkitError(f"{where}: {name} must be hashable plain data (a tuple), got {type(value).__name__}")
 
 
 def check_spec(spec: ModelSpec) -> ModelSpec:
