@@ -495,3 +495,14 @@ def test_formats_imports_neither_numpy_nor_gguf():
     r = run_bounded("import sys\nfrom vramkit.cli import main\nmain(['formats', '--json'])\n"
                     "print(sorted(m for m in ('numpy', 'ml_dtypes', 'gguf') if m in sys.modules), file=sys.stderr)")
     assert r.returncode == 0 and r.stderr.strip() == "[]", r.stderr
+
+
+@pytest.mark.parametrize("args", [("x",), (None,), ([[1, 2], [3]],), ({"a": 1},), ([1.0, float("nan")],),
+                                  ([1e308, -1e308],), ([1, 2, 3], 0), ([1, 2, 3], "8"), ([1, 2, 3], 8, 10**20),
+                                  ([1, 2, 3], 8, 0)])
+def test_quantizers_refuse_bad_arrays_and_sizes(args):
+    from vramkit import quantize as q
+
+    for fn in (q.absmax_quantize, q.blockwise_quantize, q.zeropoint_quantize):
+        with pytest.raises(VramkitError):
+            fn(*args)
