@@ -219,6 +219,12 @@ def test_long_deep_and_forbidden_paths(tmp_path, monkeypatch):
         code, _, err = cli("params", name)
         assert_one_line_error(code, err)
         assert len(err) < 400
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    assert_one_line_error(*_code_err(cli("params", loop)), "symbolic links")
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    assert_one_line_error(*_code_err(cli("params", dangling)), "no such file")
     # An unreadable folder (root ignores chmod, so the refusal is simulated where it happens).
     real_stat = os.stat
 

@@ -6,7 +6,6 @@ prints it to stderr and exits with code 2; the library simply raises it.
 """
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
@@ -22,6 +21,8 @@ def clip(text, limit: int = 100) -> str:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    import difflib  # only when there is an error to explain
+
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(clip(name).lower(), list(lowered), n=1, cutoff=0.5)
