@@ -291,6 +291,8 @@ def test_kv_grid_never_wraps_to_negative():
     ("qwen3-30b-a3b", {"num_experts_per_tok": 500}, "num_experts_per_tok"),
     ("deepseek-v3", {"num_experts_per_tok": 257}, "num_experts_per_tok"),
     ("gpt-oss-20b", {"num_experts_per_tok": 33}, "num_experts_per_tok"),
+    ("deepseek-v3", {"n_group": 7}, "n_group"),
+    ("deepseek-v3", {"topk_group": 9}, "topk_group"),
     ("llama-3.1-8b", {"num_key_value_heads": 64}, "num_key_value_heads"),
     ("llama-3.1-8b", {"num_key_value_heads": 5}, "multiple of num_key_value_heads"),
     ("qwen2.5-7b", {"num_key_value_heads": 3}, "multiple of num_key_value_heads"),

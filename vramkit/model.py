@@ -679,6 +679,12 @@ def _deepseek_v3(c: _Config, t: str) -> ModelSpec:
         moe_layers=tuple(i >= first_dense for i in range(n)),
         layer_types=(FULL,) * n,
     )
+    # DeepseekV3TopkRouter views the experts as n_group groups and keeps topk_group of them
+    # (each group contributes its top 2 scores): these must divide and fit, or the router cannot run.
+    groups, top_groups = c.int("n_group", default=8), c.int("topk_group", default=4)
+    if f["num_experts"] % groups or not top_groups <= groups:
+        raise VramkitError(f"{c.source}: n_routed_experts ({f['num_experts']}) must be a multiple of n_group "
+                           f"({groups}), and topk_group ({top_groups}) at most n_group")
     return ModelSpec(**f)
 
 
