@@ -53,6 +53,8 @@ def _integer(text: str, positive: bool) -> int:
 
 def _fraction(text: str) -> float:
     try:
+        if not re.fullmatch(r"[0-9.eE+-]{1,40}", text.strip()):  # ASCII only, as for integers
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text[:40]}'") from None
