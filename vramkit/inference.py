@@ -52,6 +52,8 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     context, batch = require_positive("context", context), require_positive("batch", batch)
     spec = _as_spec(spec)
     fmt = get_format(kv_dtype)
+    # Per layer: elements per token x the tokens the layer holds, summed over the layers (kv_groups
+    # has added up the layers that hold the same number of tokens).
     elements = sum(per_token * min(context, cap) for cap, per_token in kv_groups(spec, engine))
     return storage_bytes(elements * batch, fmt)
 
@@ -72,17 +74,17 @@ def kv_groups(spec: ModelSpec, engine: str = "transformers") -> tuple[tuple[int,
     """The layers grouped by how many tokens each keeps at most (ALL_TOKENS: the whole context):
     ((cap, K/V elements per token of those layers together), ...).
 
-    A spec's layers do not change between calls, so a sweep or a solver pays the per-layer loop once.
+    A spec's layers do not change between calls, so the loop over the layers runs once per spec
+    and engine (`memo`); a sweep or a solver then costs one multiplication per group.
     """
-    return memo(spec, ("kv_groups", engine), lambda: _kv_groups(spec, engine))
+    def group() -> tuple[tuple[int, int], ...]:
+        groups: dict[int, int] = {}
+        for i in range(spec.num_layers):
+            cap = cached_tokens(spec, i, ALL_TOKENS, engine)
+            groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+        return tuple(groups.items())
 
-
-def _kv_groups(spec: ModelSpec, engine: str) -> tuple[tuple[int, int], ...]:
-    groups: dict[int, int] = {}
-    for i in range(spec.num_layers):
-        cap = cached_tokens(spec, i, ALL_TOKENS, engine)
-        groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
-    return tuple(groups.items())
+    return memo(spec, ("kv_groups", engine), group)
 
 
 # ---- weights ---------------------------------------------------------------------------------
