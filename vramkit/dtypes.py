@@ -297,6 +297,10 @@ def storage_bytes(n_elements: int, fmt: str | Format) -> int:
 
     Exact when `n_elements` is a multiple of the format's block size.
     """
+    if n_elements.__class__ is not int or n_elements < 0:  # the common case costs one test
+        from .errors import require_positive
+
+        n_elements = require_positive("n_elements", n_elements, allow_zero=True)
     fmt = get_format(fmt)
     return -(-n_elements * fmt.bits.numerator // (8 * fmt.bits.denominator))
 
