@@ -286,10 +286,15 @@ def get_format(name: str | Format) -> Format:
     key = ALIASES.get(key, key)
     if key in _CORE_BY_NAME:  # the common case: no GGUF table to build
         return _CORE_BY_NAME[key]
-    for fmt_name, fmt in _formats().items():
-        if fmt_name.lower() == key:
-            return fmt
+    fmt = _formats_by_lower_name().get(key)
+    if fmt is not None:
+        return fmt
     raise unknown("dtype", name, list(_formats()) + list(ALIASES))
+
+
+@functools.cache
+def _formats_by_lower_name() -> dict[str, Format]:
+    return {fmt_name.lower(): fmt for fmt_name, fmt in reversed(list(_formats().items()))}
 
 
 def storage_bytes(n_elements: int, fmt: str | Format) -> int:
@@ -616,8 +621,11 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
 
 
 def _memo(spec, key, compute):
-    from .model import memo  # dtypes sits below model: imported at call time
+    """model.memo (dtypes sits below model, so it is looked up at call time, once)."""
+    global _memo
+    from .model import memo
 
+    _memo = memo
     return memo(spec, key, compute)
 
 
