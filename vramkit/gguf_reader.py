@@ -93,14 +93,14 @@ class _Cursor:
 def read_gguf_header(path: Path, size: int) -> dict:
     """The header of the GGUF file `path` of `size` bytes (see vramkit.sources.gguf_header)."""
     if size < 24:
-        raise VramkitError(f"{path}: not a GGUF file ({size} bytes, shorter than a GGUF header)")
+        raise VramkitError(f"{clip(path, 120)}: not a GGUF file ({size} bytes, shorter than a GGUF header)")
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             return _parse(buf, min(size, len(buf)))
     except _Bad as e:
-        raise VramkitError(f"{path}: not a GGUF file ({e})") from None
+        raise VramkitError(f"{clip(path, 120)}: not a GGUF file ({e})") from None
     except (OSError, ValueError) as e:
-        raise VramkitError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+        raise VramkitError(f"{clip(path, 120)}: cannot read ({getattr(e, 'strerror', None) or e})") from None
 
 
 def _parse(buf, size: int) -> dict:

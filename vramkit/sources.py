@@ -59,8 +59,8 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
         f"{did_you_mean(name[:200], catalog.model_names())} (see 'vramkit models')")
 
 
-def _shown(name: str) -> str:
-    return name if len(name) <= 120 else name[:55] + "..." + name[-55:]
+def _shown(name) -> str:
+    return clip(name, 120)
 
 
 def _raise_path_error(name: str):
@@ -142,7 +142,7 @@ def safetensors_params(path: str | Path) -> dict:
     except (OSError, ValueError) as e:
         raise (path_error(path, e) if isinstance(e, OSError) else VramkitError(f"{_shown(str(path))}: {e}")) from None
     if not files:
-        raise VramkitError(f"{path}: no .safetensors files")
+        raise VramkitError(f"{_shown(path)}: no .safetensors files")
     by_dtype: dict[str, int] = {}
     total_bytes = 0
     for f in files:
@@ -155,7 +155,7 @@ def safetensors_params(path: str | Path) -> dict:
 def _safetensors_header(f: Path) -> list[tuple[str, int, int]]:
     """(dtype, elements, bytes) of each tensor in the safetensors file `f`."""
     size, head = _open_regular(f, 8)
-    bad = lambda why: VramkitError(f"{f}: not a safetensors file ({why})")  # noqa: E731
+    bad = lambda why: VramkitError(f"{_shown(f)}: not a safetensors file ({why})")  # noqa: E731
     if size < 8:
         raise bad("shorter than its 8-byte header length")
     n = struct.unpack("<Q", head)[0]
@@ -215,7 +215,7 @@ def _open_regular(path: Path, n: int) -> tuple[int, bytes]:
     except ValueError as e:
         raise VramkitError(f"{_shown(str(path))!r}: not a usable path ({e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise VramkitError(f"{path}: not a regular file; pass a checkpoint file or a folder of them")
+        raise VramkitError(f"{_shown(path)}: not a regular file; pass a checkpoint file or a folder of them")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
