@@ -93,7 +93,9 @@ def _get_gpu(name: str) -> GPU:
     if len(hits) == 1:
         return next(iter(hits.values()))
     if len(hits) > 1:
-        raise VramkitError(f"GPU '{clip(name)}' is ambiguous: {', '.join(sorted(hits))}")
+        names = sorted(hits)
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        raise VramkitError(f"GPU '{clip(name)}' is ambiguous: {shown}")
     raise VramkitError(f"unknown GPU '{clip(name)}'{did_you_mean(name, [g.id for g in gpus()])} (see 'vramkit gpus')")
 
 
