@@ -123,11 +123,11 @@ def test_ngl_counts_the_head_as_the_last_layer():
 
 def test_layer_split_follows_llama_cpp_split_points():
     n = 80  # Llama 3 70B: 81 "layers" with the head; equal free memory gives 41 + 40 (head on the last)
-    s = L.settings(EngineRequest(spec=SPEC.with_changes(num_layers=n), context=4096, gpu=get_gpu("rtx-4090"),
+    s = L.settings(EngineRequest(spec=SPEC.with_changes(num_layers=n, layer_types=("full_attention",) * n), context=4096, gpu=get_gpu("rtx-4090"),
                                  gpus=2))
     devs = L.layer_devices(n, s)
     assert devs.count(0) == 41 and devs.count(1) == 40 and devs[-1] == 1
-    s3 = L.settings(EngineRequest(spec=SPEC.with_changes(num_layers=n), context=4096, gpu=get_gpu("rtx-4090"),
+    s3 = L.settings(EngineRequest(spec=SPEC.with_changes(num_layers=n, layer_types=("full_attention",) * n), context=4096, gpu=get_gpu("rtx-4090"),
                                   gpus=2, options={"tensor_split": "3,1"}))
     assert L.layer_devices(n, s3).count(0) == 61
 

@@ -91,4 +91,4 @@ def test_missing_huggingface_hub_is_one_line(tmp_path):
     fake.mkdir()
     (fake / "huggingface_hub.py").write_text("raise ImportError('hidden for the test')\n")
     code, out, err = _cli({"HF_HOME": str(tmp_path), "PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"}, "params", "org/tiny")
-    assert code == 2 and "pip install huggingface_hub" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "pip install 'vramkit[files]'" in err and len(err.strip().splitlines()) == 1

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import VramkitError
+from .errors import VramkitError, clip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,24 +24,41 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _count(text: str) -> int:
-    """A positive integer argument; '8k' and '128K' mean 8,192 and 131,072 tokens."""
+    """A positive integer argument; '8k' and '128K' mean 8,192 and 131,072 tokens.
+
+    ASCII digits only: Python's int() also reads '٣' as 3, and str.isdigit() calls '³' a digit.
+    """
+    return _integer(text, positive=True)
+
+
+def _count0(text: str) -> int:
+    """A non-negative integer argument (e.g. --lora-rank 0: no adapters)."""
+    return _integer(text, positive=False)
+
+
+def _integer(text: str, positive: bool) -> int:
     t = text.strip().lower()
     scale = 1024 if t.endswith("k") else 1
-    try:
-        value = int(t[:-1] if scale > 1 else t) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    digits = t[:-1] if scale > 1 else t
+    expected = "a positive integer" if positive else "a non-negative integer"
+    if not re.fullmatch(r"[0-9]+", digits):
+        raise argparse.ArgumentTypeError(f"expected {expected} (ASCII digits, optionally k), got '{text[:40]}'")
+    if len(digits) > 18:
+        raise argparse.ArgumentTypeError(f"expected {expected} below 10**18, got {len(digits)} digits")
+    value = int(digits) * scale
+    if value <= 0 and positive:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text[:40]}'")
     return value
 
 
 def _fraction(text: str) -> float:
     try:
+        if not re.fullmatch(r"[0-9.eE+-]{1,40}", text.strip()):  # ASCII only, as for integers
+            raise ValueError(text)
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text}'") from None
-    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got '{text[:40]}'") from None
+    if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got '{text}'")
     return value
 
@@ -363,7 +381,7 @@ def _table_fit(d: dict) -> str:
         + (f" (trained for {d['trained_context']:,})" if d["trained_context"] else ""),
         f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",
         f"  best-quality weights that fit: {d['best_weights'] or 'none'}",
-        f"  llama.cpp layers on the GPU: {d['gpu_layers']}",
+        f"  llama.cpp layers on the GPU: {d['gpu_layers'] if d['gpu_layers'] is not None else 'not planned for this architecture'}",
         f"  GPUs of this kind needed: {d['gpus_needed'] or 'more than 64'}",
     ] + ([f"  training ({d['train']['settings']['precision']}, {d['train']['settings']['optimizer']}): "
           f"largest batch at {d['context']:,} tokens {d['train']['max_batch']:,}; "
@@ -418,14 +436,14 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
                    help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
                         "for-loop or fused")
     p.add_argument("--gradient-checkpointing", action="store_true", help="keep only layer inputs; recompute")
-    p.add_argument("--lora-rank", type=int, default=0, help="train LoRA adapters of this rank (0: full)")
+    p.add_argument("--lora-rank", type=_count0, default=0, help="train LoRA adapters of this rank (0: full)")
     p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
     p.add_argument("--zero", default="0",
                    help="ZeRO stage 0-3, FSDP1 full_shard / shard_grad_op, or FSDP2 fully_shard / fully_shard_no_reshard")
     if not any("--gpus" in a.option_strings for a in p._actions):  # fit: infer's --gpus serves both
-        p.add_argument("--gpus", type=int, default=1, help="GPUs the states are sharded over")
+        p.add_argument("--gpus", type=_count, default=1, help="GPUs the states are sharded over")
     p.add_argument("--offload", action="store_true",
                    help="ZeRO-Offload: optimizer states (and at stage 3 the parameters) in CPU memory")
     p.add_argument("--keep-outputs", action="store_true",
@@ -510,11 +528,15 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (`only`) one whose other commands are bare stubs: argparse builds a
+    formatter per argument, so building only the command being run keeps start-up short."""
     p = _Parser(prog="vramkit", description="How much GPU memory a language model needs, and why.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, cmd in COMMANDS.items():
         s = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if only is not None and name != only:
+            continue
         if cmd.takes_model:
             s.add_argument("model", metavar="MODEL", help="config.json path, folder, catalog name or Hub id (org/name)")
         if cmd.add_args:
@@ -525,15 +547,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        first = next((a for a in argv if not a.startswith("-")), None)
+        args = build_parser(first if first in COMMANDS else None).parse_args(argv)
         cmd = COMMANDS[args.command]
         data = cmd.run(args)
         print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else cmd.table(data))
     except VramkitError as e:
-        print(f"vramkit: error: {e}", file=sys.stderr)
+        print(f"vramkit: error: {clip(e, 2000)}", file=sys.stderr)  # one line, whatever the input held
         return 2
     except BrokenPipeError:  # `vramkit models | head`
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except (MemoryError, RecursionError) as e:  # a safety net: still one line, never a traceback
+        print(f"vramkit: error: input too large to compute ({type(e).__name__})", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Every fact here is read from a library that implements the format, never typed in:
 float formats from `ml_dtypes.finfo` (and numpy's for fp32/fp16), integer ranges from
-`ml_dtypes.iinfo`, GGUF block sizes from the `gguf` package's `GGML_QUANT_SIZES`. Memory is
+`ml_dtypes.iinfo`, GGUF block sizes from ggml's type table (`GGML_TYPES`, checked against gguf). Memory is
 counted from bits, never from numpy's `itemsize` (ml_dtypes stores a 4-bit value in a whole byte).
 
 `Format.bits` is the exact average number of bits per element as a `Fraction`, block scales
@@ -211,7 +211,7 @@ _CORE: tuple[Format, ...] = (
            None, 64, "bfloat16"),
 )
 
-# GGUF block types (names as in gguf.GGMLQuantizationType); sizes come from gguf at first use.
+# GGUF block types (names as in gguf.GGMLQuantizationType); sizes from GGML_TYPES below.
 GGUF_BLOCK_TYPES = ("Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0", "Q3_K", "Q2_K")
 # llama.cpp file types (llama_ftype_get_default_type): the block type most tensors get.
 GGUF_MIXES = {
@@ -234,14 +234,25 @@ ALIASES = {
 }
 
 
+# ggml's tensor types: id -> (name, elements per block, bytes per block), as ggml.h defines them
+# (copied from gguf 0.19.0's GGML_QUANT_SIZES; tests/test_dtypes.py checks it against the installed
+# gguf). Kept here so that GGUF formats, `fit` and `formats` need no gguf package and no 0.2 s import.
+GGML_TYPES = {
+    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20), 6: ("Q5_0", 32, 22),
+    7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 40), 10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110),
+    12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176), 14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292),
+    16: ("IQ2_XXS", 256, 66), 17: ("IQ2_XS", 256, 74), 18: ("IQ3_XXS", 256, 98), 19: ("IQ1_S", 256, 50),
+    20: ("IQ4_NL", 32, 18), 21: ("IQ3_S", 256, 110), 22: ("IQ2_S", 256, 82), 23: ("IQ4_XS", 256, 136),
+    24: ("I8", 1, 1), 25: ("I16", 1, 2), 26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8),
+    29: ("IQ1_M", 256, 56), 30: ("BF16", 1, 2), 34: ("TQ1_0", 256, 54), 35: ("TQ2_0", 256, 66),
+    39: ("MXFP4", 32, 17), 40: ("NVFP4", 64, 36), 41: ("Q1_0", 128, 18),
+}
+
+
 @functools.cache
 def _ggml_sizes() -> dict[str, tuple[int, int]]:
-    """{type name: (elements per block, bytes per block)} from gguf.GGML_QUANT_SIZES."""
-    try:
-        from gguf.constants import GGML_QUANT_SIZES  # imported late: `import gguf` takes ~0.2 s
-    except ImportError:  # pragma: no cover - gguf is in requirements.txt
-        raise VramkitError("GGUF formats need the 'gguf' package (pip install gguf)") from None
-    return {t.name: (int(b), int(s)) for t, (b, s) in GGML_QUANT_SIZES.items()}
+    """{type name: (elements per block, bytes per block)} of every ggml tensor type."""
+    return {name: (block, size) for name, block, size in GGML_TYPES.values()}
 
 
 def ggml_bits(type_name: str) -> Fraction:
@@ -269,7 +280,7 @@ _CORE_BY_NAME = {f.name: f for f in _CORE}
 
 
 def __getattr__(attr: str):
-    # FORMATS is built on first use so that `import vramkit` does not import gguf.
+    # FORMATS is built on first use (the GGUF entries are derived from GGML_TYPES).
     if attr == "FORMATS":
         return _formats()
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
@@ -281,12 +292,17 @@ def get_format(name: str | Format) -> Format:
         return name
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
-    if key in _CORE_BY_NAME:  # the common case needs no gguf import
+    if key in _CORE_BY_NAME:  # the common case: no GGUF table to build
         return _CORE_BY_NAME[key]
-    for fmt_name, fmt in _formats().items():
-        if fmt_name.lower() == key:
-            return fmt
+    fmt = _formats_by_lower_name().get(key)
+    if fmt is not None:
+        return fmt
     raise unknown("dtype", name, list(_formats()) + list(ALIASES))
+
+
+@functools.cache
+def _formats_by_lower_name() -> dict[str, Format]:
+    return {fmt_name.lower(): fmt for fmt_name, fmt in reversed(list(_formats().items()))}
 
 
 def storage_bytes(n_elements: int, fmt: str | Format) -> int:
@@ -297,6 +313,10 @@ def storage_bytes(n_elements: int, fmt: str | Format) -> int:
     (`inference.weights_bytes(spec, "Q4_K_M")`); pricing it at its base type's flat rate would give
     a second, wrong answer for one name, so it raises.
     """
+    if n_elements.__class__ is not int or n_elements < 0:  # the common case costs one test
+        from .errors import require_positive
+
+        n_elements = require_positive("n_elements", n_elements, allow_zero=True)
     fmt = get_format(fmt)
     if fmt.mix:
         raise VramkitError(
@@ -351,6 +371,24 @@ def all_values(fmt: str | Format):
     return values[np.isfinite(values)]
 
 
+# The finfo / iinfo facts formats_table shows, as ml_dtypes gives them ((max, smallest normal,
+# smallest subnormal, eps) for floats, (min, max) for ints). Constants of the formats, kept here so
+# that `vramkit formats` answers without importing numpy and ml_dtypes (about 0.2 s);
+# tests/test_robust.py checks every entry against ml_dtypes.
+RANGE_FACTS = {
+    "float32": (3.4028234663852886e+38, 1.1754943508222875e-38, 1.401298464324817e-45, 1.1920928955078125e-07),
+    "float16": (65504.0, 6.103515625e-05, 5.960464477539063e-08, 0.0009765625),
+    "bfloat16": (3.3895313892515355e+38, 1.1754943508222875e-38, 9.183549615799121e-41, 0.0078125),
+    "float8_e4m3fn": (448.0, 0.015625, 0.001953125, 0.125),
+    "float8_e5m2": (57344.0, 6.103515625e-05, 1.52587890625e-05, 0.25),
+    "float6_e2m3fn": (7.5, 1.0, 0.125, 0.125),
+    "float6_e3m2fn": (28.0, 0.25, 0.0625, 0.25),
+    "float4_e2m1fn": (6.0, 1.0, 0.5, 0.5),
+    "int8": (-128.0, 127.0),
+    "int4": (-8.0, 7.0),
+}
+
+
 def formats_table() -> list[dict]:
     """One plain dict per format: name, bits, bytes_per_param, kind, and range facts where defined.
 
@@ -364,14 +402,18 @@ def formats_table() -> list[dict]:
                "bytes_per_param": None if fmt.mix else float(fmt.bytes_per_param), "block_size": fmt.block_size,
                "mix": fmt.mix, "base": fmt.base, "description": fmt.description,
                "max": None, "smallest_normal": None, "smallest_subnormal": None, "eps": None}
+        facts = RANGE_FACTS.get(fmt.dtype)
         if fmt.kind in ("float", "mx"):
-            row.update(max=fmt.max, smallest_normal=fmt.smallest_normal,
-                       smallest_subnormal=fmt.smallest_subnormal, eps=fmt.eps)
+            if facts is None:  # a format added without its facts: ask ml_dtypes
+                facts = (fmt.max, fmt.smallest_normal, fmt.smallest_subnormal, fmt.eps)
+            row.update(zip(("max", "smallest_normal", "smallest_subnormal", "eps"), facts))
         elif fmt.kind == "int":
-            import ml_dtypes
+            if facts is None:
+                import ml_dtypes
 
-            info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
-            row.update(max=float(info.max), min=float(info.min))
+                info = ml_dtypes.iinfo(np_dtype(fmt.dtype))
+                facts = (float(info.min), float(info.max))
+            row.update(min=facts[0], max=facts[1])
         rows.append(row)
     return rows
 
@@ -622,10 +664,30 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     if getattr(spec, "is_hybrid", False):
         raise VramkitError(f"{spec.source or spec.model_type}: GGUF per-tensor types of {spec.mixer or 'MLP-only'} "
                            f"hybrid layers are not modeled yet; use a 16-bit or flat quantized format")
+    key = _file_type(quant)
+    return list(_memo(spec, ("gguf_tensors", key), lambda: _gguf_tensors(spec, key)))
+
+
+def _memo(spec, key, compute):
+    """model.memo (dtypes sits below model, so it is looked up at call time, once)."""
+    global _memo
+    from .model import memo
+
+    _memo = memo
+    return memo(spec, key, compute)
+
+
+def _file_type(quant: str) -> str:
     key = str(quant).strip().upper()
     key = {"FP16": "F16", "FP32": "F32", **_FTYPE_ALIASES}.get(key, key)
     if key not in GGUF_FILE_TYPES:
         raise unknown("GGUF file type", quant, GGUF_FILE_TYPES + tuple(_FTYPE_ALIASES))
+    return key
+
+
+# A model's GGUF layout does not change between calls: computed once per (spec, file type), so a
+# sweep or the fit solver calling weights_bytes thousands of times costs one layout.
+def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
     n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
@@ -650,7 +712,7 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
             if shape[0] % _ggml_sizes()[t][0]:
                 t = "F16"
         out.append(GGUFTensor(name, shape, t))
-    return out
+    return tuple(out)
 
 
 def gguf_model_bytes(spec, quant: str) -> int:
@@ -659,7 +721,9 @@ def gguf_model_bytes(spec, quant: str) -> int:
     This is what llama.cpp reports as the model size; the file adds its metadata (the tokenizer
     alone is several MB for a 128k vocabulary) and alignment padding.
     """
-    return sum(t.nbytes for t in gguf_tensors(spec, quant))
+    key = _file_type(quant)
+    return _memo(spec, ("gguf_model_bytes", key),
+                 lambda: sum(t.nbytes for t in _memo(spec, ("gguf_tensors", key), lambda: _gguf_tensors(spec, key))))
 
 
 def gguf_bits_per_weight(spec, quant: str) -> Fraction:

@@ -191,6 +191,15 @@ def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str 
     return min(spec.num_layers, int(room // (per_layer + kv_layer)))
 
 
+def _gpu_layers_or_none(spec, device, context, weights, kv_dtype, headroom):
+    """llama.cpp's layers on the GPU, or None where vramkit's llama.cpp plan cannot answer (hybrid
+    and chunked-attention layers are refused there, in one line of their own)."""
+    try:
+        return gpu_layers(spec, device, context, weights, kv_dtype or "fp16", headroom)
+    except VramkitError:
+        return None
+
+
 def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
         engine: str = "transformers", headroom: float = 0.0, options: dict | None = None,
         gpus: int = 1) -> FitReport:
@@ -218,7 +227,7 @@ def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv
         max_batch=max_batch(spec, device, context, headroom, **kw),
         best_weights=best_weights(spec, device, context, batch, headroom, kv_dtype=kv_dtype, engine=engine,
                                   options=options, gpus=gpus),
-        gpu_layers=gpu_layers(spec, device, context, weights, kv_dtype or "fp16", headroom),
+        gpu_layers=_gpu_layers_or_none(spec, device, context, weights, kv_dtype, headroom),
         gpus_needed=gpus_needed(spec, device, context, batch, headroom,
                                 **{k: v for k, v in kw.items() if k != "gpus"}),
         max_concurrency=mem.plan.max_concurrency if engine == "vllm" else None,

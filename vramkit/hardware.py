@@ -16,7 +16,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from . import catalog
-from .errors import VramkitError, did_you_mean
+from .errors import VramkitError, clip, did_you_mean
 from .units import GIB
 
 
@@ -143,11 +143,25 @@ def get_gpu(name: str | GPU) -> GPU:
     """A catalog GPU by id ('rtx-4090'), name ('NVIDIA GeForce RTX 4090') or short form ('4090', 'h100')."""
     if isinstance(name, GPU):
         return name
-    key = _key(str(name))
-    by_key = {}
+    if not isinstance(name, str):
+        raise VramkitError(f"GPU must be a name such as 'rtx-4090' (see 'vramkit gpus'), got {type(name).__name__}")
+    return _get_gpu(name[:200])
+
+
+@lru_cache(maxsize=512)
+def _gpu_index() -> dict[str, GPU]:
+    by_key: dict[str, GPU] = {}
     for g in gpus():
         by_key.setdefault(_key(g.id), g)
         by_key.setdefault(_key(g.name), g)
+    return by_key
+
+
+@lru_cache(maxsize=512)
+def _get_gpu(name: str) -> GPU:
+    """get_gpu's lookup, cached: the catalog does not change while vramkit runs."""
+    key = _key(name)
+    by_key = _gpu_index()
     if key in by_key:
         return by_key[key]
     # A unique prefix or suffix also names it: '4090' -> rtx-4090, 'h100' -> h100-sxm5 is ambiguous.
@@ -155,15 +169,21 @@ def get_gpu(name: str | GPU) -> GPU:
     if len(hits) == 1:
         return next(iter(hits.values()))
     if len(hits) > 1:
-        raise VramkitError(f"GPU '{name}' is ambiguous: {', '.join(sorted(hits))}")
-    raise VramkitError(f"unknown GPU '{name}'{did_you_mean(name, [g.id for g in gpus()])} (see 'vramkit gpus')")
+        names = sorted(hits)
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        raise VramkitError(f"GPU '{clip(name)}' is ambiguous: {shown}")
+    raise VramkitError(f"unknown GPU '{clip(name)}'{did_you_mean(name, [g.id for g in gpus()])} (see 'vramkit gpus')")
 
 
 def custom_gpu(memory_gib: float, bandwidth_gb_s: float = 0, name: str = "custom",
                unified_memory: bool = False) -> GPU:
     """A device that is not in the catalog, e.g. for a slider: memory in GiB, bandwidth in GB/s."""
-    if memory_gib <= 0:
-        raise VramkitError(f"GPU memory must be positive, got {memory_gib!r} GiB")
+    for what, value, zero_ok in (("GPU memory", memory_gib, False), ("bandwidth", bandwidth_gb_s, True)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 < value <= 2**30 or (zero_ok and value == 0)):
+            raise VramkitError(f"{what} must be a positive number (GiB, GB/s) up to 2**30, got {clip(repr(value), 40)}")
+    if not isinstance(name, str):
+        raise VramkitError(f"GPU name must be a string, got {type(name).__name__}")
     return GPU(id=name, name=name, vendor="custom", memory_bytes=int(memory_gib * GIB),
                bandwidth_bytes_per_s=int(bandwidth_gb_s * 10**9), bf16_flops_per_s=None,
                unified_memory=unified_memory)

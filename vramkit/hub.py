@@ -24,8 +24,8 @@ def _hf():
     try:
         import huggingface_hub
     except ImportError:
-        raise VramkitError("reading a Hub id needs the 'huggingface_hub' package (pip install huggingface_hub), "
-                           "or pass a local config.json path") from None
+        raise VramkitError("reading a Hub id needs huggingface_hub: pip install 'vramkit[files]' "
+                           "(or pass a local config.json path)") from None
     return huggingface_hub
 
 

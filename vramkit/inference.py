@@ -5,10 +5,11 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
-from .model import CHUNKED, SLIDING, ModelSpec
+from .model import CHUNKED, SLIDING, ModelSpec, memo
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -93,8 +94,8 @@ def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: 
     encoder's tokens: its EncoderDecoderCache holds, per decoder layer, the cross-attention K/V over
     those tokens and the self-attention K/V over `decoder_tokens` (1: the first decoding step).
     """
-    require_positive("context", context)
-    require_positive("batch", batch)
+    context, batch = require_positive("context", context), require_positive("batch", batch)
+    spec = _as_spec(spec)
     fmt = get_format(kv_dtype)
     if spec.architecture == "encoder":
         return 0
@@ -102,10 +103,43 @@ def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: 
         require_positive("decoder_tokens", decoder_tokens)
         per = sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers))
         return storage_bytes(per * (context + decoder_tokens) * batch, fmt)
-    elements = sum(
-        kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
-        for i in range(spec.num_layers))
+    if engine == "mlx":  # step-grown buffers (mlx_cached_tokens): not min(context, cap) per group
+        elements = sum(kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
+                       for i in range(spec.num_layers))
+    else:
+        # Per layer: elements per token x the tokens the layer holds, summed over the layers (kv_groups
+        # has added up the layers that hold the same number of tokens).
+        elements = sum(per_token * min(context, cap) for cap, per_token in kv_groups(spec, engine))
     return storage_bytes(elements * batch, fmt)
+
+
+ALL_TOKENS = 1 << 62  # "keeps every token": larger than any context
+
+
+def _as_spec(model) -> ModelSpec:
+    """`model` itself when it is a ModelSpec, else what load_model reads from it (a name, a path, a dict)."""
+    if isinstance(model, ModelSpec):
+        return model
+    from .sources import load_model
+
+    return load_model(model)
+
+
+def kv_groups(spec: ModelSpec, engine: str = "transformers") -> tuple[tuple[int, int], ...]:
+    """The layers grouped by how many tokens each keeps at most (ALL_TOKENS: the whole context):
+    ((cap, K/V elements per token of those layers together), ...).
+
+    A spec's layers do not change between calls, so the loop over the layers runs once per spec
+    and engine (`memo`); a sweep or a solver then costs one multiplication per group.
+    """
+    def group() -> tuple[tuple[int, int], ...]:
+        groups: dict[int, int] = {}
+        for i in range(spec.num_layers):
+            cap = cached_tokens(spec, i, ALL_TOKENS, engine)
+            groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+        return tuple(groups.items())
+
+    return memo(spec, ("kv_groups", engine), group)
 
 
 # ---- image tokens ----------------------------------------------------------------------------
@@ -172,6 +206,7 @@ def mixer_state_bytes(spec: ModelSpec, batch: int = 1, kv_dtype: str = "bf16", e
     llama.cpp both in F32. MLX (its LFM2 port caches kernel - 1 inputs at activation precision) is
     taken as kernel - 1 conv inputs with transformers' dtypes. Layers without a mixer add nothing.
     """
+    spec = _as_spec(spec)
     require_positive("batch", batch)
     k = spec.mixer_conv_kernel
     total = 0
@@ -190,6 +225,7 @@ def cache_bytes_per_layer(spec: ModelSpec, context: int, batch: int = 1, kv_dtyp
                           engine: str = "transformers") -> list[dict[str, int]]:
     """Per layer: the bytes of each tensor its cache holds after the prefill ("keys", "values",
     and the mixer's state tensors by name), as transformers' cache layers hold them."""
+    spec = _as_spec(spec)
     require_positive("context", context)
     require_positive("batch", batch)
     fmt = get_format(kv_dtype)
@@ -219,6 +255,8 @@ def kv_cache_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: str 
     engines hold the compressed latent) plus the constant conv and recurrent states of hybrid
     models' mixer layers (`mixer_state_bytes`).
     """
+    spec = _as_spec(spec)
+    _check_engine(engine)
     kv = attention_kv_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
     return kv + (mixer_state_bytes(spec, batch, kv_dtype, engine) if spec.mixer_state else 0)
 
@@ -259,6 +297,7 @@ def weights_bytes(spec: ModelSpec, weights: str = "bf16", compute_dtype: str = "
     config's own `quantization_config` tensor by tensor (`checkpoints.loaded_bytes`: what `engine`
     holds after loading it; transformers without triton kernels dequantizes MXFP4 experts).
     """
+    spec = _as_spec(spec)
     if weights == CHECKPOINT:
         if not getattr(spec, "quantization", None):
             raise VramkitError(f"{spec.source or 'config'}: weights 'checkpoint' needs a config with a "
@@ -312,8 +351,8 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     Plus the rotary cos/sin table (2 x tokens x head_dim, shared by the batch) and, beyond a sliding
     window, the rest of the prefill's K/V that a sliding layer's cache slice keeps alive.
     """
-    require_positive("tokens", tokens)
-    require_positive("batch", batch)
+    tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
+    spec = _as_spec(spec)
     if spec.is_hybrid:
         return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
     return _prefill_peak(spec, tokens, batch, dtype, attention)
@@ -342,6 +381,10 @@ def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int 
 def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attention: str) -> int:
     el = get_format(dtype)
     b = el.bits / 8  # bytes per element of the compute dtype
+    # Whole bytes (bf16, fp16, fp32, fp8) keep every product below a plain int: exact, and far faster
+    # than Fraction arithmetic, which a sweep or the fit solver would pay thousands of times.
+    b = int(b) if b.denominator == 1 else b
+    fp32_per_b = 8 // b if isinstance(b, int) and 8 % b == 0 else Fraction(8) / b  # two fp32 copies, in units of b
     n, h = batch * tokens, spec.hidden_size
     q_dim, kv_dim = spec.num_heads * spec.head_dim, spec.num_kv_heads * spec.value_head_dim
     gpt2 = spec.model_type == "gpt2"
@@ -366,7 +409,7 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
         # Q, K, V beside the rotary temporaries of Q; a QK norm's two fp32 copies of Q (Gemma 3
         # projects K and V first, Qwen 3 and OLMo 2 norm Q before projecting K and V).
         rope = q_dim + 2 * kv_dim + 3 * q_dim
-        norm = q_dim * (1 + 8 / b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
+        norm = q_dim * (1 + fp32_per_b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
         attn = n * (3 * h + max(rope, norm if spec.qk_norm != "none" else 0)) * b
     peak = max(peak, attn)
     if attention == "eager" and gpt2:
@@ -385,8 +428,8 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
     slices = 0
     if spec.architecture == "decoder":  # encoders keep no K/V; T5's cache is not sliced
-        slices = storage_bytes(batch * tokens * sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers)),
-                               el) - attention_kv_bytes(spec, tokens, batch, dtype)
+        slices = storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), el) \
+            - attention_kv_bytes(spec, tokens, batch, dtype)
     return int(peak + positions * b) + slices
 
 
@@ -477,7 +520,7 @@ class InferenceMemory:
 
 
 def _check_engine(engine: str) -> str:
-    if engine not in ENGINES:
+    if not isinstance(engine, str) or engine not in ENGINES:
         from .errors import unknown
 
         raise unknown("engine", engine, ENGINES)
@@ -542,6 +585,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     from .hardware import get_gpu
     from .sources import load_model
 
+    context, batch = require_positive("context", context), require_positive("batch", batch)
     spec = load_model(model)
     _check_engine(engine)
     weights = weights or default_weights(spec)
@@ -602,17 +646,16 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
 
 def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",
                         engine: str = "transformers"):
-    """`kv_cache_bytes` for arrays of contexts and batches at once (numpy int64 bytes, broadcast).
+    """`kv_cache_bytes` for arrays of contexts and batches at once (numpy int64 bytes, broadcast;
+    past what int64 holds, an object array of exact Python ints: never a wrapped, negative count).
 
     Layers are grouped by how many tokens they keep (full layers keep all, sliding layers at most
     their window), so a sweep costs a few array operations whatever the number of points.
     """
     import numpy as np
 
-    contexts = np.asarray(contexts, dtype=np.int64)
-    batches = np.asarray(batches, dtype=np.int64)
-    if (contexts <= 0).any() or (batches <= 0).any():
-        raise VramkitError("contexts and batches must be positive integers")
+    spec = _as_spec(spec)
+    contexts, batches = _int_array("contexts", contexts), _int_array("batches", batches)
     fmt = get_format(kv_dtype)
     if fmt.mix:
         storage_bytes(0, fmt)  # a GGUF mix has no flat rate: raise storage_bytes' one-line error
@@ -620,10 +663,13 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
         return np.zeros(np.broadcast(contexts, batches).shape, dtype=np.int64)
     if spec.architecture == "encoder-decoder":  # cross-attention over the context + one decoder token
         contexts = contexts + 1
-    groups: dict[int, int] = {}  # tokens a layer keeps at most (2**62: all) -> K/V elements per token
-    for i in range(spec.num_layers):
-        cap = cached_tokens(spec, i, 1 << 62, engine)
-        groups[cap] = groups.get(cap, 0) + kv_elements_per_token(spec, i, engine)
+    groups = dict(kv_groups(spec, engine))  # tokens a layer keeps at most -> K/V elements per token
+    # int64 holds the bits only below 2**63: the largest point decides. Past it, Python ints
+    # (an object array) keep every byte count exact instead of wrapping to a negative number.
+    worst = (int(contexts.max(initial=1)) * sum(groups.values()) * int(batches.max(initial=1))
+             * fmt.bits.numerator)
+    if worst >= 2**62:
+        contexts, batches = contexts.astype(object), batches.astype(object)
     elements = sum(per_token * np.minimum(contexts, cap) for cap, per_token in groups.items())
     if engine == "mlx":  # step-grown buffers and chunked sliding caches (mlx_cached_tokens)
         elements = 0
@@ -639,5 +685,22 @@ def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf1
     total_bits = elements * batches * fmt.bits.numerator
     kv = -(-total_bits // (8 * fmt.bits.denominator))
     if spec.mixer_state:  # constant in the context, linear in the batch
-        kv = kv + np.asarray(batches, dtype=np.int64) * mixer_state_bytes(spec, 1, kv_dtype, engine) * (contexts > 0)
+        kv = kv + batches * mixer_state_bytes(spec, 1, kv_dtype, engine) * (contexts > 0)
     return kv
+
+
+def _int_array(name: str, values):
+    """`values` as an int64 array of positive integers, or a VramkitError (never a silent truncation)."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as e:
+        raise VramkitError(f"{name} must be positive integers ({e})") from None
+    if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise VramkitError(f"{name} must be positive integers, got {arr.dtype} values")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise VramkitError(f"{name} must be whole numbers, got fractional or infinite values")
+    if (arr <= 0).any() or (arr >= 2**62).any():
+        raise VramkitError(f"{name} must be positive integers below 2**62")
+    return arr.astype(np.int64)

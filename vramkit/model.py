@@ -10,11 +10,14 @@ Explained in the chapter on parameters (chapters/*/01-parameters.ipynb).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+import math
+import os
+import stat
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import VramkitError, unknown
+from .errors import VramkitError, clip, did_you_mean, unknown
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
@@ -161,19 +164,26 @@ class ModelSpec:
     quantization: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     torch_dtype: str | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self):
+        check_spec(self)  # every spec, however built, is one vramkit can compute with
+
     # ---- construction -------------------------------------------------------------------
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path, *, source: str = "") -> "ModelSpec":
         """Read a config dict, a `config.json` path or a folder holding one."""
         if not isinstance(config, Mapping):
+            if not isinstance(config, (str, os.PathLike)):
+                raise VramkitError(f"config must be a dict, a config.json path or a folder, "
+                                   f"got {type(config).__name__}")
             path = Path(config)
             config = read_config_file(path)
             source = source or str(path)
         spec = _read(dict(config), source or "config")
         # Both sit at the top of a multimodal config too, beside its text_config.
         quant = config.get("quantization_config")
-        dtype = config.get("torch_dtype") or config.get("dtype") or (config.get("text_config") or {}).get("torch_dtype")
+        text = config.get("text_config")
+        dtype = config.get("torch_dtype") or config.get("dtype") or (text.get("torch_dtype") if isinstance(text, Mapping) else None)
         if quant is not None and not isinstance(quant, Mapping):
             raise VramkitError(f"{source or 'config'}: field 'quantization_config' must be an object")
         if quant or dtype:
@@ -386,6 +396,23 @@ class ModelSpec:
         return parts
 
 
+def memo(spec: ModelSpec, key, compute):
+    """`compute()` once per spec and `key`: a cache of what a spec's (immutable) fields determine.
+
+    Kept in the instance itself, so a lookup costs one dict access instead of hashing every field;
+    `with_changes` builds a new spec with an empty cache.
+    """
+    cache = spec.__dict__.get("_memo")
+    if cache is None:
+        cache = {}
+        object.__setattr__(spec, "_memo", cache)
+    try:
+        return cache[key]
+    except KeyError:
+        cache[key] = value = compute()
+        return value
+
+
 def _mla_params(s: ModelSpec) -> int:
     """DeepSeek multi-head latent attention: low-rank Q and a compressed, shared KV latent."""
     h, nh = s.hidden_size, s.num_heads
@@ -406,27 +433,114 @@ def _mla_params(s: ModelSpec) -> int:
 # ---- reading configs ----------------------------------------------------------------------
 
 
+# Bounds on what a config may hold, checked before anything is allocated or looped over. Real
+# config.json files are a few kB (the largest, with label maps, well under 1 MB); real models have
+# at most a few hundred layers. A bound keeps every answer interactive and refuses what is absurd.
+MAX_CONFIG_BYTES = 8 * 2**20
+MAX_LAYERS = 1024
+MAX_FIELD = 2**32              # any other integer field (widths, vocabulary, experts, positions)
+_LAYER_COUNT_KEYS = {"num_hidden_layers", "n_layer", "num_layers", "n_layers", "decoder_layers",
+                     "encoder_layers", "num_decoder_layers", "num_encoder_layers"}
+# transformers' ALLOWED_ATTN_LAYER_TYPES (configuration_utils), plus the legacy names it remaps.
+ATTENTION_LAYER_TYPES = (
+    "full_attention", "sliding_attention", "chunked_attention", "window_attention", "indexed_attention",
+    "compressed_sparse_attention", "heavily_compressed_attention", "minimax_m3_sparse", "conv", "moe",
+    "hybrid", "hybrid_sliding", "reference_sliding_attention", "linear_attention",
+    "mamba", "attention", "deepseek_sparse_attention", "qwen_sparse_attention",
+)
+
+
 def read_config_file(path: Path) -> dict:
-    """The JSON object in `path` (or `path`/config.json), or a one-line VramkitError."""
-    if path.is_dir():
-        path = path / "config.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VramkitError(f"{path}: no such file") from None
-    except OSError as e:
-        raise VramkitError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise VramkitError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    """The JSON object in `path` (or `path`/config.json), or a one-line VramkitError.
+
+    Reads only a regular file (never a FIFO, a device or stdin), at most MAX_CONFIG_BYTES, as UTF-8;
+    JSON nested too deep or with integers of thousands of digits is refused in one line.
+    """
+    data = parse_json_bytes(read_regular_file(path, MAX_CONFIG_BYTES, default_name="config.json"), path)
     if not isinstance(data, dict):
-        raise VramkitError(f"{path}: expected a JSON object, got {type(data).__name__}")
+        raise VramkitError(f"{_short(path)}: expected a JSON object, got {_json_kind(data)}")
     return data
 
 
+def read_regular_file(path: Path, limit: int, *, default_name: str | None = None) -> bytes:
+    """The bytes of the regular file `path` (or `path`/`default_name` for a folder), at most `limit`."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+        if default_name and stat.S_ISDIR(st.st_mode):
+            path = path / default_name
+            st = os.stat(path)
+    except OSError as e:
+        raise path_error(path, e) from None
+    except ValueError as e:  # an embedded NUL byte
+        raise VramkitError(f"{str(path)!r}: not a usable path ({e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise VramkitError(f"{_short(path)}: not a regular file (a {_file_kind(st.st_mode)}); pass a file or a folder")
+    if st.st_size > limit:
+        raise VramkitError(f"{_short(path)}: {st.st_size:,} bytes is too large for this file (at most {limit:,})")
+    try:
+        # O_NONBLOCK: should the path turn into a FIFO between stat and open, open does not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise path_error(path, e) from None
+    if len(data) > limit:
+        raise VramkitError(f"{_short(path)}: larger than {limit:,} bytes")
+    return data
+
+
+def path_error(path, e: OSError) -> VramkitError:
+    """An OSError on `path` as one line (no such file, permission denied, name too long, ...)."""
+    if isinstance(e, FileNotFoundError):
+        return VramkitError(f"{_short(path)}: no such file or folder")
+    if isinstance(e, PermissionError):
+        return VramkitError(f"{_short(path)}: permission denied")
+    return VramkitError(f"{_short(path)}: cannot read ({e.strerror or e})")
+
+
+def _short(path) -> str:
+    return clip(path, 200)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _json_kind(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "true/false", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def parse_json_bytes(data: bytes, path) -> Any:
+    """JSON from UTF-8 bytes (a UTF-8 BOM allowed), with one-line errors for every way it can fail."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise VramkitError(f"{_short(path)}: the file is UTF-16; save it as UTF-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise VramkitError(f"{_short(path)}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                           "save it as UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise VramkitError(f"{_short(path)}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise VramkitError(f"{_short(path)}: JSON nested too deeply") from None
+    except ValueError as e:  # Python's limit on digits in an integer (4300)
+        raise VramkitError(f"{_short(path)}: not usable JSON ({str(e).splitlines()[0]})") from None
+
+
 class _Config:
-    """A config dict with one-line errors for missing or wrong fields."""
+    """A config dict with one-line errors for missing or wrong fields.
+
+    Every accessor checks the type and range of what it returns, so a family's reader that reads
+    its fields through these never sees a bool for an int, a float for a count or a string for a list.
+    """
 
     def __init__(self, data: dict, source: str):
         self.data, self.source = data, source
@@ -435,39 +549,104 @@ class _Config:
         return self.data.get(key) is not None
 
     def get(self, key: str, default=None):
+        """The raw value of `key` (`default` when absent or null). Prefer the typed accessors below."""
         value = self.data.get(key)
         return default if value is None else value
 
+    def _bad(self, key: str, expected: str, value) -> VramkitError:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return VramkitError(f"{self.source}: field '{key}' must be {expected}, got {shown}")
+
+    def _missing(self, key: str) -> VramkitError:
+        hint = did_you_mean(key, [k for k in self.data if isinstance(k, str)])
+        return VramkitError(
+            f"{self.source}: missing field '{key}' (needed for {self.data.get('model_type')}){hint}")
+
+    def _check_int(self, key: str, value, allow_zero: bool) -> int:
+        cap = MAX_LAYERS if key in _LAYER_COUNT_KEYS else MAX_FIELD
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not allow_zero):
+            raise self._bad(key, "a non-negative integer" if allow_zero else "a positive integer", value)
+        if value > cap:
+            raise self._bad(key, f"an integer of at most {cap:,}", value)
+        return value
+
     def int(self, *keys: str, default: int | None = None, allow_zero: bool = False) -> int:
-        """The first of `keys` that is present, as a positive int."""
+        """The first of `keys` that is present, as a positive int (at most MAX_FIELD; MAX_LAYERS for layers)."""
         for key in keys:
             if self.data.get(key) is not None:
-                value = self.data[key]
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not allow_zero):
-                    raise VramkitError(
-                        f"{self.source}: field '{key}' must be a positive integer, got {value!r}")
-                return value
+                return self._check_int(key, self.data[key], allow_zero)
         if default is not None:
             return default
-        raise VramkitError(f"{self.source}: missing field '{keys[0]}' (needed for {self.data.get('model_type')})")
+        raise self._missing(keys[0])
 
     def bool(self, key: str, default: bool) -> bool:
         value = self.data.get(key)
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise VramkitError(f"{self.source}: field '{key}' must be true or false, got {value!r}")
+            raise self._bad(key, "true or false", value)
         return value
+
+    def str(self, key: str, default: str | None = None, choices=None) -> str | None:
+        """A string field (one of `choices` when given)."""
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._bad(key, "a string", value)
+        if choices is not None and value not in choices:
+            raise VramkitError(f"{self.source}: field '{key}': {unknown('value', value, choices)}")
+        return value
+
+    def window(self, key: str, default: int | None = None) -> int | None:
+        """An attention window in tokens: a positive int, or None when the key is null.
+
+        `default` applies only when the key is absent (a config class's default); an explicit null
+        means no window, as in transformers.
+        """
+        value = self.data.get(key, default)
+        if value is None:
+            return None
+        return self._check_int(key, value, allow_zero=False) if key in self.data else value
+
+    def int_list(self, key: str, default=(), *, below: int | None = None) -> tuple[int, ...]:
+        """A list of non-negative ints (e.g. layer indices, each < `below`)."""
+        value = self.data.get(key)
+        if value is None:
+            return tuple(default)
+        expected = "a list of layer indices" if below is not None else "a list of non-negative integers"
+        if not isinstance(value, list) or len(value) > MAX_LAYERS:
+            raise self._bad(key, expected, value)
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (below is not None and v >= below):
+                raise self._bad(key, expected + (f" in 0..{below - 1}" if below is not None else ""), value)
+        return tuple(value)
+
+    def layer_types(self, n_layers: int, key: str = "layer_types", vocabulary=ATTENTION_LAYER_TYPES):
+        """`layer_types` as transformers validates it: `n_layers` entries from its vocabulary, or None."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != n_layers:
+            n = len(value) if isinstance(value, list) else None
+            raise VramkitError(f"{self.source}: field '{key}' must list {n_layers} layer kinds (one per layer), "
+                               f"got {'a list of ' + str(n) if n is not None else repr(value)[:40]}")
+        for t in value:
+            if not isinstance(t, str) or t not in vocabulary:
+                raise VramkitError(f"{self.source}: field '{key}': {unknown('layer kind', t, vocabulary)}")
+        return tuple(value)
 
 
 def _layer_types(c: _Config, n_layers: int, window: int | None, rule) -> tuple[tuple[str, ...], int | None]:
     """Per-layer attention kinds: the config's `layer_types`, else the family's `rule(i)`."""
+    types = c.layer_types(n_layers)  # checked whenever present, as transformers' validate_layer_type does
     if window is None:
         return (FULL,) * n_layers, None
-    types = c.get("layer_types")
+    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:  # a reader's own default
+        raise VramkitError(f"{c.source}: field 'sliding_window' must be a positive integer or null, got {window!r}")
     if types is not None:
-        if not isinstance(types, list) or len(types) != n_layers:
-            raise VramkitError(f"{c.source}: field 'layer_types' must list {n_layers} layer kinds")
         return tuple(SLIDING if t in (SLIDING, "chunked_attention") else FULL for t in types), window
     return tuple(SLIDING if rule(i) else FULL for i in range(n_layers)), window
 
@@ -479,21 +658,36 @@ def _every_nth_full(pattern: int):
 
 def _read(data: dict, source: str) -> ModelSpec:
     for key in _WRAPPERS:
-        if (data.get("model_type") not in READERS and isinstance(data.get(key), dict)
-                and data[key].get("model_type", data.get("model_type"))):
+        outer = data.get("model_type")
+        if (isinstance(outer, str) and outer not in READERS and isinstance(data.get(key), dict)
+                and data[key].get("model_type", outer)):
             inner = dict(data[key])
-            inner.setdefault("model_type", data.get("model_type"))
-            inner["model_type"] = _TEXT_TYPE.get(inner["model_type"], inner["model_type"])
+            inner.setdefault("model_type", outer)
+            if isinstance(inner["model_type"], str):
+                inner["model_type"] = _TEXT_TYPE.get(inner["model_type"], inner["model_type"])
             data = inner
             break
     model_type = data.get("model_type")
-    data = _as_transformers_reads(data, model_type)
+    if isinstance(model_type, str):
+        data = _as_transformers_reads(data, model_type)
     if model_type is None:
         raise VramkitError(f"{source}: missing field 'model_type' (one of: {', '.join(sorted(READERS))})")
+    if not isinstance(model_type, str):
+        raise VramkitError(f"{source}: field 'model_type' must be a string such as 'llama', "
+                           f"got {_json_kind(model_type)}")
     if model_type not in READERS:
-        err = unknown("model_type", model_type, READERS)
+        err = unknown("model_type", model_type[:100], READERS)
         raise VramkitError(f"{source}: {err}; supported: {', '.join(sorted(READERS))}")
-    return READERS[model_type](_Config(data, source), model_type)
+    try:
+        spec = READERS[model_type](_Config(data, source), model_type)
+    except VramkitError:
+        raise
+    except (TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError,
+            MemoryError, RecursionError) as e:
+        # A value of a type the reader did not expect: still one line, naming the config.
+        raise VramkitError(f"{source}: cannot read this {model_type} config ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0] if str(e) else 'bad value'})") from None
+    return check_spec(spec)
 
 
 def _as_transformers_reads(data: dict, model_type) -> dict:
@@ -549,7 +743,7 @@ def _mistral(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t)
     # Without `layer_types`, transformers' cache treats every layer as sliding when a window is set.
     # MistralConfig's window defaults to 4096 when the key is absent (null means none); Mixtral's to none.
-    window = c.data.get("sliding_window", 4096) if t == "mistral" else c.get("sliding_window")
+    window = c.window("sliding_window", 4096 if t == "mistral" else None)
     f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], window, lambda i: True)
     if t == "mixtral":
         f.update(num_experts=c.int("num_local_experts"), experts_per_token=c.int("num_experts_per_tok"),
@@ -566,7 +760,7 @@ def _qwen(c: _Config, t: str) -> ModelSpec:
         over.update(qkv_bias=bias, o_bias=bias, qk_norm="head")
     f = _base(c, t, **over)
     n = f["num_layers"]
-    window = c.get("sliding_window") if c.bool("use_sliding_window", False) else None
+    window = c.window("sliding_window") if c.bool("use_sliding_window", False) else None
     max_window_layers = c.int("max_window_layers", default=28, allow_zero=True)  # the config classes' default
     if t == "qwen2_moe":    # Qwen2MoeConfig: every other layer below max_window_layers slides
         rule = lambda i: i % 2 == 0 and i < max_window_layers  # noqa: E731
@@ -578,7 +772,7 @@ def _qwen(c: _Config, t: str) -> ModelSpec:
     if t.endswith("_moe"):
         experts = c.int("num_experts", allow_zero=True)
         step = c.int("decoder_sparse_step", default=1)
-        only_dense = set(c.get("mlp_only_layers", []))
+        only_dense = set(c.int_list("mlp_only_layers", below=n))
         f.update(num_experts=experts, experts_per_token=c.int("num_experts_per_tok"),
                  moe_intermediate_size=c.int("moe_intermediate_size"),
                  moe_layers=tuple(i not in only_dense and experts > 0 and (i + 1) % step == 0 for i in range(n)))
@@ -600,8 +794,8 @@ def _gemma(c: _Config, t: str) -> ModelSpec:
         pattern = c.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
     else:
         pattern = 2
-    window = c.get("sliding_window", 4096)
-    if t == "gemma3_text" and c.bool("use_bidirectional_attention", False):
+    window = c.window("sliding_window", 4096)
+    if window is not None and t == "gemma3_text" and c.bool("use_bidirectional_attention", False):
         window = window // 2 + 1  # Gemma3TextConfig: a window of w//2 on either side, bounds exclusive
     f["layer_types"], f["sliding_window"] = _layer_types(c, n, window, _every_nth_full(pattern))
     return ModelSpec(**f)
@@ -610,7 +804,7 @@ def _gemma(c: _Config, t: str) -> ModelSpec:
 def _phi3(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t)  # fused qkv_proj and gate_up_proj hold the same elements as separate ones
     f["layer_types"], f["sliding_window"] = _layer_types(
-        c, f["num_layers"], c.get("sliding_window"), lambda i: True)
+        c, f["num_layers"], c.window("sliding_window"), lambda i: True)
     return ModelSpec(**f)
 
 
@@ -647,12 +841,15 @@ def _olmo2(c: _Config, t: str) -> ModelSpec:
 
 def _exaone4(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t, qk_norm="head")
-    window = c.data.get("sliding_window", 4096)  # Exaone4Config's default when the key is absent
+    window = c.window("sliding_window", 4096)  # Exaone4Config's default when the key is absent
     pattern = c.get("sliding_window_pattern", 4)
     if isinstance(pattern, str):  # e.g. "LLLG": local, local, local, global
+        if not pattern or set(pattern) - {"L", "G"} or len(pattern) > MAX_LAYERS:
+            raise c._bad("sliding_window_pattern", "a positive integer or a string of L and G such as 'LLLG'",
+                         pattern)
         rule = lambda i: pattern[i % len(pattern)] == "L"  # noqa: E731
     else:
-        rule = _every_nth_full(pattern)
+        rule = _every_nth_full(c.int("sliding_window_pattern", default=4))
     f["layer_types"], f["sliding_window"] = _layer_types(c, f["num_layers"], window, rule)
     return ModelSpec(**f)
 
@@ -673,6 +870,12 @@ def _deepseek_v3(c: _Config, t: str) -> ModelSpec:
         moe_layers=tuple(i >= first_dense for i in range(n)),
         layer_types=(FULL,) * n,
     )
+    # DeepseekV3TopkRouter views the experts as n_group groups and keeps topk_group of them
+    # (each group contributes its top 2 scores): these must divide and fit, or the router cannot run.
+    groups, top_groups = c.int("n_group", default=8), c.int("topk_group", default=4)
+    if f["num_experts"] % groups or not top_groups <= groups:
+        raise VramkitError(f"{c.source}: n_routed_experts ({f['num_experts']}) must be a multiple of n_group "
+                           f"({groups}), and topk_group ({top_groups}) at most n_group")
     return ModelSpec(**f)
 
 
@@ -682,7 +885,7 @@ def _gpt_oss(c: _Config, t: str) -> ModelSpec:
     n = f["num_layers"]
     f.update(num_experts=c.int("num_local_experts"), experts_per_token=c.int("num_experts_per_tok"),
              moe_intermediate_size=f["intermediate_size"], moe_layers=(True,) * n)
-    f["layer_types"], f["sliding_window"] = _layer_types(c, n, c.get("sliding_window", 128), _every_nth_full(2))
+    f["layer_types"], f["sliding_window"] = _layer_types(c, n, c.window("sliding_window", 128), _every_nth_full(2))
     return ModelSpec(**f)
 
 
@@ -706,3 +909,97 @@ READERS = {
     "gpt_oss": _gpt_oss,
 }
 SUPPORTED_MODEL_TYPES = tuple(sorted(READERS))
+
+
+# ---- the consistency of a spec ------------------------------------------------------------
+
+# Families whose config class requires hidden_size to be a multiple of num_attention_heads
+# (transformers' validate_architecture: Llama, Gemma 2/3, GPT-NeoX; GPT-2's attention splits
+# n_embd into n_head heads the same way).
+HIDDEN_DIVISIBLE_BY_HEADS = {"llama", "gemma2", "gemma3_text", "gpt_neox", "gpt2"}
+MAX_PARAMS = 2**50  # about 10**15 parameters: a thousand times the largest model built
+
+
+def _check_value(where: str, name: str, value) -> None:
+    """Ints non-negative and bounded, floats finite, strings short, tuples element by element."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if value < 0 or value > MAX_FIELD:
+            raise VramkitError(f"{where}: {name} must be an integer in 0..{MAX_FIELD:,}, got {value!r}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise VramkitError(f"{where}: {name} must be a finite number, got {value!r}")
+    elif isinstance(value, str):
+        if len(value) > 4096:
+            raise VramkitError(f"{where}: {name} is a string of {len(value):,} characters")
+    elif isinstance(value, (tuple, list, dict)):
+        if len(value) > MAX_LAYERS * 64:
+            raise VramkitError(f"{where}: {name} has {len(value):,} entries")
+        for v in (value.values() if isinstance(value, dict) else value):
+            _check_value(where, name, v)
+
+
+def check_spec(spec: ModelSpec) -> ModelSpec:
+    """`spec` when its fields are consistent, else a one-line VramkitError naming the field.
+
+    Called for every ModelSpec (in __post_init__) and after every family's reader, so a reader
+    added in vramkit/families inherits it. Checks what every computation relies on: types and
+    ranges of every field (new fields included), per-layer tuples of the right length, heads that
+    group into KV heads, experts per token within the experts, and plausible sizes.
+    """
+    where = spec.source or "ModelSpec"
+    for f in fields(spec):
+        if f.name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
+            need_shared = all(isinstance(j, int) and not isinstance(j, bool) and -1 <= j < i
+                              for i, j in enumerate(spec.kv_shared_from))
+            if not need_shared:
+                raise VramkitError(f"{where}: kv_shared_from must give, per layer, -1 or an earlier layer")
+        elif f.name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
+            _check_value(where, f.name, getattr(spec, f.name))
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise VramkitError(f"{where}: {message}")
+
+    need(isinstance(spec.model_type, str) and spec.model_type != "", "model_type must be a non-empty string")
+    for name in ("hidden_size", "num_layers", "vocab_size"):
+        value = getattr(spec, name)
+        need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+             f"{name} must be a positive integer, got {value!r}")
+    for name in ("num_heads", "num_kv_heads", "head_dim", "intermediate_size"):
+        value = getattr(spec, name)
+        need(isinstance(value, int) and not isinstance(value, bool),
+             f"{name} must be a non-negative integer, got {value!r}")
+    need(spec.num_layers <= MAX_LAYERS,
+         f"num_hidden_layers must be at most {MAX_LAYERS:,} (got {spec.num_layers:,}); real models have a few hundred")
+    if spec.num_heads:
+        need(0 < spec.num_kv_heads <= spec.num_heads,
+             f"num_key_value_heads ({spec.num_kv_heads}) must be between 1 and num_attention_heads ({spec.num_heads})")
+        need(spec.num_heads % spec.num_kv_heads == 0,
+             f"num_attention_heads ({spec.num_heads}) must be a multiple of num_key_value_heads "
+             f"({spec.num_kv_heads}): each KV head serves the same number of query heads")
+        need(spec.head_dim > 0, f"head_dim must be a positive integer, got {spec.head_dim!r}")
+        if spec.model_type in HIDDEN_DIVISIBLE_BY_HEADS:
+            need(spec.hidden_size % spec.num_heads == 0,
+                 f"hidden_size ({spec.hidden_size}) must be a multiple of num_attention_heads ({spec.num_heads}) "
+                 f"for {spec.model_type}")
+    for name in ("layer_types", "moe_layers"):
+        value = getattr(spec, name)
+        need(isinstance(value, tuple) and len(value) in (0, spec.num_layers),
+             f"{name} must have one entry per layer ({spec.num_layers}), got {len(value) if isinstance(value, tuple) else value!r}")
+    need(all(isinstance(t, str) for t in spec.layer_types), "layer_types entries must be strings")
+    need(all(isinstance(m, bool) for m in spec.moe_layers), "moe_layers entries must be true or false")
+    need(spec.sliding_window is None or (isinstance(spec.sliding_window, int) and not isinstance(spec.sliding_window, bool)
+                                         and spec.sliding_window > 0),
+         f"sliding_window must be a positive integer or null, got {spec.sliding_window!r}")
+    need(spec.qk_norm in ("none", "head", "proj"), f"qk_norm must be 'none', 'head' or 'proj', got {spec.qk_norm!r}")
+    if any(spec.moe_layers) and spec.num_experts > 0:
+        need(1 <= spec.experts_per_token <= spec.num_experts,
+             f"num_experts_per_tok ({spec.experts_per_token}) must be between 1 and the number of experts "
+             f"({spec.num_experts})")
+    if spec.is_mla:
+        need(spec.qk_rope_head_dim <= spec.head_dim,
+             f"qk_rope_head_dim ({spec.qk_rope_head_dim}) must not exceed the query/key head width ({spec.head_dim})")
+    need(spec.params() <= MAX_PARAMS, f"{spec.params():,} parameters is beyond any model (at most {MAX_PARAMS:,})")
+    return spec

@@ -56,12 +56,17 @@ class QuantResult:
 # ---- helpers ---------------------------------------------------------------------------------
 
 def _as_float(x) -> np.ndarray:
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError) as e:  # ragged lists, objects numpy cannot hold
+        raise VramkitError(f"expected a numeric array ({str(e).splitlines()[0][:80]})") from None
     if a.dtype.kind not in "fiub":
         raise VramkitError(f"expected a numeric array, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     if not np.isfinite(a).all():
         raise VramkitError("array holds inf or NaN; quantization needs finite values")
+    if a.size and not np.isfinite(float(a.max()) - float(a.min())):
+        raise VramkitError("array values span more than float64 holds (max - min overflows)")
     return a
 
 
@@ -80,6 +85,8 @@ def _blocks(a: np.ndarray, block_size: int | None) -> tuple[np.ndarray, int]:
     else:
         if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
             raise VramkitError(f"block_size must be a positive integer or None, got {block_size!r}")
+        if block_size > max(n, 2**24):  # padding one block to that size would only allocate zeros
+            raise VramkitError(f"block_size {block_size:,} is larger than the array ({n:,} values) and 2**24")
         block = int(block_size)
     n_blocks = -(-n // block)
     if n_blocks * block == n:  # no padding needed: a view, no copy

@@ -377,10 +377,8 @@ def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets
         # saves other tensors for backward (no reference measured yet): refuse rather than guess
         raise VramkitError(f"{spec.source or spec.model_type}: training memory of {spec.mixer or 'MLP-only'} "
                            f"hybrid layers is not modeled yet ('params' and 'infer' are)")
-    require_positive("seq", seq)
-    require_positive("batch", batch)
-    require_positive("gpus", gpus)
-    require_positive("lora_rank", lora_rank, allow_zero=True)
+    seq, batch, gpus = require_positive("seq", seq), require_positive("batch", batch), require_positive("gpus", gpus)
+    lora_rank = require_positive("lora_rank", lora_rank, allow_zero=True)
     if precision not in PRECISIONS:
         raise unknown("precision", precision, PRECISIONS)
     opt.get_optimizer(optimizer)
@@ -388,7 +386,7 @@ def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets
     if attention not in ATTENTIONS:
         raise unknown("attention", attention, ATTENTIONS)
     if isinstance(zero, str):
-        if zero.isdigit():
+        if zero in ("0", "1", "2", "3"):  # not str.isdigit: '³' is a digit to it, not to int()
             zero = int(zero)
         elif zero in FSDP:
             zero = FSDP[zero]

@@ -71,6 +71,21 @@ def _opt(options, key, default):
     return default if value is None else value
 
 
+def _number(options, key, default, kind=int):
+    """A numeric option as `kind`, or the one-line error naming the flag (never a ValueError)."""
+    value = _opt(options, key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = kind(str(value).strip())
+        except (TypeError, ValueError):
+            raise VramkitError(f"--{key.replace('_', '-')}: expected a number, got {value!r}") from None
+    if kind is int and (value != int(value)):
+        raise VramkitError(f"--{key.replace('_', '-')}: expected a whole number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise VramkitError(f"--{key.replace('_', '-')}: expected a finite number, got {value!r}")
+    return kind(value)
+
+
 def defaults(total_bytes: int, gpu_name: str = "", entrypoint: str = "serve", version: str = DEFAULT_VERSION,
              max_model_len: int = 4096) -> tuple[int, int]:
     """(max_num_batched_tokens, max_num_seqs) vLLM picks when the user gives neither.
@@ -247,11 +262,11 @@ def plan(request: EngineRequest) -> EnginePlan:
     version = str(_opt(o, "vllm_version", DEFAULT_VERSION))
     if version not in VERSIONS:
         raise VramkitError(f"vllm_version must be one of {', '.join(VERSIONS)}, got {version!r}")
-    util = float(_opt(o, "gpu_memory_utilization", 0.9))
+    util = _number(o, "gpu_memory_utilization", 0.9, float)
     if not 0 < util <= 1:
         raise VramkitError(f"--gpu-memory-utilization must be in (0, 1], got {util}")
-    tp = int(_opt(o, "tensor_parallel_size", 1))
-    pp = int(_opt(o, "pipeline_parallel_size", 1))
+    tp = _number(o, "tensor_parallel_size", 1)
+    pp = _number(o, "pipeline_parallel_size", 1)
     if tp < 1 or pp < 1:
         raise VramkitError("--tensor-parallel-size and --pipeline-parallel-size must be positive")
     if spec.num_heads % tp:
@@ -259,20 +274,20 @@ def plan(request: EngineRequest) -> EnginePlan:
                            f"{spec.num_heads} attention heads (vLLM refuses it)")
     if pp > spec.num_layers:
         raise VramkitError(f"--pipeline-parallel-size {pp} exceeds the model's {spec.num_layers} layers")
-    max_model_len = int(_opt(o, "max_model_len", request.context))
-    block_size = int(_opt(o, "block_size", 16))
+    max_model_len = _number(o, "max_model_len", request.context)
+    block_size = _number(o, "block_size", 16)
     eager = bool(_opt(o, "enforce_eager", False))
     gpu = request.gpu
     if gpu is not None:
         reported = getattr(hardware, "reported_bytes", None)
-        total = int(_opt(o, "total_memory_bytes", reported(gpu) if reported else gpu.memory_bytes))
+        total = _number(o, "total_memory_bytes", reported(gpu) if reported else gpu.memory_bytes)
         name = gpu.name
     else:
-        total = int(_opt(o, "total_memory_bytes", 0))
+        total = _number(o, "total_memory_bytes", 0)
         name = ""
     d_tokens, d_seqs = defaults(total, name, str(_opt(o, "entrypoint", "serve")), version, max_model_len)
-    batched = int(_opt(o, "max_num_batched_tokens", d_tokens))
-    seqs = int(_opt(o, "max_num_seqs", d_seqs))
+    batched = _number(o, "max_num_batched_tokens", d_tokens)
+    seqs = _number(o, "max_num_seqs", d_seqs)
     if version == "0.6" and batched < max_model_len and max_model_len <= 32768:
         raise VramkitError(f"--max-num-batched-tokens {batched} is below --max-model-len {max_model_len} "
                            "without chunked prefill (vLLM 0.6 refuses it)")
