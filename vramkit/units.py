@@ -237,6 +237,17 @@ LABELS: dict[str, dict[str, str]] = {
     "h_8_192_token_requests": {"ko": "8,192토큰 요청", "en": "8,192-token requests"},
     "h_starts_2": {"ko": "시작합니다", "en": "starts"},
     "h_refuses_to_start": {"ko": "시작하지 못합니다", "en": "refuses to start"},
+    # headings of the multimodal, hybrid, MoE-routing and multi-GPU tables (chapters 01, 06, 07)
+    "vision_tower": {"ko": "비전 타워", "en": "vision tower"},
+    "projector": {"ko": "프로젝터", "en": "projector"},
+    "language_model": {"ko": "언어 모델", "en": "language model"},
+    "whole_model": {"ko": "모델 전체", "en": "whole model"},
+    "parameters": {"ko": "파라미터 수", "en": "parameters"},
+    "routing_spread": {"ko": "상한(\"spread\")", "en": "spread"},
+    "routing_same": {"ko": "하한(\"same\")", "en": "same"},
+    "compute": {"ko": "계산 버퍼", "en": "compute"},
+    "other": {"ko": "기타(CUDA 컨텍스트)", "en": "other"},
+    "h_util": {"ko": "메모리 사용률", "en": "util"},
 }
 
 
