@@ -397,7 +397,8 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
         mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
                   h + 3 * spec.shared_expert_size)
     peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
-    types = {t for i, t in enumerate(spec.layer_types) if spec.has_attention(i)} or {"full_attention"}
+    types = memo(spec, "attention_kinds", lambda: {t for i, t in enumerate(spec.layer_types)
+                                                   if spec.has_attention(i)} or {"full_attention"})
     scores = batch * spec.num_heads * tokens * tokens
     if attention == "eager":
         # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.

@@ -219,19 +219,22 @@ class ModelSpec:
             return False
         return not self.mlp_layers or self.mlp_layers[layer]
 
+    # The layer counts and the breakdown are loops over the layers that a spec's (frozen) fields
+    # decide once: memoized per spec, so a sweep calling them thousands of times loops once.
     @property
     def attention_layer_count(self) -> int:
-        return sum(self.has_attention(i) for i in range(self.num_layers))
+        return memo(self, "attention_layers", lambda: sum(self.has_attention(i) for i in range(self.num_layers)))
 
     @property
     def mixer_layer_count(self) -> int:
-        return sum(self.has_mixer(i) for i in range(self.num_layers))
+        return memo(self, "mixer_layers", lambda: sum(self.has_mixer(i) for i in range(self.num_layers)))
 
     @property
     def is_hybrid(self) -> bool:
         """Some layer is not plain attention + MLP: a recurrent or convolution mixer, or no mixer."""
-        return bool(self.layer_types) and any(t in _NO_ATTENTION or t == HYBRID for t in self.layer_types) \
-            or bool(self.mlp_layers) and not all(self.mlp_layers)
+        return memo(self, "is_hybrid", lambda: bool(self.layer_types) and any(
+            t in _NO_ATTENTION or t == HYBRID for t in self.layer_types)
+            or bool(self.mlp_layers) and not all(self.mlp_layers))
 
     def mixer_state_elements(self) -> int:
         """Elements one mixer layer's cache holds per sequence (all its state tensors)."""
@@ -308,6 +311,9 @@ class ModelSpec:
         their nn.Linear weights, and their conv kernels, A_log, D, dt_bias and inner norms),
         mlp (dense MLPs and shared experts), experts, router, norms, lm_head.
         """
+        return dict(memo(self, "breakdown", self._breakdown))  # a copy: callers may change theirs
+
+    def _breakdown(self) -> dict[str, int]:
         h, v = self.hidden_size, self.vocab_size
         moe = sum(self.moe_layers)
         dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers))
