@@ -13,6 +13,7 @@ from .errors import VramkitError
 from .hardware import GPU, get_gpu
 from .inference import CUDA_CONTEXT_BYTES, default_weights, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
 from .model import ModelSpec
+from .monotone import largest_true
 from .sources import load_model
 
 # From best to worst quality: the order in which to try formats when memory is short. GGUF
@@ -62,18 +63,6 @@ class FitReport:
         return dict(self.__dict__)
 
 
-def _largest(ok, hi: int) -> int:
-    """The largest n in [0, hi] with ok(n) true, for a monotone `ok` (ok(0) is assumed true)."""
-    lo = 0
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def serves(mem, batch: int, budget: int) -> bool:
     """Whether this plan serves `batch` sequences: vLLM must start and its pool hold `batch` requests of
     max_model_len (its pre-allocation is the same whatever the batch); other engines must fit the budget."""
@@ -96,7 +85,7 @@ def max_context(model, gpu, batch: int = 1, headroom: float = 0.0, **kw) -> int:
         # Its defaults depend on max_model_len only through the V0 profile, which is asked per length.
         mem = infer_memory(spec, 4096, batch, gpu=device, **kw)
         return longest_model_len(spec, mem.plan, batch, MAX_CONTEXT)
-    return _largest(lambda n: n == 0 or serves(infer_memory(spec, n, batch, gpu=device, **kw), batch, budget),
+    return largest_true(lambda n: n == 0 or serves(infer_memory(spec, n, batch, gpu=device, **kw), batch, budget),
                     MAX_CONTEXT)
 
 
@@ -107,7 +96,7 @@ def max_batch(model, gpu, context: int, headroom: float = 0.0, limit: int = 1 <<
     if kw.get("engine") == "vllm":
         mem = infer_memory(spec, context, 1, gpu=device, **kw)
         return min(limit, int(mem.plan.max_concurrency)) if mem.plan.fits else 0
-    return _largest(lambda b: b == 0 or serves(infer_memory(spec, context, b, gpu=device, **kw), b, budget),
+    return largest_true(lambda b: b == 0 or serves(infer_memory(spec, context, b, gpu=device, **kw), b, budget),
                     limit)
 
 

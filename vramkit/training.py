@@ -28,6 +28,7 @@ from . import activations_encoder as enc
 from . import optimizers as opt
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
+from .monotone import largest_true
 
 PRECISIONS = tuple(act.PRECISIONS)
 ATTENTIONS = ("sdpa", "flash", "eager")
@@ -443,11 +444,4 @@ def largest_trainable(spec: ModelSpec, gpu_bytes: int, *, vary: str = "batch", s
     lo, hi = 1, 2
     while hi <= limit and fits(hi):
         lo, hi = hi, hi * 2
-    hi = min(hi, limit + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return largest_true(fits, min(hi, limit + 1) - 1, lo)

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 from ..errors import VramkitError, require_positive, unknown
 from ..model import FULL, SLIDING, ModelSpec
+from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
 ENGINE = "llama.cpp"
@@ -476,15 +477,10 @@ def plan(request: EngineRequest) -> EnginePlan:
 
 def max_gpu_layers(spec: ModelSpec, request: EngineRequest, budget_bytes: int) -> int:
     """The largest -ngl (0..n_layer + 1) whose every device stays within `budget_bytes`."""
-    best = 0
-    lo, hi = 0, spec.num_layers + 1
-    while lo <= hi:  # device memory grows with -ngl, so bisect
-        mid = (lo + hi) // 2
-        p = plan(EngineRequest(**{**request.__dict__, "options": {**dict(request.options), "n_gpu_layers": mid}}))
-        if all(d.total_bytes <= budget_bytes for d in p.devices):
-            best, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    def fits(n: int) -> bool:  # device memory grows with -ngl
+        p = plan(EngineRequest(**{**request.__dict__, "options": {**dict(request.options), "n_gpu_layers": n}}))
+        return all(d.total_bytes <= budget_bytes for d in p.devices)
+
+    return largest_true(fits, spec.num_layers + 1)
 
 

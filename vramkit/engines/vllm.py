@@ -33,6 +33,7 @@ from functools import lru_cache
 from ..dtypes import get_format
 from ..errors import VramkitError
 from ..model import SLIDING, ModelSpec
+from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
 GIB = 1 << 30
@@ -379,11 +380,4 @@ def longest_model_len(spec: ModelSpec, plan: EnginePlan, batch: int = 1, limit: 
                 return False
         return blocks >= batch * _blocks_per_request(spec, v["ranks"][0]["groups"], bs, n, batched)
 
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return largest_true(ok, limit)
