@@ -88,6 +88,19 @@ def test_output_buffer_matches_the_log(case):
     assert round(_plan_of(case).extra["output_buffer_bytes"] / MIB, 2) == pytest.approx(mib, abs=0.006)
 
 
+@pytest.mark.parametrize("case", CASES[::7], ids=_ids(CASES[::7]))
+def test_infer_memory_totals_are_llama_cpps_own(case):
+    """`infer_memory`'s top-level KV is the cache llama.cpp allocates under the same flags (cells
+    padded per stream, the cache types), and its compute buffer follows --ubatch-size and --flash-attn."""
+    from vramkit.inference import CUDA_CONTEXT_BYTES, infer_memory
+
+    r = _request(case)
+    m = infer_memory(r.spec, r.context, r.batch, weights=r.weights, engine="llama.cpp", options=r.options)
+    assert m.kv_cache_bytes == _measured(case, "context")
+    ours, theirs = m.overhead_bytes - CUDA_CONTEXT_BYTES, _measured(case, "compute")
+    assert abs(ours - theirs) <= COMPUTE_TOLERANCE * theirs, (ours, theirs)
+
+
 def compute_errors() -> list[float]:
     """Relative compute-buffer error of every case (for the book and the report)."""
     out = []

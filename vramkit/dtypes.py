@@ -288,16 +288,25 @@ def __getattr__(attr: str):
 
 def get_format(name: str | Format) -> Format:
     """The format called `name` (case-insensitive; aliases such as 'bfloat16' or 'e4m3' accepted)."""
-    if isinstance(name, Format):
+    if name.__class__ is str:  # the hot path: a name seen before costs one dict lookup
+        fmt = _BY_SPELLING.get(name)
+        if fmt is not None:
+            return fmt
+    elif isinstance(name, Format):
         return name
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
-    if key in _CORE_BY_NAME:  # the common case: no GGUF table to build
-        return _CORE_BY_NAME[key]
-    fmt = _formats_by_lower_name().get(key)
-    if fmt is not None:
-        return fmt
-    raise unknown("dtype", name, list(_formats()) + list(ALIASES))
+    fmt = _CORE_BY_NAME.get(key)  # the common case: no GGUF table to build
+    if fmt is None:
+        fmt = _formats_by_lower_name().get(key)
+    if fmt is None:
+        raise unknown("dtype", name, list(_formats()) + list(ALIASES))
+    if name.__class__ is str and len(_BY_SPELLING) < 4096:  # bounded: spellings a user typed
+        _BY_SPELLING[name] = fmt
+    return fmt
+
+
+_BY_SPELLING: dict[str, Format] = {}  # exactly as the caller spelled it -> its format
 
 
 @functools.cache

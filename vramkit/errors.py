@@ -41,6 +41,8 @@ def unknown(kind: str, name: str, choices: Iterable[str]) -> VramkitError:
 
 def require_positive(name: str, value, *, allow_zero: bool = False) -> int:
     """`value` as an int, or a VramkitError if it is not a positive (or non-negative) integer."""
+    if value.__class__ is int and value > 0:  # the common case costs one test
+        return value
     try:
         ok = not isinstance(value, (bool, str, bytes)) and bool(int(value) == value)
     except (TypeError, ValueError, OverflowError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
@@ -104,13 +105,27 @@ def attention_kv_bytes(spec: ModelSpec, context: int, batch: int = 1, kv_dtype: 
         per = sum(kv_elements_per_token(spec, i) for i in range(spec.num_layers))
         return storage_bytes(per * (context + decoder_tokens) * batch, fmt)
     if engine == "mlx":  # step-grown buffers (mlx_cached_tokens): not min(context, cap) per group
-        elements = sum(kv_elements_per_token(spec, i, engine) * cached_tokens(spec, i, context, engine)
-                       for i in range(spec.num_layers))
+        elements = sum(per_token * cached_tokens(spec, i, context, engine) for i, per_token in _mlx_groups(spec))
     else:
         # Per layer: elements per token x the tokens the layer holds, summed over the layers (kv_groups
         # has added up the layers that hold the same number of tokens).
         elements = sum(per_token * min(context, cap) for cap, per_token in kv_groups(spec, engine))
     return storage_bytes(elements * batch, fmt)
+
+
+def _mlx_groups(spec: ModelSpec) -> tuple[tuple[int, int], ...]:
+    """((a layer of each layer type that holds K/V, the K/V elements per token of all that type's
+    layers), ...): mlx-lm's buffers depend on the layer's type only, so a call asks one of each."""
+    def group() -> tuple[tuple[int, int], ...]:
+        groups: dict = {}
+        for i in range(spec.num_layers):
+            per_token = kv_elements_per_token(spec, i, "mlx")
+            if per_token:
+                kind = spec.layer_types[i] if spec.layer_types else None
+                first, total = groups.get(kind, (i, 0))
+                groups[kind] = (first, total + per_token)
+        return tuple(groups.values())
+    return memo(spec, "mlx_kv_groups", group)
 
 
 ALL_TOKENS = 1 << 62  # "keeps every token": larger than any context
@@ -378,13 +393,21 @@ def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int 
     return peak
 
 
+@lru_cache(maxsize=64)
+def _element_bytes(bits: Fraction) -> tuple:
+    """(bytes per element, two fp32 copies in units of it) for a dtype of `bits` bits.
+
+    Whole bytes (bf16, fp16, fp32, fp8) keep every product below a plain int: exact, and far faster
+    than Fraction arithmetic, which a sweep or the fit solver would pay thousands of times.
+    """
+    b = bits / 8
+    b = int(b) if b.denominator == 1 else b
+    return b, (8 // b if isinstance(b, int) and 8 % b == 0 else Fraction(8) / b)
+
+
 def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attention: str) -> int:
     el = get_format(dtype)
-    b = el.bits / 8  # bytes per element of the compute dtype
-    # Whole bytes (bf16, fp16, fp32, fp8) keep every product below a plain int: exact, and far faster
-    # than Fraction arithmetic, which a sweep or the fit solver would pay thousands of times.
-    b = int(b) if b.denominator == 1 else b
-    fp32_per_b = 8 // b if isinstance(b, int) and 8 % b == 0 else Fraction(8) / b  # two fp32 copies, in units of b
+    b, fp32_per_b = _element_bytes(el.bits)
     n, h = batch * tokens, spec.hidden_size
     q_dim, kv_dim = spec.num_heads * spec.head_dim, spec.num_kv_heads * spec.value_head_dim
     gpt2 = spec.model_type == "gpt2"
@@ -428,7 +451,8 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
     peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
     slices = 0
-    if spec.architecture == "decoder":  # encoders keep no K/V; T5's cache is not sliced
+    # encoders keep no K/V; T5's cache is not sliced; without a capped layer nothing is left over
+    if spec.architecture == "decoder" and any(cap != ALL_TOKENS for cap, _ in kv_groups(spec)):
         slices = storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), el) \
             - attention_kv_bytes(spec, tokens, batch, dtype)
     return int(peak + positions * b) + slices
@@ -600,13 +624,8 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     device = get_gpu(gpu) if gpu is not None else None
     check_format(engine, weights, device)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    if engine == "mlx":  # without mlx-lm's 256-token buffer steps
-        per_token = kv_bytes_per_token(spec, kv_dtype, engine)
-    else:
-        # the part that grows per token (hybrids also hold a constant state per sequence)
-        per_token = attention_kv_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
-    if spec.architecture == "encoder-decoder":  # per encoder token: the cross-attention K/V
-        per_token = attention_kv_bytes(spec, 2, 1, kv_dtype, engine) - per_token
+    per_token = _cached(spec, ("kv_per_token", kv_dtype, engine), lambda: _growing_kv_per_token(spec, kv_dtype, engine),
+                        kv_dtype)
     request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
                             gpu=device, gpus=gpus, options=options)
     if engine == "vllm" and device is not None:
@@ -619,30 +638,61 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
             weights_bytes=sum(d.weights_bytes for d in devs), kv_cache_bytes=sum(d.kv_cache_bytes for d in devs),
             activation_bytes=sum(d.compute_bytes for d in devs),
             overhead_bytes=sum(d.other_bytes for d in devs) + CUDA_CONTEXT_BYTES * len(devs),
-            engine=engine, context=context, batch=batch, weights=weights_label(spec, weights),
+            engine=engine, context=context, batch=batch, weights=_label(spec, weights),
             kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
             plan=plan, images=images, image_tokens=added, activation_estimated=spec.is_hybrid)
-    kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
     if engine == "llama.cpp":
+        # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
+        # types, the compute buffer of --ubatch-size and --flash-attn (vramkit.engines.llama_cpp).
+        from .engines import llama_cpp
+
+        s = llama_cpp.settings(request)
+        kv = llama_cpp.kv_total_bytes(spec, s)
         act = 0  # inside the compute buffer, counted as overhead
-    elif engine == "transformers":
-        act = prefill_activation_bytes(spec, context, batch, attention=attention)
-    else:  # vLLM chunks the prefill at max_num_batched_tokens, mlx-lm at 2,048 tokens
-        act = prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
-                                       attention=attention)
-    w = weights_bytes(spec, weights, engine=engine)
-    over = overhead_bytes(spec, engine, context, unified_memory=bool(device and device.unified_memory))
+    else:
+        kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
+        # vLLM chunks the prefill at max_num_batched_tokens, mlx-lm at 2,048 tokens
+        act = prefill_activation_bytes(spec, context, batch, attention=attention) if engine == "transformers" \
+            else prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
+                                          attention=attention)
+    w = _cached(spec, ("weights_bytes", weights, engine), lambda: weights_bytes(spec, weights, engine=engine), weights)
+    unified = bool(device and device.unified_memory)
+    if engine == "llama.cpp":
+        over = (0 if unified else CUDA_CONTEXT_BYTES) + llama_cpp.compute_bytes(spec, s)
+    else:
+        over = overhead_bytes(spec, engine, context, unified_memory=unified)
     # Several devices: the engine's per-device split decides; one: the totals do (planned on demand).
     plan = engine_plan(engine, request) if gpus > 1 and engine != "vllm" else None
     return InferenceMemory(
         weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
-        context=context, batch=batch, weights=weights_label(spec, weights), kv_dtype=get_format(kv_dtype).name,
+        context=context, batch=batch, weights=_label(spec, weights), kv_dtype=get_format(kv_dtype).name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
         activation_estimated=spec.is_hybrid)
+
+
+def _cached(spec: ModelSpec, key: tuple, compute, name):
+    """`compute()` memoized on the spec under `key` when `name` (a format the caller typed) is a
+    plain string; anything else is computed afresh, so its error is raised every time."""
+    return memo(spec, key, compute) if name.__class__ is str else compute()
+
+
+def _label(spec: ModelSpec, weights: str) -> str:
+    return _cached(spec, ("weights_label", weights), lambda: weights_label(spec, weights), weights)
+
+
+def _growing_kv_per_token(spec: ModelSpec, kv_dtype: str, engine: str) -> int:
+    """Bytes of cache one more token of one sequence adds (infer_memory's `kv_bytes_per_token`)."""
+    if engine == "mlx":  # without mlx-lm's 256-token buffer steps
+        return kv_bytes_per_token(spec, kv_dtype, engine)
+    # the part that grows per token (hybrids also hold a constant state per sequence)
+    per_token = attention_kv_bytes(spec, 1, 1, kv_dtype, engine, decoder_tokens=1)
+    if spec.architecture == "encoder-decoder":  # per encoder token: the cross-attention K/V
+        per_token = attention_kv_bytes(spec, 2, 1, kv_dtype, engine) - per_token
+    return per_token
 
 
 def kv_cache_bytes_grid(spec: ModelSpec, contexts, batches, kv_dtype: str = "bf16",

@@ -21,10 +21,13 @@ __all__ = ["ENGINES", "DeviceMemory", "EnginePlan", "EngineRequest", "check_form
 
 def _module(engine: str):
     """The engine's module, or None when it is not written (llama.cpp before its module lands)."""
-    name = f"{__name__}.{_MODULES[engine]}"
-    if find_spec(name) is None:
-        return None
-    return import_module(name)
+    if engine not in _LOADED:
+        name = f"{__name__}.{_MODULES[engine]}"
+        _LOADED[engine] = import_module(name) if find_spec(name) is not None else None
+    return _LOADED[engine]
+
+
+_LOADED: dict = {}  # engine -> its module (or None), imported on first use
 
 
 def plan(engine: str, request: EngineRequest) -> EnginePlan:
@@ -61,7 +64,25 @@ def compute_capability(gpu) -> float | None:
 
 
 def _why_not(engine: str, weights: str, gpu) -> str | None:
-    """Why `engine` cannot run `weights` on `gpu`, or None when it can."""
+    """Why `engine` cannot run `weights` on `gpu`, or None when it can (cached per engine, format
+    and GPU: `infer_memory` and the fit solver ask the same question thousands of times)."""
+    if engine.__class__ is str and weights.__class__ is str:
+        key = (engine, weights, None if gpu is None else (gpu.id, gpu.vendor, gpu.unified_memory))
+        why = _WHY_NOT.get(key, _WHY_NOT)
+        if why is _WHY_NOT:
+            why = _reason(engine, weights, gpu)
+            if len(_WHY_NOT) < 4096:
+                _WHY_NOT[key] = why
+        return why
+    return _reason(engine, weights, gpu)
+
+
+# (engine, weights, (gpu id, vendor, unified memory)) -> the reason or None: the only GPU fields
+# `_reason` reads, so two GPU objects that differ elsewhere (a custom memory size) share an answer.
+_WHY_NOT: dict = {}
+
+
+def _reason(engine: str, weights: str, gpu) -> str | None:
     from ..dtypes import ALIASES, GGUF_BLOCK_TYPES, GGUF_MIXES, get_format
 
     if weights == "checkpoint":  # the config's own quantization_config: priced by vramkit.checkpoints

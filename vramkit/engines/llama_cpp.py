@@ -32,8 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..dtypes import _ggml_sizes
 from ..errors import VramkitError, require_positive, unknown
-from ..model import FULL, SLIDING, ModelSpec
+from ..model import FULL, SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
@@ -62,8 +63,6 @@ def _pad(n: int, to: int) -> int:
 
 def _row_bytes(type_name: str, n: int) -> int:
     """ggml_row_size: bytes of a row of n elements of a ggml type ('f16', 'q8_0', 'Q4_K', ...)."""
-    from ..dtypes import _ggml_sizes
-
     block, size = _ggml_sizes()[type_name.upper()]
     if n % block:
         raise VramkitError(f"cache type {type_name}: a row of {n} elements is not a multiple of its block "
@@ -110,7 +109,7 @@ def settings(req: EngineRequest) -> Settings:
     """
     o = {**DEFAULTS, **{k: v for k, v in dict(req.options).items() if v is not None}}
     spec = req.spec
-    odd = sorted(set(spec.layer_types) - {FULL, SLIDING})
+    odd = memo(spec, "llama_cpp_odd_layer_types", lambda: sorted(set(spec.layer_types) - {FULL, SLIDING}))
     if odd:
         # Recurrent, linear-attention and chunked layers have caches of their own in llama.cpp
         # (llama_memory_recurrent / hybrid); this module plans attention caches only.
@@ -274,6 +273,20 @@ def kv_layer_bytes(spec: ModelSpec, layer: int, s: Settings) -> int:
     return cells * (_row_bytes(s.type_k, k) + _row_bytes(s.type_v, v))
 
 
+def kv_total_bytes(spec: ModelSpec, s: Settings) -> int:
+    """Bytes of every layer's cache on every device and the host: `kv_by_device` summed, asking one
+    layer of each type (layers of one type hold caches of one size)."""
+    counts = memo(spec, "llama_cpp_layers_per_type", lambda: tuple(
+        sum(1 for il in range(spec.num_layers) if _layer_type(spec, il) == _layer_type(spec, first))
+        for first in _one_layer_per_type(spec)))
+    return sum(n * kv_layer_bytes(spec, il, s) for il, n in zip(_one_layer_per_type(spec), counts))
+
+
+def compute_bytes(spec: ModelSpec, s: Settings) -> int:
+    """The compute buffer of one device running every layer: the widest phase of the graph."""
+    return max(compute_phases(spec, s, cuda=s.cuda).values())
+
+
 def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
     devs = layer_devices(spec.num_layers, s)
     per = [0] * max(s.n_devices, 0)
@@ -291,8 +304,23 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
 
 def _n_kv_max(spec: ModelSpec, s: Settings) -> tuple[int, list[int]]:
     """(the largest cache any layer attends over, the distinct cache sizes: one mask each)."""
-    sizes = sorted({kv_cells(spec, il, s) for il in range(spec.num_layers)})
+    sizes = sorted({kv_cells(spec, il, s) for il in _one_layer_per_type(spec)})
     return max(sizes), sizes
+
+
+def _layer_type(spec: ModelSpec, il: int) -> str:
+    return spec.layer_types[il] if spec.layer_types else FULL
+
+
+def _one_layer_per_type(spec: ModelSpec) -> tuple[int, ...]:
+    """The first layer of each layer type: layers of one type have caches of one size, so the
+    compute-buffer sizing asks one of each instead of every layer (memoized per spec)."""
+    def first() -> tuple[int, ...]:
+        seen: dict = {}
+        for il in range(spec.num_layers):
+            seen.setdefault(_layer_type(spec, il), il)
+        return tuple(seen.values())
+    return memo(spec, "llama_cpp_one_layer_per_type", first)
 
 
 def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str, int]:

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from ..dtypes import get_format
 from ..errors import VramkitError
-from ..model import SLIDING, ModelSpec
+from ..model import SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
@@ -255,7 +255,89 @@ def _blocks_per_request(spec: ModelSpec, groups, block_size: int, max_model_len:
 
 
 def plan(request: EngineRequest) -> EnginePlan:
-    """vLLM's start-up plan for `request` on `request.gpus` GPUs of kind `request.gpu`."""
+    """vLLM's start-up plan for `request` on `request.gpus` GPUs of kind `request.gpu`.
+
+    The flags' reading and the ranks' weights, profile-run peak and KV layout do not depend on the
+    request's context (the default --max-model-len, except under V0), so both are memoized per
+    spec (a sweep or the fit solver asks thousands of times); per call only the blocks one request
+    needs are counted.
+    """
+    spec = request.spec
+    flags = _flags(request)
+    max_model_len = flags["max_model_len"] or _number({}, "max_model_len", request.context)
+    version, total = flags["version"], flags["total"]
+    d_tokens, d_seqs = defaults(total, flags["name"], flags["entrypoint"], version, max_model_len)
+    batched = flags["batched"] if flags["batched"] is not None else d_tokens
+    seqs = flags["seqs"] if flags["seqs"] is not None else d_seqs
+    if version == "0.6" and batched < max_model_len and max_model_len <= 32768:
+        raise VramkitError(f"--max-num-batched-tokens {batched} is below --max-model-len {max_model_len} "
+                           "without chunked prefill (vLLM 0.6 refuses it)")
+    key = ("vllm_ranks", request.weights, request.kv_dtype, flags["key"], batched, seqs)
+    try:
+        hash(key)
+    except TypeError:  # a weights or KV name that is not a plain string: checked afresh below
+        key = None
+    setup = _ranks(spec, request, flags, batched, seqs) if key is None else \
+        memo(spec, key, lambda: _ranks(spec, request, flags, batched, seqs))
+    ranks, blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested = setup
+    tp, pp, block_size, gpu = flags["tp"], flags["pp"], flags["block_size"], request.gpu
+    devices, needs = [], []
+    for r in ranks:
+        need = r["page"] * r["group"] * _blocks_per_request(spec, r["groups"], block_size, max_model_len, batched)
+        needs.append(need)
+        for t in range(tp):
+            devices.append(DeviceMemory(
+                name=f"{gpu.id if gpu is not None else 'gpu'}:{r['stage'] * tp + t}",
+                weights_bytes=r["weights"], kv_cache_bytes=blocks * r["page"] * r["group"],
+                compute_bytes=r["activation"] + cudagraph, other_bytes=non_torch))
+    # vLLM refuses to start when a rank's pool is not positive or cannot hold one max_model_len
+    # request (kv_cache_utils check_enough_kv_cache_memory compares bytes, per worker).
+    # It also refuses a max_model_len beyond the model's (config/model.py, unless
+    # VLLM_ALLOW_LONG_MAX_MODEL_LEN=1).
+    too_long = bool(spec.max_position_embeddings) and max_model_len > spec.max_position_embeddings
+    fits = (not too_long and all(0 < r["available"] and need <= r["available"] for r, need in zip(ranks, needs))) \
+        if total else None
+    groups = ranks[0]["groups"]
+    need_blocks = needs[0] // (ranks[0]["page"] * ranks[0]["group"])
+    per_block = ranks[0]["page"] * ranks[0]["group"]
+    n_groups = len(groups)
+    tokens = blocks // n_groups * block_size
+    concurrency = round(blocks / need_blocks, 2) if need_blocks else None
+    notes = (
+        "activation peak, non-torch memory and the CUDA-graph estimate are estimates (see vramkit.engines.vllm)",
+        "KV pool in whole blocks, grouped as vLLM groups sliding and full layers",
+    )
+    extra = {
+        "vllm": {"version_profile": version, "gpu_memory_utilization": flags["util"], "total_memory_bytes": total,
+                 "requested_bytes": requested, "max_model_len": max_model_len,
+                 "max_num_batched_tokens": batched, "max_num_seqs": seqs, "block_size": block_size,
+                 "tensor_parallel_size": tp, "pipeline_parallel_size": pp, "enforce_eager": flags["eager"],
+                 "kv_cache_dtype": get_format(kv_dtype).name, "cudagraphs": graphs,
+                 "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
+                 "block_bytes": per_block, "kv_cache_groups": n_groups,
+                 "blocks_per_request": need_blocks,
+                 "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
+                            "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
+                            "groups": [list(g) for g in r["groups"]]} for r in ranks]},
+    }
+    return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
+                      host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
+                      max_concurrency=concurrency, fits=fits, notes=notes, extra=extra)
+
+
+def _flags(request: EngineRequest) -> dict:
+    """The request's vLLM flags read and checked (memoized per spec, flags and GPU: they do not
+    change between the calls of a sweep); batched tokens and sequences are None when defaulted."""
+    o = request.options
+    try:
+        key = ("vllm_flags", tuple(sorted(o.items())), request.gpu)
+        hash(key)
+    except TypeError:  # an option that is not a plain value: read afresh, its error raised each time
+        return _read_flags(request, None)
+    return memo(request.spec, key, lambda: _read_flags(request, key))
+
+
+def _read_flags(request: EngineRequest, key) -> dict:
     from .. import hardware
 
     o = request.options
@@ -275,9 +357,7 @@ def plan(request: EngineRequest) -> EnginePlan:
                            f"{spec.num_heads} attention heads (vLLM refuses it)")
     if pp > spec.num_layers:
         raise VramkitError(f"--pipeline-parallel-size {pp} exceeds the model's {spec.num_layers} layers")
-    max_model_len = _number(o, "max_model_len", request.context)
-    block_size = _number(o, "block_size", 16)
-    eager = bool(_opt(o, "enforce_eager", False))
+    max_model_len = _number(o, "max_model_len", 1) if _opt(o, "max_model_len", None) is not None else None
     gpu = request.gpu
     if gpu is not None:
         reported = getattr(hardware, "reported_bytes", None)
@@ -286,12 +366,17 @@ def plan(request: EngineRequest) -> EnginePlan:
     else:
         total = _number(o, "total_memory_bytes", 0)
         name = ""
-    d_tokens, d_seqs = defaults(total, name, str(_opt(o, "entrypoint", "serve")), version, max_model_len)
-    batched = _number(o, "max_num_batched_tokens", d_tokens)
-    seqs = _number(o, "max_num_seqs", d_seqs)
-    if version == "0.6" and batched < max_model_len and max_model_len <= 32768:
-        raise VramkitError(f"--max-num-batched-tokens {batched} is below --max-model-len {max_model_len} "
-                           "without chunked prefill (vLLM 0.6 refuses it)")
+    batched = _number(o, "max_num_batched_tokens", 0) if _opt(o, "max_num_batched_tokens", None) is not None else None
+    seqs = _number(o, "max_num_seqs", 0) if _opt(o, "max_num_seqs", None) is not None else None
+    return dict(key=key, version=version, util=util, tp=tp, pp=pp, max_model_len=max_model_len,
+                block_size=_number(o, "block_size", 16), eager=bool(_opt(o, "enforce_eager", False)),
+                total=total, name=name, entrypoint=str(_opt(o, "entrypoint", "serve")), batched=batched, seqs=seqs)
+
+
+def _ranks(spec: ModelSpec, request: EngineRequest, flags: dict, batched: int, seqs: int):
+    """Per pipeline stage: weights, profile-run peak, what is left for KV and its page layout;
+    and the pool's blocks (the minimum over ranks), KV dtype, non-torch and CUDA-graph bytes."""
+    version, tp, pp, total = flags["version"], flags["tp"], flags["pp"], flags["total"]
     weights = request.weights
     fmt = get_format("bf16" if weights == "checkpoint" else weights)  # a checkpoint computes in bf16
     dtype_bytes = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
@@ -300,66 +385,23 @@ def plan(request: EngineRequest) -> EnginePlan:
     kv_bytes = get_format(kv_dtype).bits / 8
     non_torch = NON_TORCH["v0"] if version == "0.6" else \
         NON_TORCH["tp"] if tp > 1 else NON_TORCH["pp"] if pp > 1 else NON_TORCH["tp1"]
-    graphs = 0 if eager or version == "0.6" else cudagraph_count(min(seqs, batched))
+    graphs = 0 if flags["eager"] or version == "0.6" else cudagraph_count(min(seqs, batched))
     stage_layers = -(-spec.num_layers // pp)
     estimate = cudagraph_bytes(stage_layers, min(seqs, batched), tp) if graphs else 0
     cudagraph = estimate if version == "0.28" else 0
-    requested = int(total * util)
-    devices, blocks_by_stage, ranks = [], [], []
+    requested = int(total * flags["util"])
+    ranks = []
     for stage in range(pp):
         layers = _stage_layers(spec.num_layers, pp, stage)
         w = _weights(spec, weights, tp, pp, stage)
         act = _activation(spec, batched, min(seqs, batched), dtype_bytes, tp, stage == pp - 1,
                           pp > 1 and stage < pp - 1, version)
         available = requested - w - act - non_torch - cudagraph
-        page, group, groups = _kv_layout(spec, layers, tp, block_size, kv_bytes)
-        blocks = max(available, 0) // (page * group)
-        blocks_by_stage.append(blocks)
+        page, group, groups = _kv_layout(spec, layers, tp, flags["block_size"], kv_bytes)
         ranks.append(dict(stage=stage, weights=w, activation=act, available=available, page=page,
-                          group=group, groups=groups))
-    blocks = min(blocks_by_stage)
-    for r in ranks:
-        r["pool"] = blocks * r["page"] * r["group"]
-        r["need"] = r["page"] * r["group"] * _blocks_per_request(spec, r["groups"], block_size,
-                                                                 max_model_len, batched)
-        for t in range(tp):
-            devices.append(DeviceMemory(
-                name=f"{gpu.id if gpu is not None else 'gpu'}:{r['stage'] * tp + t}",
-                weights_bytes=r["weights"], kv_cache_bytes=r["pool"],
-                compute_bytes=r["activation"] + cudagraph, other_bytes=non_torch))
-    # vLLM refuses to start when a rank's pool is not positive or cannot hold one max_model_len
-    # request (kv_cache_utils check_enough_kv_cache_memory compares bytes, per worker).
-    # It also refuses a max_model_len beyond the model's (config/model.py, unless
-    # VLLM_ALLOW_LONG_MAX_MODEL_LEN=1).
-    too_long = bool(spec.max_position_embeddings) and max_model_len > spec.max_position_embeddings
-    fits = (not too_long and all(0 < r["available"] and r["need"] <= r["available"] for r in ranks)) \
-        if total else None
-    groups = ranks[0]["groups"]
-    need_blocks = _blocks_per_request(spec, groups, block_size, max_model_len, batched)
-    per_block = ranks[0]["page"] * ranks[0]["group"]
-    n_groups = len(groups)
-    tokens = blocks // n_groups * block_size
-    concurrency = round(blocks / need_blocks, 2) if need_blocks else None
-    notes = (
-        "activation peak, non-torch memory and the CUDA-graph estimate are estimates (see vramkit.engines.vllm)",
-        "KV pool in whole blocks, grouped as vLLM groups sliding and full layers",
-    )
-    extra = {
-        "vllm": {"version_profile": version, "gpu_memory_utilization": util, "total_memory_bytes": total,
-                 "requested_bytes": requested, "max_model_len": max_model_len,
-                 "max_num_batched_tokens": batched, "max_num_seqs": seqs, "block_size": block_size,
-                 "tensor_parallel_size": tp, "pipeline_parallel_size": pp, "enforce_eager": eager,
-                 "kv_cache_dtype": get_format(kv_dtype).name, "cudagraphs": graphs,
-                 "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
-                 "block_bytes": per_block, "kv_cache_groups": n_groups,
-                 "blocks_per_request": need_blocks,
-                 "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
-                            "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
-                            "groups": [list(g) for g in r["groups"]]} for r in ranks]},
-    }
-    return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
-                      host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
-                      max_concurrency=concurrency, fits=fits, notes=notes, extra=extra)
+                          group=group, groups=groups, blocks=max(available, 0) // (page * group)))
+    blocks = min(r["blocks"] for r in ranks)
+    return tuple(ranks), blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested
 
 
 def longest_model_len(spec: ModelSpec, plan: EnginePlan, batch: int = 1, limit: int = 1 << 24) -> int:
