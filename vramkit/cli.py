@@ -189,14 +189,26 @@ def _args_infer(p: argparse.ArgumentParser, context_default: int | None = None, 
     _args_llama_cpp(p)
 
 
-# vLLM's flags, spelled as vLLM spells them; None: vLLM's own default (vramkit.engines.vllm).
-_VLLM_FLAGS = ("gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "block_size",
-               "tensor_parallel_size", "pipeline_parallel_size", "enforce_eager", "vllm_version", "entrypoint")
+class _EngineGroup:
+    """An argument group of one engine's own flags that records their dest names: those are the
+    EngineRequest.options keys (`_engine_options`), so each flag is named once, where it is added."""
+
+    dests: list[str] = []  # every engine flag's dest, in the order added (shared by the groups)
+
+    def __init__(self, p: argparse.ArgumentParser, title: str):
+        self.group = p.add_argument_group(title)
+
+    def add_argument(self, *names, **kw):
+        action = self.group.add_argument(*names, **kw)
+        if action.dest not in self.dests:
+            self.dests.append(action.dest)
+        return action
 
 
 def _args_vllm(p: argparse.ArgumentParser) -> None:
     """vLLM's engine options (used with --engine vllm)."""
-    g = p.add_argument_group("vLLM (--engine vllm)")
+    # Spelled as vLLM spells them; None: vLLM's own default (vramkit.engines.vllm).
+    g = _EngineGroup(p, "vLLM (--engine vllm)")
     g.add_argument("--gpu-memory-utilization", type=float, default=None, help="share of each GPU vLLM takes (0.9)")
     g.add_argument("--max-model-len", type=_count, default=None, help="longest request (default: --context)")
     g.add_argument("--max-num-seqs", type=_count, default=None, help="sequences per step (256, or 1024 on H100-class)")
@@ -212,8 +224,7 @@ def _args_vllm(p: argparse.ArgumentParser) -> None:
 
 def _engine_options(args) -> dict:
     """The engine flags the user gave, as {flag_with_underscores: value}."""
-    names = _VLLM_FLAGS + _LLAMA_CPP_FLAGS
-    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    return {k: getattr(args, k) for k in _EngineGroup.dests if getattr(args, k, None) is not None}
 
 
 def _args_images(p: argparse.ArgumentParser) -> None:
@@ -260,7 +271,7 @@ def _n_gpu_layers(text: str) -> int:
 def _args_llama_cpp(p: argparse.ArgumentParser) -> None:
     """llama.cpp's own flags, spelled as llama.cpp spells them; None means llama.cpp's default
     (applied by vramkit.engines.llama_cpp). Dest names are EngineRequest.options keys."""
-    g = p.add_argument_group("llama.cpp (with --engine llama.cpp)")
+    g = _EngineGroup(p, "llama.cpp (with --engine llama.cpp)")
     g.add_argument("--n-gpu-layers", "-ngl", dest="n_gpu_layers", type=_n_gpu_layers, metavar="N", default=None,
                    help="layers on the GPU(s), the output head counting as the last (default: all)")
     g.add_argument("--ubatch-size", "-ub", dest="ubatch_size", type=_count, metavar="N", default=None,
@@ -286,10 +297,6 @@ def _args_llama_cpp(p: argparse.ArgumentParser) -> None:
     g.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
                    help="full-size cache for sliding-window layers")
 
-
-# llama.cpp's flags, spelled as llama.cpp spells them; None: llama.cpp's own default.
-_LLAMA_CPP_FLAGS = ("n_gpu_layers", "ubatch_size", "batch_size", "flash_attn", "cache_type_k", "cache_type_v",
-                    "split_mode", "tensor_split", "no_kv_offload", "n_cpu_moe", "kv_unified", "swa_full")
 
 
 def _run_infer(args) -> dict:
