@@ -693,7 +693,7 @@ def _read(data: dict, source: str) -> ModelSpec:
         # A value of a type the reader did not expect: still one line, naming the config.
         raise VramkitError(f"{source}: cannot read this {model_type} config ({type(e).__name__}: "
                            f"{str(e).splitlines()[0] if str(e) else 'bad value'})") from None
-    return check_spec(spec)
+    return spec  # checked in ModelSpec.__post_init__, however the reader built it
 
 
 def _as_transformers_reads(data: dict, model_type) -> dict:
