@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import VramkitError, require_positive, unknown
-from ..model import FULL, SLIDING, ModelSpec
+from ..model import CHUNKED, CONV, FULL, HYBRID, LINEAR, NO_MIXER, SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
@@ -51,6 +51,8 @@ FLASH_ATTN = ("on", "off", "auto")
 CPU_ALIGN, CUDA_ALIGN = 32, 128
 MATRIX_ROW_PADDING = 512
 N_CTX_PAD = 256
+PLANNED_LAYER_TYPES = {FULL, SLIDING, CHUNKED, LINEAR, CONV, HYBRID, NO_MIXER}
+RECURRENT_MIXERS = ("mamba", "mamba2", "gated_deltanet", "short_conv")
 SCHED_MAX_COPIES = 4  # ggml_backend_sched's copies of the graph inputs under pipeline parallelism
 # vramkit's KV dtype names for llama.cpp's cache types.
 _KV_ALIASES = {"fp16": "f16", "float16": "f16", "fp32": "f32", "float32": "f32", "bfloat16": "bf16"}
@@ -110,12 +112,14 @@ def settings(req: EngineRequest) -> Settings:
     """
     o = {**DEFAULTS, **{k: v for k, v in dict(req.options).items() if v is not None}}
     spec = req.spec
-    odd = sorted(set(spec.layer_types) - {FULL, SLIDING})
+    odd = sorted(set(spec.layer_types) - PLANNED_LAYER_TYPES)
     if odd:
-        # Recurrent, linear-attention and chunked layers have caches of their own in llama.cpp
-        # (llama_memory_recurrent / hybrid); this module plans attention caches only.
         raise VramkitError(f"{spec.source or spec.model_type}: layer type '{odd[0]}' is not in vramkit's "
-                           "llama.cpp plan yet (it plans full and sliding-window attention layers)")
+                           "llama.cpp plan yet (it plans attention, sliding-window, chunked, Mamba, Gated "
+                           "DeltaNet and short-convolution layers)")
+    if spec.mixer_layer_count and spec.mixer not in RECURRENT_MIXERS:
+        raise VramkitError(f"{spec.source or spec.model_type}: llama.cpp's recurrent state of a '{spec.mixer}' "
+                           "mixer is not in vramkit's llama.cpp plan yet")
     require_positive("context", req.context)
     n_seq = require_positive("batch", req.batch)
     n_dev = 0 if req.gpu is None else require_positive("gpus", req.gpus)
@@ -255,13 +259,46 @@ def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[
 
 # ---- KV cache --------------------------------------------------------------------------------
 
+LLAMA4_CHUNK, LLAMA4_PATTERN = 8192, 4  # src/models/llama4.cpp: n_swa = 8192, 3 chunked then 1 full
+
+
+def swa_layers(spec: ModelSpec) -> tuple[tuple[bool, ...], int]:
+    """(per layer: is it a sliding-window / chunked layer in llama.cpp, the window n_swa).
+
+    llama.cpp reads Llama 4's chunking from no config field: its loader sets a chunk of 8192 tokens
+    on three layers of every four (the layer pattern and attention_chunk_size of the config are
+    not in the GGUF the converter writes), cached as a window of the chunk (llama_kv_cache_iswa).
+    """
+    if spec.model_type == "llama4_text" and CHUNKED in spec.layer_types:
+        return tuple(il % LLAMA4_PATTERN < LLAMA4_PATTERN - 1 for il in range(spec.num_layers)), LLAMA4_CHUNK
+    if spec.layer_types and spec.sliding_window:
+        return tuple(t == SLIDING for t in spec.layer_types), spec.sliding_window
+    return (False,) * spec.num_layers, 0
+
+
 def kv_cells(spec: ModelSpec, layer: int, s: Settings) -> int:
     """Cells per stream llama.cpp gives `layer`'s cache."""
-    sliding = bool(spec.layer_types) and spec.layer_types[layer] == SLIDING and spec.sliding_window
-    if sliding and not s.swa_full:
-        n_swa = spec.sliding_window * (s.n_seq if s.kv_unified else 1)
+    swa, n_swa = memo(spec, "llama_cpp_swa", lambda: swa_layers(spec))
+    if swa[layer] and not s.swa_full:
+        n_swa = n_swa * (s.n_seq if s.kv_unified else 1)
         return _pad(min(s.n_ctx_seq, n_swa + s.n_ubatch), N_CTX_PAD)
     return s.n_ctx_seq
+
+
+def recurrent_state_bytes(spec: ModelSpec, s: Settings) -> tuple[int, int]:
+    """(R bytes, S bytes) of one recurrent layer: llama_memory_recurrent's cache_r_l / cache_s_l,
+    F32 rows of n_embd_r() and n_embd_s() for max(1, n_seq_max) sequences.
+
+    R is the conv window without its oldest column, (d_conv - 1) x channels (Mamba: d_inner + 2 x
+    groups x d_state; Gated DeltaNet: the Q, K and V widths; LFM2: hidden x (L_cache - 1)); S the
+    SSM / delta-rule state, d_state x d_inner (none for LFM2). transformers keeps all d_conv columns.
+    """
+    rows = max(1, s.n_seq)
+    conv = next((n for name, n, _ in spec.mixer_state if name == "conv_states"), 0)
+    k = spec.mixer_conv_kernel
+    r = conv // k * (k - 1) if k else 0
+    st = sum(n for name, n, _ in spec.mixer_state if name == "recurrent_states")
+    return 4 * r * rows, 4 * st * rows
 
 
 def kv_layer_bytes(spec: ModelSpec, layer: int, s: Settings) -> int:
@@ -275,11 +312,15 @@ def kv_layer_bytes(spec: ModelSpec, layer: int, s: Settings) -> int:
 
 
 def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
+    """(KV and recurrent-state bytes per device, on the host): llama_memory_hybrid holds an
+    attention cache for the attention layers and a recurrent one for the mixer layers (Falcon-H1:
+    both in every layer; Nemotron-H's MLP-only layers: neither)."""
     devs = layer_devices(spec.num_layers, s)
     per = [0] * max(s.n_devices, 0)
     host = 0
+    rs = sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
     for il in range(spec.num_layers):
-        b = kv_layer_bytes(spec, il, s)
+        b = (kv_layer_bytes(spec, il, s) if spec.has_attention(il) else 0) + (rs if spec.has_mixer(il) else 0)
         if devs[il] >= 0 and not s.no_kv_offload:
             per[devs[il]] += b
         else:
@@ -291,8 +332,8 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
 
 def _n_kv_max(spec: ModelSpec, s: Settings) -> tuple[int, list[int]]:
     """(the largest cache any layer attends over, the distinct cache sizes: one mask each)."""
-    sizes = sorted({kv_cells(spec, il, s) for il in range(spec.num_layers)})
-    return max(sizes), sizes
+    sizes = sorted({kv_cells(spec, il, s) for il in range(spec.num_layers) if spec.has_attention(il)})
+    return (max(sizes), sizes) if sizes else (0, [])
 
 
 def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str, int]:
