@@ -338,6 +338,10 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
 def _n_kv_max(spec: ModelSpec, s: Settings) -> tuple[int, list[int]]:
     """(the largest cache any layer attends over, the distinct cache sizes: one mask each)."""
     sizes = sorted({kv_cells(spec, il, s) for il in range(spec.num_layers) if spec.has_attention(il)})
+    swa = memo(spec, "llama_cpp_swa", lambda: swa_layers(spec))[0]
+    if len(sizes) == 1 and any(swa) and not all(swa):
+        # llama_kv_cache_iswa keeps two caches, each with its mask, also when both are as large
+        sizes = sizes * 2
     return (max(sizes), sizes) if sizes else (0, [])
 
 
