@@ -475,7 +475,13 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
     for L in range(spec.num_layers):
         p = f"blk.{L}."
         t += [(p + f"norm{k}_{i}", s, L) for k in range(spec.norms_per_layer) for i, s in enumerate(norm)]
-        if spec.is_mla:
+        if spec.has_mixer(L):  # Mamba, Gated DeltaNet, short convolution (gguf_mixers)
+            from .gguf_mixers import mixer_tensors
+
+            t += [(name, shape, L) for name, shape in mixer_tensors(spec, p)]
+        if not spec.has_attention(L):
+            pass
+        elif spec.is_mla:
             qk, nh = spec.head_dim, spec.num_heads
             if spec.q_lora_rank:
                 t += [(p + "attn_q_a.weight", (h, spec.q_lora_rank), L),
@@ -499,7 +505,8 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
             if fused:
                 t.append((p + "attn_qkv.weight", (h, q + 2 * kv), L))
             else:
-                t.append((p + "attn_q.weight", (h, q), L))
+                # A gated attention (Qwen3-Next) has q_proj twice as wide: the query and its gate.
+                t.append((p + "attn_q.weight", (h, 2 * q if spec.attention_gate else q), L))
                 if own_kv:
                     t += [(p + "attn_k.weight", (h, kv), L), (p + "attn_v.weight", (h, kv), L)]
             t.append((p + "attn_output.weight", (q, h), L))
@@ -530,7 +537,7 @@ def _gguf_layout(spec) -> list[tuple[str, tuple[int, ...], int]]:
                 t += _mlp(spec, p, "_shexp", spec.shared_expert_size, L, fused=False)
                 if spec.shared_expert_gate:
                     t.append((p + "ffn_gate_inp_shexp.weight", (h,), L))
-        else:
+        elif spec.has_dense_mlp(L):
             width = spec.intermediate_sizes[L] if spec.intermediate_sizes else spec.intermediate_size
             t += _mlp(spec, p, "", width, L, fused)
         t += [(p + f"{name}.weight", _extra_shape(h, n), L) for name, n in spec.layer_extra_params]
@@ -583,19 +590,27 @@ def _category(name: str) -> str:
 
 def _quantizable(name: str, shape: tuple[int, ...]) -> bool:
     """llama.cpp's tensor_allows_quantization for the tensors `_gguf_layout` writes."""
-    return (len(shape) >= 2 and name.endswith("weight") and "_norm.weight" not in name
-            and "ffn_gate_inp" not in name and name != "position_embd.weight")
+    from .gguf_mixers import not_quantized
+
+    # ggml_n_dims: trailing dimensions of 1 do not count
+    n_dims = len(shape)
+    while n_dims > 1 and shape[n_dims - 1] == 1:
+        n_dims -= 1
+    return (n_dims >= 2 and name.endswith("weight") and "_norm.weight" not in name
+            and "ffn_gate_inp" not in name and name != "position_embd.weight" and not not_quantized(name))
 
 
 def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
-def _pick(spec, ftype: str, base: str, row: int, cat: str, layer: int, i_attn_v: int, n_attn_v: int) -> str:
+def _pick(spec, ftype: str, base: str, row: int, cat: str, layer: int, i_attn_v: int, n_attn_v: int,
+          i_ffn_down: int = -1) -> str:
     """llama_tensor_get_type_impl for the k-quant and legacy file types (no imatrix, no IQ types)."""
     n_expert = spec.num_experts
     n_layer = spec.num_layers
-    gqa = spec.num_heads // max(spec.num_kv_heads, 1)
+    # hparams.n_gqa() of layer 0: 0 where layer 0 has no attention (a hybrid's per-layer head_count_kv)
+    gqa = spec.num_heads // max(spec.num_kv_heads, 1) if spec.has_attention(0) else 0
     # llama.cpp's LLM_TYPE_70B: 80-layer Llama-like models with GQA (Llama 2/3 70B, Qwen2 72B).
     is_70b = n_layer == 80 and spec.num_kv_heads < spec.num_heads
     t = base
@@ -628,7 +643,9 @@ def _pick(spec, ftype: str, base: str, row: int, cat: str, layer: int, i_attn_v:
         if n_expert == 8:
             t = "Q8_0"
     elif cat == "ffn_down":
-        i = layer
+        # llama.cpp takes the layer from the name when the model has experts, else counts the
+        # ffn_down tensors in file order (Nemotron-H: the MLP layers only) out of n_layer.
+        i = layer if n_expert > 1 else i_ffn_down
         if ftype == "Q2_K":
             t = "Q3_K"
         elif ftype == "Q2_K_S":
@@ -664,15 +681,12 @@ def gguf_tensors(spec, quant: str) -> list[GGUFTensor]:
     `spec` is a `vramkit.ModelSpec`. Follows llama.cpp's llama_tensor_get_type (src/llama-quant.cpp)
     for the legacy and k-quant file types without an importance matrix: the output head gets Q6_K
     (Q8_0 in a Q8_0 file), and so does token_embd when tied to it; 1-D tensors and the MoE router
-    stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. Hybrid models
-    (Mamba, linear-attention and conv layers: llama.cpp's ssm_* / shortconv tensors) are refused. A row length the
+    stay F32; the *_M mixes give more bits to some attn_v and ffn_down layers. Hybrid models'
+    mixers (Mamba, Gated DeltaNet, short convolution) are laid out by vramkit.gguf_mixers. A row length the
     block does not divide falls back as llama.cpp's tensor_type_fallback does. Not modelled:
     the small rope_freqs tensor of Llama 3.1 (64 floats); architecture-specific tensors (the DSA
     indexer, Gemma 3n's AltUp, Laurel and per-layer embeddings) are counted with stand-in shapes.
     """
-    if getattr(spec, "is_hybrid", False):
-        raise VramkitError(f"{spec.source or spec.model_type}: GGUF per-tensor types of {spec.mixer or 'MLP-only'} "
-                           f"hybrid layers are not modeled yet; use a 16-bit or flat quantized format")
     key = _file_type(quant)
     return list(_memo(spec, ("gguf_tensors", key), lambda: _gguf_tensors(spec, key)))
 
@@ -700,7 +714,7 @@ def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
     n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
-    i_attn_v = 0
+    i_attn_v = i_ffn_down = 0
     out = []
     for name, shape, layer in layout:
         if name.startswith(("mmproj.", "extra.")):
@@ -713,9 +727,11 @@ def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
         if base not in _QUANTIZED:
             out.append(GGUFTensor(name, shape, base))
             continue
-        t = _pick(spec, key, base, shape[0], cat, layer, i_attn_v, n_attn_v)
+        t = _pick(spec, key, base, shape[0], cat, layer, i_attn_v, n_attn_v, i_ffn_down)
         if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
             i_attn_v += 1
+        elif cat == "ffn_down":
+            i_ffn_down += 1
         if shape[0] % _ggml_sizes()[t][0]:
             t = _FALLBACK.get(t, t)
             if shape[0] % _ggml_sizes()[t][0]:

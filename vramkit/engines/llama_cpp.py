@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from ..dtypes import _ggml_sizes
 from ..errors import VramkitError, require_positive, unknown
-from ..model import FULL, SLIDING, ModelSpec, memo
+from ..model import CHUNKED, CONV, FULL, HYBRID, LINEAR, NO_MIXER, SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
@@ -52,6 +52,8 @@ FLASH_ATTN = ("on", "off", "auto")
 CPU_ALIGN, CUDA_ALIGN = 32, 128
 MATRIX_ROW_PADDING = 512
 N_CTX_PAD = 256
+PLANNED_LAYER_TYPES = {FULL, SLIDING, CHUNKED, LINEAR, CONV, HYBRID, NO_MIXER}
+RECURRENT_MIXERS = ("mamba", "mamba2", "gated_deltanet", "short_conv")
 SCHED_MAX_COPIES = 4  # ggml_backend_sched's copies of the graph inputs under pipeline parallelism
 # vramkit's KV dtype names for llama.cpp's cache types.
 _KV_ALIASES = {"fp16": "f16", "float16": "f16", "fp32": "f32", "float32": "f32", "bfloat16": "bf16"}
@@ -109,12 +111,14 @@ def settings(req: EngineRequest) -> Settings:
     """
     o = {**DEFAULTS, **{k: v for k, v in dict(req.options).items() if v is not None}}
     spec = req.spec
-    odd = memo(spec, "llama_cpp_odd_layer_types", lambda: sorted(set(spec.layer_types) - {FULL, SLIDING}))
+    odd = memo(spec, "llama_cpp_odd_layer_types", lambda: sorted(set(spec.layer_types) - PLANNED_LAYER_TYPES))
     if odd:
-        # Recurrent, linear-attention and chunked layers have caches of their own in llama.cpp
-        # (llama_memory_recurrent / hybrid); this module plans attention caches only.
         raise VramkitError(f"{spec.source or spec.model_type}: layer type '{odd[0]}' is not in vramkit's "
-                           "llama.cpp plan yet (it plans full and sliding-window attention layers)")
+                           "llama.cpp plan yet (it plans attention, sliding-window, chunked, Mamba, Gated "
+                           "DeltaNet and short-convolution layers)")
+    if spec.mixer_layer_count and spec.mixer not in RECURRENT_MIXERS:
+        raise VramkitError(f"{spec.source or spec.model_type}: llama.cpp's recurrent state of a '{spec.mixer}' "
+                           "mixer is not in vramkit's llama.cpp plan yet")
     require_positive("context", req.context)
     n_seq = require_positive("batch", req.batch)
     n_dev = 0 if req.gpu is None else require_positive("gpus", req.gpus)
@@ -254,13 +258,46 @@ def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[
 
 # ---- KV cache --------------------------------------------------------------------------------
 
+LLAMA4_CHUNK, LLAMA4_PATTERN = 8192, 4  # src/models/llama4.cpp: n_swa = 8192, 3 chunked then 1 full
+
+
+def swa_layers(spec: ModelSpec) -> tuple[tuple[bool, ...], int]:
+    """(per layer: is it a sliding-window / chunked layer in llama.cpp, the window n_swa).
+
+    llama.cpp reads Llama 4's chunking from no config field: its loader sets a chunk of 8192 tokens
+    on three layers of every four (the layer pattern and attention_chunk_size of the config are
+    not in the GGUF the converter writes), cached as a window of the chunk (llama_kv_cache_iswa).
+    """
+    if spec.model_type == "llama4_text" and CHUNKED in spec.layer_types:
+        return tuple(il % LLAMA4_PATTERN < LLAMA4_PATTERN - 1 for il in range(spec.num_layers)), LLAMA4_CHUNK
+    if spec.layer_types and spec.sliding_window:
+        return tuple(t == SLIDING for t in spec.layer_types), spec.sliding_window
+    return (False,) * spec.num_layers, 0
+
+
 def kv_cells(spec: ModelSpec, layer: int, s: Settings) -> int:
     """Cells per stream llama.cpp gives `layer`'s cache."""
-    sliding = bool(spec.layer_types) and spec.layer_types[layer] == SLIDING and spec.sliding_window
-    if sliding and not s.swa_full:
-        n_swa = spec.sliding_window * (s.n_seq if s.kv_unified else 1)
+    swa, n_swa = memo(spec, "llama_cpp_swa", lambda: swa_layers(spec))
+    if swa[layer] and not s.swa_full:
+        n_swa = n_swa * (s.n_seq if s.kv_unified else 1)
         return _pad(min(s.n_ctx_seq, n_swa + s.n_ubatch), N_CTX_PAD)
     return s.n_ctx_seq
+
+
+def recurrent_state_bytes(spec: ModelSpec, s: Settings) -> tuple[int, int]:
+    """(R bytes, S bytes) of one recurrent layer: llama_memory_recurrent's cache_r_l / cache_s_l,
+    F32 rows of n_embd_r() and n_embd_s() for max(1, n_seq_max) sequences.
+
+    R is the conv window without its oldest column, (d_conv - 1) x channels (Mamba: d_inner + 2 x
+    groups x d_state; Gated DeltaNet: the Q, K and V widths; LFM2: hidden x (L_cache - 1)); S the
+    SSM / delta-rule state, d_state x d_inner (none for LFM2). transformers keeps all d_conv columns.
+    """
+    rows = max(1, s.n_seq)
+    conv = next((n for name, n, _ in spec.mixer_state if name == "conv_states"), 0)
+    k = spec.mixer_conv_kernel
+    r = conv // k * (k - 1) if k else 0
+    st = sum(n for name, n, _ in spec.mixer_state if name == "recurrent_states")
+    return 4 * r * rows, 4 * st * rows
 
 
 def kv_layer_bytes(spec: ModelSpec, layer: int, s: Settings) -> int:
@@ -273,13 +310,17 @@ def kv_layer_bytes(spec: ModelSpec, layer: int, s: Settings) -> int:
     return cells * (_row_bytes(s.type_k, k) + _row_bytes(s.type_v, v))
 
 
+def _recurrent_total(spec: ModelSpec, s: Settings) -> int:
+    """Bytes of llama_memory_recurrent: R and S of every mixer layer."""
+    return spec.mixer_layer_count * sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
+
+
 def kv_total_bytes(spec: ModelSpec, s: Settings) -> int:
-    """Bytes of every layer's cache on every device and the host: `kv_by_device` summed, asking one
-    layer of each type (layers of one type hold caches of one size)."""
-    counts = memo(spec, "llama_cpp_layers_per_type", lambda: tuple(
-        sum(1 for il in range(spec.num_layers) if _layer_type(spec, il) == _layer_type(spec, first))
-        for first in _one_layer_per_type(spec)))
-    return sum(n * kv_layer_bytes(spec, il, s) for il, n in zip(_one_layer_per_type(spec), counts))
+    """`kv_by_device` summed over the devices and the host (KV and recurrent states), asking one
+    layer of each kind instead of every layer: layers of one kind hold caches of one size."""
+    rs = sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
+    return sum(n * ((kv_layer_bytes(spec, il, s) if spec.has_attention(il) else 0)
+                    + (rs if spec.has_mixer(il) else 0)) for il, n in _layer_kinds(spec))
 
 
 def compute_bytes(spec: ModelSpec, s: Settings) -> int:
@@ -288,11 +329,15 @@ def compute_bytes(spec: ModelSpec, s: Settings) -> int:
 
 
 def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
+    """(KV and recurrent-state bytes per device, on the host): llama_memory_hybrid holds an
+    attention cache for the attention layers and a recurrent one for the mixer layers (Falcon-H1:
+    both in every layer; Nemotron-H's MLP-only layers: neither)."""
     devs = layer_devices(spec.num_layers, s)
     per = [0] * max(s.n_devices, 0)
     host = 0
+    rs = sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
     for il in range(spec.num_layers):
-        b = kv_layer_bytes(spec, il, s)
+        b = (kv_layer_bytes(spec, il, s) if spec.has_attention(il) else 0) + (rs if spec.has_mixer(il) else 0)
         if devs[il] >= 0 and not s.no_kv_offload:
             per[devs[il]] += b
         else:
@@ -304,23 +349,25 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
 
 def _n_kv_max(spec: ModelSpec, s: Settings) -> tuple[int, list[int]]:
     """(the largest cache any layer attends over, the distinct cache sizes: one mask each)."""
-    sizes = sorted({kv_cells(spec, il, s) for il in _one_layer_per_type(spec)})
-    return max(sizes), sizes
+    sizes = sorted({kv_cells(spec, il, s) for il, _ in _layer_kinds(spec) if spec.has_attention(il)})
+    swa = memo(spec, "llama_cpp_swa", lambda: swa_layers(spec))[0]
+    if len(sizes) == 1 and any(swa) and not all(swa):
+        # llama_kv_cache_iswa keeps two caches, each with its mask, also when both are as large
+        sizes = sizes * 2
+    return (max(sizes), sizes) if sizes else (0, [])
 
 
-def _layer_type(spec: ModelSpec, il: int) -> str:
-    return spec.layer_types[il] if spec.layer_types else FULL
-
-
-def _one_layer_per_type(spec: ModelSpec) -> tuple[int, ...]:
-    """The first layer of each layer type: layers of one type have caches of one size, so the
-    compute-buffer sizing asks one of each instead of every layer (memoized per spec)."""
-    def first() -> tuple[int, ...]:
+def _layer_kinds(spec: ModelSpec) -> tuple[tuple[int, int], ...]:
+    """((first layer of a kind, layers of that kind), ...), a kind being what sizes a layer's caches
+    (sliding or chunked, attention, mixer): the sums over layers then ask one of each (memoized)."""
+    def kinds() -> tuple[tuple[int, int], ...]:
+        swa = swa_layers(spec)[0]
         seen: dict = {}
         for il in range(spec.num_layers):
-            seen.setdefault(_layer_type(spec, il), il)
+            first, n = seen.get(key := (swa[il], spec.has_attention(il), spec.has_mixer(il)), (il, 0))
+            seen[key] = (first, n + 1)
         return tuple(seen.values())
-    return memo(spec, "llama_cpp_one_layer_per_type", first)
+    return memo(spec, "llama_cpp_layer_kinds", kinds)
 
 
 def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str, int]:
@@ -378,7 +425,39 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
         ffn = f4 * ub * (3 * spec.intermediate_size + 4 * h + 7) + masks
     if not s.flash_attn:
         ffn += f4 * ub * h
-    return {"logits": logits, "attention": attention, "ffn": ffn}
+    out = {"logits": logits, "attention": attention, "ffn": ffn}
+    if spec.mixer_layer_count:
+        out["mixer"] = _mixer_phase(spec, s, ub) + masks
+    if not spec.attention_layer_count:
+        out["attention"] = 0
+    return out
+
+
+def _mixer_phase(spec: ModelSpec, s: Settings, ub: int) -> int:
+    """The widest moment of a recurrent layer (an estimate, read from llama.cpp's graph builders):
+    the layer's input, its in-projection and the conv window, the conv output and its activation,
+    the scan's output beside the gathered states (f32 rows of the ubatch), and, in Falcon-H1's
+    parallel layer, the attention output waiting for the mixer's. ggml-alloc's reuse of freed
+    buffers is not modelled: measured against the CPU backend it is within a few percent at
+    ubatch 128-256 and up to 12% low at 512 (tests/reference/llama_cpp_hybrid.json)."""
+    d = dict(spec.mixer_dims)
+    h, f4 = spec.hidden_size, 4
+    state = sum(n for name, n, _ in spec.mixer_state if name == "recurrent_states") * max(1, s.n_seq)
+    if spec.mixer == "mamba2":
+        inner, g, st, nh = d["d_inner"], d["n_group"], d["d_state"], d["n_head"]
+        conv = inner + 2 * g * st
+        proj = 2 * inner + 2 * g * st + nh
+        rows = h + proj + 2 * conv + 2 * inner + 4 * nh
+    elif spec.mixer == "mamba":
+        rows = h + 7 * d["d_inner"]
+    elif spec.mixer == "gated_deltanet":
+        k, v, vh = d["k_heads"] * d["k_dim"], d["v_heads"] * d["v_dim"], d["v_heads"]
+        rows = h + 3 * (2 * k + v) + 3 * v + 2 * vh
+    else:  # short convolution: in_proj (B, C, x), the conv window and output, out_proj
+        rows = 3 * h + 3 * h + h
+    if HYBRID in spec.layer_types:
+        rows += h
+    return f4 * ub * rows + f4 * state
 
 
 OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda: a host op with a batch this large runs on the GPU (GGML_OP_OFFLOAD_MIN_BATCH)
@@ -406,7 +485,7 @@ def compute_by_device(spec: ModelSpec, s: Settings, weights: str | None = None) 
     stays on the host.
     """
     ph = compute_phases(spec, s, cuda=s.cuda)
-    layer_peak = max(ph["attention"], ph["ffn"])
+    layer_peak = max(ph["attention"], ph["ffn"], ph.get("mixer", 0))
     devs = layer_devices(spec.num_layers, s)
     per = [0] * max(s.n_devices, 0)
     ub = s.n_ubatch
@@ -498,7 +577,9 @@ def plan(request: EngineRequest) -> EnginePlan:
              "n_gpu_layers": s.n_gpu_layers, "split_mode": s.split_mode,
              "layers_per_device": [sum(1 for d in devs[:n_layer] if d == i) for i in range(s.n_devices)],
              "layers_on_host": sum(1 for d in devs[:n_layer] if d < 0),
-             "output_on_device": devs[n_layer] >= 0, "output_buffer_bytes": out_buf}
+             "output_on_device": devs[n_layer] >= 0, "output_buffer_bytes": out_buf,
+             "recurrent_state_bytes": _recurrent_total(spec, s),
+             "compute_moment": max(phases := compute_phases(spec, s, cuda=s.cuda), key=phases.get)}
     return EnginePlan(engine=ENGINE, engine_version=ENGINE_VERSION, devices=devices, host=host,
                       kv_tokens_capacity=s.n_ctx_seq * s.n_stream, fits=fits, notes=tuple(notes), extra=extra)
 

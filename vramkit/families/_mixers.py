@@ -55,6 +55,13 @@ def mamba2(h: int, heads: int, head_dim: int, groups: int, state: int, kernel: i
     return linear, other, (("conv_states", conv * kernel, ""), ("recurrent_states", heads * head_dim * state, "fp32"))
 
 
+def mamba2_dims(inner: int, state: int, groups: int, heads: int, conv_bias: bool, in_bias: bool, out_bias: bool,
+                norm: bool) -> tuple[tuple[str, int], ...]:
+    """`ModelSpec.mixer_dims` of a Mamba-2 mixer."""
+    return (("d_inner", inner), ("d_state", state), ("n_group", groups), ("n_head", heads),
+            ("conv_bias", int(conv_bias)), ("in_bias", int(in_bias)), ("out_bias", int(out_bias)), ("norm", int(norm)))
+
+
 def mamba1(h: int, inner: int, state: int, kernel: int, dt_rank: int, *, conv_bias: bool, proj_bias: bool,
            inner_norms: bool):
     """Mamba-1 (Jamba): in_proj to x and gate (2 x inner), a depthwise conv, x_proj to dt, B, C,

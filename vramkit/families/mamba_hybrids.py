@@ -89,6 +89,9 @@ def _jamba(c: _Config, t: str) -> ModelSpec:
     experts = c.int("num_experts")
     f.update(mixer="mamba", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("mamba_d_conv"),
+             mixer_dims=(("d_inner", inner), ("d_state", c.int("mamba_d_state")), ("dt_rank", rank),
+                         ("conv_bias", int(c.bool("mamba_conv_bias", True))),
+                         ("proj_bias", int(c.bool("mamba_proj_bias", False)))),
              num_experts=experts, experts_per_token=c.int("num_experts_per_tok"),
              moe_intermediate_size=f["intermediate_size"],
              moe_layers=tuple(experts > 1 and i % ep == eo for i in range(n)))
@@ -115,7 +118,9 @@ def _bamba(c: _Config, t: str) -> ModelSpec:
                                           c.int("mamba_d_conv"), conv_bias=c.bool("mamba_conv_bias", True),
                                           in_bias=proj_bias, out_bias=proj_bias, norm=True)
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
-             mixer_conv_kernel=c.int("mamba_d_conv"))
+             mixer_conv_kernel=c.int("mamba_d_conv"),
+             mixer_dims=_mixers.mamba2_dims(heads * d_head, c.int("mamba_d_state"), c.int("mamba_n_groups"), heads,
+                                            c.bool("mamba_conv_bias", True), proj_bias, proj_bias, True))
     if t == "granitemoehybrid":
         experts = c.int("num_local_experts", allow_zero=True)
         shared = c.int("shared_intermediate_size")
@@ -140,7 +145,10 @@ def _falcon_h1(c: _Config, t: str) -> ModelSpec:
                                           out_bias=c.bool("projectors_bias", False),
                                           norm=c.bool("mamba_rms_norm", False))
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
-             mixer_conv_kernel=c.int("mamba_d_conv"))
+             mixer_conv_kernel=c.int("mamba_d_conv"),
+             mixer_dims=_mixers.mamba2_dims(inner, c.int("mamba_d_state"), c.int("mamba_n_groups"), heads,
+                                            c.bool("mamba_conv_bias", True), c.bool("mamba_proj_bias", False),
+                                            c.bool("projectors_bias", False), c.bool("mamba_rms_norm", False)))
     return ModelSpec(**f)
 
 
@@ -179,7 +187,10 @@ def _nemotron_h(c: _Config, t: str) -> ModelSpec:
                                           conv_bias=c.bool("use_conv_bias", True), in_bias=bias, out_bias=bias,
                                           norm=True)
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
-             mixer_conv_kernel=c.int("conv_kernel"))
+             mixer_conv_kernel=c.int("conv_kernel"),
+             mixer_dims=_mixers.mamba2_dims(c.int("mamba_num_heads") * c.int("mamba_head_dim"), c.int("ssm_state_size"),
+                                            c.int("n_groups"), c.int("mamba_num_heads"),
+                                            c.bool("use_conv_bias", True), bias, bias, True))
     if "moe" in blocks:
         # routed experts and one shared expert MLP, both up/down squared-ReLU; the router's
         # e_score_correction_bias is a buffer, not a parameter

@@ -1,0 +1,143 @@
+"""vramkit's GGUF tensors and llama.cpp plan for hybrid models against llama.cpp itself
+(tests/reference/llama_cpp_hybrid.json, written by tests/reference/generate_llama_cpp_hybrid.py).
+
+Tiny random transformers models of each hybrid family (Mamba-2: Bamba, Granite 4.0-H, Nemotron-H,
+Falcon-H1; Mamba-1: Jamba; Gated DeltaNet: Qwen3-Next; short convolution: LFM2) and Llama 4's
+chunked attention, converted by llama.cpp's own convert_hf_to_gguf.py and quantized by its
+llama-quantize (b11312), then planned by llama.cpp (llama_get_memory_breakdown). Every tensor's
+type and shape, the model bytes and the KV + recurrent-state bytes must match exactly; the compute
+buffer is an estimate (see COMPUTE_TOLERANCE).
+"""
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from vramkit.dtypes import gguf_tensors
+from vramkit.engines import llama_cpp as L
+from vramkit.engines.base import EngineRequest
+from vramkit.model import ModelSpec
+
+DATA = json.loads((Path(__file__).parent / "reference" / "llama_cpp_hybrid.json").read_text())
+CASES = [c for c in DATA["cases"] if "buffers" in c]
+TABLES = sorted(DATA["tensors"].items())
+# The compute buffer of a hybrid: the attention, MLP and logits moments are the ones the
+# transformer plan models (within 5% there); the Mamba / DeltaNet / conv moments are estimated
+# from llama.cpp's graph (src/models/mamba-base.cpp and friends) without ggml-alloc's reuse.
+COMPUTE_TOLERANCE = 0.05
+MIXER_COMPUTE_TOLERANCE = 0.40
+
+
+def _spec(arch: str) -> ModelSpec:
+    return ModelSpec.from_config(DATA["archs"][arch], source=arch)
+
+
+def _squeeze(shape) -> tuple:
+    """The shape as ggml_n_dims sees it (llama-quantize writes no trailing 1s)."""
+    shape = list(shape)
+    while len(shape) > 1 and shape[-1] == 1:
+        shape.pop()
+    return tuple(shape)
+
+
+def test_fixture_states_its_build_and_covers_the_hybrid_families():
+    assert DATA["llama_cpp"]["commit"] == L.COMMIT and DATA["llama_cpp"]["build_number"] == L.BUILD
+    assert DATA["made_with"]["transformers"].startswith("5.")
+    archs = {c["arch"] for c in CASES}
+    assert archs >= {"qwen3_next", "nemotron_h", "bamba", "falcon_h1", "jamba", "lfm2", "llama4_text"}
+    assert {_spec(a).mixer for a in archs} >= {"mamba", "mamba2", "gated_deltanet", "short_conv"}
+    assert len(TABLES) >= 50 and len(CASES) >= 100
+
+
+@pytest.mark.parametrize("key,table", TABLES, ids=[k for k, _ in TABLES])
+def test_every_tensor_type_as_llama_quantize_writes_it(key, table):
+    arch, ftype = key.split("/")
+    ours = gguf_tensors(_spec(arch), ftype)
+    theirs = {name: (_squeeze(shape), t) for name, shape, t in table}
+    named = [t for t in ours if t.name in theirs]
+    # Every tensor but the per-layer norms (vramkit names those generically) by name.
+    assert {n for n in theirs if "norm" not in n} <= {t.name for t in ours}
+    for t in named:
+        assert (_squeeze(t.shape), t.type) == theirs[t.name], t.name
+    # All of them, norms included, by size and type; and the bytes.
+    assert Counter((t.n_elements, t.type) for t in ours) == Counter((math.prod(s), t) for s, t in theirs.values())
+    from vramkit.dtypes import _ggml_sizes
+
+    size = lambda n, t: n // _ggml_sizes()[t][0] * _ggml_sizes()[t][1]  # noqa: E731
+    assert sum(t.nbytes for t in ours) == sum(size(math.prod(s), t) for s, t in theirs.values())
+
+
+def _request(case) -> EngineRequest:
+    r = case["request"]
+    fa = {-1: "auto", 0: "off", 1: "on"}[r["flash_attn"]]
+    options = {"ubatch_size": r["n_ubatch"], "batch_size": r["n_batch"], "flash_attn": fa,
+               "cache_type_k": r["cache_type_k"], "cache_type_v": r["cache_type_v"],
+               "kv_unified": bool(r["kv_unified"]), "swa_full": bool(r["swa_full"])}
+    return EngineRequest(spec=_spec(case["arch"]), context=r["n_ctx"] // r["n_seq_max"], batch=r["n_seq_max"],
+                         weights=case["ftype"], options=options)
+
+
+def _ids(cases):
+    return [f"{c['arch']}-{c['ftype']}-" + "-".join(str(v) for v in c["request"].values()) for c in cases]
+
+
+_PLANS: dict[int, object] = {}
+
+
+def _plan_of(case):
+    if id(case) not in _PLANS:
+        _PLANS[id(case)] = L.plan(_request(case))
+    return _PLANS[id(case)]
+
+
+def _measured(case, part: str) -> int:
+    return sum(b[part] for b in case["buffers"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_weights_and_kv_plus_recurrent_state_byte_for_byte(case):
+    p = _plan_of(case)
+    assert p.extra["n_ctx"] == case["n_ctx"]
+    assert p.host.weights_bytes == _measured(case, "model")
+    assert p.host.kv_cache_bytes == _measured(case, "context")
+
+
+def _log_mib(case, key: str) -> float | None:
+    import re
+
+    for line in case["log"]:
+        if key in line:
+            return float(re.search(r"size =\s*([\d.]+) MiB", line).group(1))
+    return None
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if _log_mib(c, "llama_memory_recurrent: size")],
+                         ids=_ids([c for c in CASES if _log_mib(c, "llama_memory_recurrent: size")]))
+def test_recurrent_state_and_attention_kv_apart_match_the_log(case):
+    p = _plan_of(case)
+    assert round(p.extra["recurrent_state_bytes"] / 2**20, 2) == pytest.approx(
+        _log_mib(case, "llama_memory_recurrent: size"), abs=0.006)
+    kv = _log_mib(case, "llama_kv_cache: size")
+    assert round((p.host.kv_cache_bytes - p.extra["recurrent_state_bytes"]) / 2**20, 2) == pytest.approx(kv or 0.0,
+                                                                                                         abs=0.006)
+
+
+def test_recurrent_state_is_constant_in_the_context_and_grows_with_sequences():
+    spec = _spec("nemotron_h")
+    base = dict(spec=spec, weights="Q4_K_M", options={"flash_attn": "on"})
+    short, long = (L.plan(EngineRequest(context=n, batch=1, **base)) for n in (4096, 32768))
+    assert short.extra["recurrent_state_bytes"] == long.extra["recurrent_state_bytes"] > 0
+    assert long.host.kv_cache_bytes > short.host.kv_cache_bytes
+    four = L.plan(EngineRequest(context=4096, batch=4, **base))
+    assert four.extra["recurrent_state_bytes"] == 4 * short.extra["recurrent_state_bytes"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_compute_buffer_estimate(case):
+    p = _plan_of(case)
+    ours = p.host.compute_bytes - p.extra["output_buffer_bytes"]
+    theirs = _measured(case, "compute")
+    tol = COMPUTE_TOLERANCE if p.extra["compute_moment"] != "mixer" else MIXER_COMPUTE_TOLERANCE
+    assert abs(ours - theirs) <= tol * theirs, (ours, theirs, p.extra["compute_moment"])
