@@ -17,19 +17,19 @@ FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_multimodal_e
                      .read_text(encoding="utf-8"))
 SMALL, CATALOG = FIXTURE["small"], FIXTURE["catalog"]
 T5_CASES = [(name, case) for name, rec in SMALL.items() for case in rec.get("kv", [])]
-WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None and n != "llama4_vision")
+WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None)
 
 
 def test_fixture_is_broad_enough():
     kinds = {r["config"]["model_type"] for r in SMALL.values()}
     assert {"gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "bert", "roberta",
-            "modernbert", "t5", "mt5"} <= kinds
+            "modernbert", "t5", "mt5", "llama4", "gemma3n", "qwen3_5", "qwen3_5_moe"} <= kinds
     assert {r["task"] for r in SMALL.values()} == {"image-text-to-text", "masked-lm", "sequence-classification",
                                                    "seq2seq", "base-model"}
     assert len(T5_CASES) >= 10 and len(CATALOG) >= 11
 
 
-@pytest.mark.parametrize("name", sorted(n for n in SMALL if n != "llama4_vision"))
+@pytest.mark.parametrize("name", sorted(SMALL))
 def test_small_params(name):
     rec = SMALL[name]
     assert ModelSpec.from_config(rec["config"]).params() == rec["params"], rec["model_class"]
@@ -198,7 +198,7 @@ def test_cli_infer_t5_and_bert(capsys):
 
 
 def test_llama4_vision_tower():
-    """Llama 4's vision encoder alone (the llama4 text family is not read on this branch)."""
+    """Llama 4's vision encoder alone, and its projector: one bias-free linear to the text width."""
     from vramkit.families.vision_towers import tower_params
 
     rec = SMALL["llama4_vision"]
