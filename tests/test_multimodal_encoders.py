@@ -123,7 +123,8 @@ def test_t5_grid_matches_scalar():
 # ---- image tokens ------------------------------------------------------------------------------
 
 IMAGE_CASES = [(kind, case) for kind, cases in FIXTURE["image_tokens"].items() for case in cases]
-IMAGE_MODEL = {"qwen2_5_vl": "qwen2.5-vl-7b", "mistral3": "mistral-small-3.1-24b", "qwen3_vl": "qwen3_vl_deepstack"}
+IMAGE_MODEL = {"qwen2_5_vl": "qwen2.5-vl-7b", "mistral3": "mistral-small-3.1-24b", "qwen3_vl": "qwen3_vl_deepstack",
+               "llama4": "llama4_tied_interleaved"}
 
 
 @pytest.mark.parametrize("item", IMAGE_CASES, ids=lambda it: f"{it[0]}-{it[1]['height']}x{it[1]['width']}")
@@ -141,6 +142,19 @@ def test_fixed_image_tokens():
     assert image_tokens(ModelSpec.from_config(SMALL["llava_clip"]["config"])) == 16
     llava15 = {"model_type": "llava", "text_config": {"model_type": "llama"}}
     assert image_tokens(ModelSpec.from_config(llava15)) == 576  # LlavaConfig's default tower: 336 px / 14
+
+
+def test_2026_wrappers_image_tokens():
+    """Gemma 3n: vision_soft_tokens_per_image; Qwen3.5: Qwen3-VL's dynamic resolution (32 px per token)."""
+    g3n = ModelSpec.from_config(SMALL["gemma3n_small_audio"]["config"])
+    assert image_tokens(g3n) == 256 and image_tokens(g3n, (4000, 3000)) == 256
+    q35 = ModelSpec.from_config(SMALL["qwen3_5_tied_default_vision"]["config"])
+    q3vl = ModelSpec.from_config(SMALL["qwen3_vl_deepstack"]["config"])
+    for case in FIXTURE["image_tokens"]["qwen3_vl"]:
+        assert image_tokens(q35, (case["height"], case["width"])) == case["tokens"]
+    assert q35.image_tokens == q3vl.image_tokens
+    mem = infer_memory(q35, 1000, images=2, image_size=(1024, 768))
+    assert mem.context == 1000 + 2 * image_tokens(q35, (1024, 768))
 
 
 def test_images_join_the_context():

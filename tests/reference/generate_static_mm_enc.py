@@ -332,6 +332,26 @@ def image_token_records() -> dict:
     return out
 
 
+def llama4_image_token_records() -> list[dict]:
+    """Tokens per image for Llama 4 from its processor's own code: Llama4ImageProcessor's tiling
+    (find_supported_resolutions over max_patches=16 tiles of 336 px, get_best_fit, no resize to the
+    max canvas) and Llama4Processor._prompt_split_image's string (144 patch tokens per tile: 24^2
+    patches, pixel shuffle 0.5 keeps a quarter), whose special tokens are one token each."""
+    from transformers.image_processing_utils import SizeDict
+    from transformers.models.llama4.image_processing_llama4 import find_supported_resolutions, get_best_fit
+    from transformers.models.llama4.processing_llama4 import Llama4Processor
+
+    tile, per_tile = 336, (336 // 14) ** 2 // 4
+    possible = torch.tensor(find_supported_resolutions(max_num_chunks=16, patch_size=SizeDict(height=tile, width=tile)))
+    out = []
+    for h, w in IMAGE_SIZES:
+        th, tw = (int(x) for x in get_best_fit((h, w), possible, resize_to_max_canvas=False))
+        text = Llama4Processor._prompt_split_image(None, (th // tile, tw // tile), per_tile)
+        out.append({"height": h, "width": w, "tiles": [th // tile, tw // tile],
+                    "tokens": len(re.findall(r"<\|[a-z_]+\|>", text))})
+    return out
+
+
 def side_by_side(cfg: dict, task: str):
     try:
         import vramkit
@@ -383,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(OUT.read_text(encoding="utf-8"))
         data["small"].update(small)
         data["catalog"].update(catalog)
+        data["image_tokens"]["llama4"] = llama4_image_token_records()
         data.setdefault("sets", {})["towers"] = {
             **versions, "cases": sorted(small), "catalog": sorted(catalog),
             "how": "python tests/reference/generate_static_mm_enc.py --set towers"}
@@ -394,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             "language_model_params": "parameters under 'language_model' (Idefics3/SmolVLM: 'text_model') and 'lm_head'",
             "kv": "T5: EncoderDecoderCache after model(input_ids, decoder_input_ids, use_cache=True) under "
                   "FakeTensorMode, K and V numel * element_size per part (bf16)",
-            "image_tokens": image_token_records(),
+            "image_tokens": {**image_token_records(), "llama4": llama4_image_token_records()},
             "small": small,
             "catalog": catalog,
         }

@@ -39,13 +39,10 @@ def _language_model(c: _m._Config, t: str) -> _m.ModelSpec:
     return _m._read({**text, "model_type": kind}, c.source)
 
 
-def _llama4_image_rule(vc: dict) -> tuple:
-    """("llama4", tile side, tokens per tile, max tiles): see inference.image_tokens."""
-    side = vc.get("image_size") or vt.LLAMA4["image_size"]
-    patch = vc.get("patch_size") or vt.LLAMA4["patch_size"]
-    ratio = vc.get("pixel_shuffle_ratio") or 0.5
-    per_tile = int((side // patch) ** 2 * ratio ** 2)
-    return ("llama4", side, per_tile, 16)
+# Llama 4's processor, not its vision config, sets the tiling: Llama4ImageProcessor's 336 px tiles,
+# at most max_patches=16 of them, and Llama4Processor's patch_size=14 and pixel_shuffle_ratio=0.5,
+# (336/14)^2 / 4 = 144 tokens per tile (the defaults the published checkpoints' processor configs keep).
+LLAMA4_IMAGES = ("llama4", 336, 144, 16)
 
 
 def _read(c: _m._Config, t: str) -> _m.ModelSpec:
@@ -55,7 +52,7 @@ def _read(c: _m._Config, t: str) -> _m.ModelSpec:
     if t == "llama4":
         towers = (("vision_tower", vt.llama4(vc, c.source)),
                   ("projector", (vc.get("vision_output_dim") or 7680) * h))
-        rule = _llama4_image_rule(vc)
+        rule = LLAMA4_IMAGES
     elif t == "gemma3n":
         ac = _sub(c, "audio_config", {})
         towers = (("vision_tower", vt.timm_tower(vc, c.source)),
