@@ -74,3 +74,22 @@ def test_hybrids_are_in_the_catalog_with_sources(name):
     entry = catalog.model_entry(name)
     assert entry["sources"] and entry["notes"] and entry["hf_repo"]
     assert entry["published_params"] is not None or "published_params_rounded" in entry
+
+
+@pytest.mark.parametrize("whole,text", [("llama-4-scout-17b-16e-instruct", "llama-4-scout-17b-16e"),
+                                        ("llama-4-maverick-17b-128e-instruct", "llama-4-maverick-17b-128e"),
+                                        ("gemma-3n-e4b-it", "gemma-3n-e4b"), ("gemma-3n-e2b-it", "gemma-3n-e2b")])
+def test_whole_model_is_the_text_entry_plus_towers(whole, text):
+    """The catalog's text-only entries are the language model of the whole ones; the card totals
+    (109B / 400B, 8B / 5B raw) count the towers too."""
+    w, t = load_model(whole), load_model(text)
+    assert w.language_model_params() == t.params()
+    assert w.params() - t.params() == sum(n for _, n in w.towers) > 0
+
+
+@pytest.mark.parametrize("name", ["gemma-3n-e4b-it", "gemma-3n-e2b-it"])
+def test_gemma3n_whole_effective(name):
+    """'Effective' parameters: the language model without its per-layer embedding table."""
+    entry, spec = catalog.model_entry(name), load_model(name)
+    effective = spec.language_model_params() - spec.breakdown()["per_layer_embedding"]
+    assert f"{round(effective / 1e9)}B" == entry["published_effective_rounded"]
