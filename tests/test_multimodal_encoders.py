@@ -17,19 +17,19 @@ FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_multimodal_e
                      .read_text(encoding="utf-8"))
 SMALL, CATALOG = FIXTURE["small"], FIXTURE["catalog"]
 T5_CASES = [(name, case) for name, rec in SMALL.items() for case in rec.get("kv", [])]
-WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None and n != "llama4_vision")
+WRAPPERS = sorted(n for n, r in SMALL.items() if r["language_model_params"] is not None)
 
 
 def test_fixture_is_broad_enough():
     kinds = {r["config"]["model_type"] for r in SMALL.values()}
     assert {"gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "bert", "roberta",
-            "modernbert", "t5", "mt5"} <= kinds
+            "modernbert", "t5", "mt5", "llama4", "gemma3n", "qwen3_5", "qwen3_5_moe"} <= kinds
     assert {r["task"] for r in SMALL.values()} == {"image-text-to-text", "masked-lm", "sequence-classification",
                                                    "seq2seq", "base-model"}
     assert len(T5_CASES) >= 10 and len(CATALOG) >= 11
 
 
-@pytest.mark.parametrize("name", sorted(n for n in SMALL if n != "llama4_vision"))
+@pytest.mark.parametrize("name", sorted(SMALL))
 def test_small_params(name):
     rec = SMALL[name]
     assert ModelSpec.from_config(rec["config"]).params() == rec["params"], rec["model_class"]
@@ -123,7 +123,8 @@ def test_t5_grid_matches_scalar():
 # ---- image tokens ------------------------------------------------------------------------------
 
 IMAGE_CASES = [(kind, case) for kind, cases in FIXTURE["image_tokens"].items() for case in cases]
-IMAGE_MODEL = {"qwen2_5_vl": "qwen2.5-vl-7b", "mistral3": "mistral-small-3.1-24b", "qwen3_vl": "qwen3_vl_deepstack"}
+IMAGE_MODEL = {"qwen2_5_vl": "qwen2.5-vl-7b", "mistral3": "mistral-small-3.1-24b", "qwen3_vl": "qwen3_vl_deepstack",
+               "llama4": "llama4_tied_interleaved"}
 
 
 @pytest.mark.parametrize("item", IMAGE_CASES, ids=lambda it: f"{it[0]}-{it[1]['height']}x{it[1]['width']}")
@@ -141,6 +142,19 @@ def test_fixed_image_tokens():
     assert image_tokens(ModelSpec.from_config(SMALL["llava_clip"]["config"])) == 16
     llava15 = {"model_type": "llava", "text_config": {"model_type": "llama"}}
     assert image_tokens(ModelSpec.from_config(llava15)) == 576  # LlavaConfig's default tower: 336 px / 14
+
+
+def test_2026_wrappers_image_tokens():
+    """Gemma 3n: vision_soft_tokens_per_image; Qwen3.5: Qwen3-VL's dynamic resolution (32 px per token)."""
+    g3n = ModelSpec.from_config(SMALL["gemma3n_small_audio"]["config"])
+    assert image_tokens(g3n) == 256 and image_tokens(g3n, (4000, 3000)) == 256
+    q35 = ModelSpec.from_config(SMALL["qwen3_5_tied_default_vision"]["config"])
+    q3vl = ModelSpec.from_config(SMALL["qwen3_vl_deepstack"]["config"])
+    for case in FIXTURE["image_tokens"]["qwen3_vl"]:
+        assert image_tokens(q35, (case["height"], case["width"])) == case["tokens"]
+    assert q35.image_tokens == q3vl.image_tokens
+    mem = infer_memory(q35, 1000, images=2, image_size=(1024, 768))
+    assert mem.context == 1000 + 2 * image_tokens(q35, (1024, 768))
 
 
 def test_images_join_the_context():
@@ -198,7 +212,7 @@ def test_cli_infer_t5_and_bert(capsys):
 
 
 def test_llama4_vision_tower():
-    """Llama 4's vision encoder alone (the llama4 text family is not read on this branch)."""
+    """Llama 4's vision encoder alone, and its projector: one bias-free linear to the text width."""
     from vramkit.families.vision_towers import tower_params
 
     rec = SMALL["llama4_vision"]

@@ -156,7 +156,9 @@ def test_bad_hybrid_configs_get_one_line(name):
 
 
 def test_qwen3_5_multimodal_config_reads_its_text_config():
-    """The Hub's Qwen3.5 configs wrap the language model in text_config (qwen3_5_text)."""
+    """The Hub's Qwen3.5 configs wrap the language model in text_config (qwen3_5_text); the whole
+    model adds the vision tower (tests/test_multimodal_encoders.py checks that count)."""
     rec = SMALL["qwen3_5_text_dense"]
-    wrapped = {"model_type": "qwen3_5", "text_config": rec["config"], "vision_config": {"depth": 1}}
-    assert ModelSpec.from_config(wrapped).params() == rec["params"]
+    wrapped = ModelSpec.from_config({"model_type": "qwen3_5", "text_config": rec["config"], "vision_config": {"depth": 1}})
+    assert wrapped.language_model_params() == rec["params"]
+    assert wrapped.params() > rec["params"] and dict(wrapped.towers)["vision_tower"] > 0

@@ -164,7 +164,10 @@ def _run_models(args) -> dict:
 def _table_models(d: dict) -> str:
     from .units import fmt_count
 
-    return "\n".join(f"{m['name']:<22} {m['model_type']:<12} {fmt_count(m['params']):>9} "
+    # Columns as wide as their longest entry (qwen3.5-397b-a17b, granitemoehybrid), so rows stay aligned.
+    wn = max((len(m["name"]) for m in d["models"]), default=0)
+    wt = max((len(m["model_type"]) for m in d["models"]), default=0)
+    return "\n".join(f"{m['name']:<{wn}} {m['model_type']:<{wt}} {fmt_count(m['params']):>9} "
                      f"{fmt_count(m['active_params']):>9}  {m['hf_repo']}" for m in d["models"])
 
 

@@ -174,6 +174,10 @@ def image_tokens(spec: ModelSpec, image_size: int | tuple[int, int] | None = Non
       2^24), then (h/f) x (w/f) tokens.
     - Mistral 3 (Pixtral): the image shrinks to fit the longest edge (vision_config.image_size, 1540),
       then ceil(h/f) rows of ceil(w/f) tokens, each row closed by [IMG_BREAK] / [IMG_END] (f = 28).
+    - Gemma 3n: `vision_soft_tokens_per_image` (256), whatever the image. Qwen3.5: as Qwen3-VL.
+    - Llama 4: tiles of 336 px (at most 16, the canvas that fits the image with the least rescaling),
+      144 tokens each (24^2 patches, pixel shuffle keeps a quarter), a tile separator after each, and
+      a global tile of 144 more; one tile alone has no global copy. Plus the processor's 3 markers.
     `image_size` is the side in pixels (or (height, width)); default DEFAULT_IMAGE_SIDE. The marker
     tokens a chat template writes around an image (Gemma's start/end of image, Qwen's vision
     start/end) are text the prompt already counts.
@@ -184,7 +188,7 @@ def image_tokens(spec: ModelSpec, image_size: int | tuple[int, int] | None = Non
     if not rule:
         what = f"'{spec.multimodal}' (its image tiling is not modelled)" if spec.multimodal else "a text-only model"
         raise VramkitError(f"image tokens: {spec.source or spec.model_type} is {what}; --images needs gemma3, "
-                           "llava, mistral3, qwen2_5_vl or qwen3_vl")
+                           "gemma3n, llava, llama4, mistral3, qwen2_5_vl, qwen3_vl or qwen3_5")
     if rule[0] == "fixed":
         return rule[1]
     h, w = (image_size, image_size) if isinstance(image_size, int) else (image_size or (DEFAULT_IMAGE_SIDE,) * 2)
@@ -207,7 +211,28 @@ def image_tokens(spec: ModelSpec, image_size: int | tuple[int, int] | None = Non
             h, w = math.floor(h / ratio), math.floor(w / ratio)
         rows, cols = -(-h // f), -(-w // f)
         return rows * (cols + 1)
+    if rule[0] == "llama4":
+        _, tile, per_tile, max_tiles = rule
+        rh, rw = _llama4_tiles(h, w, tile, max_tiles)
+        # <|image_start|>, the tiles (each row's tiles split by x separators, each row closed by a y
+        # separator) when there is more than one, then <|image|>, the global tile and <|image_end|>.
+        tiles = rh * rw * per_tile + rh * rw if rh * rw > 1 else 0
+        return tiles + per_tile + 3
     raise VramkitError(f"image tokens: unknown rule {rule[0]!r}")
+
+
+def _llama4_tiles(h: int, w: int, tile: int, max_tiles: int) -> tuple[int, int]:
+    """(rows, columns) of tiles Llama4ImageProcessor cuts an h x w image into: of every canvas of at
+    most `max_tiles` tiles, the smallest upscale (else the mildest downscale) that fits the image
+    without distortion, the smaller canvas on a tie (its get_best_fit, scales in float32 as torch)."""
+    import struct
+
+    f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]  # noqa: E731
+    canvases = {(a, n // a) for n in range(1, max_tiles + 1) for a in range(1, n + 1) if n % a == 0}
+    scales = {c: min(f32(c[0] * tile / h), f32(c[1] * tile / w)) for c in canvases}
+    up = [x for x in scales.values() if x >= 1]
+    best = min(up) if up else max(scales.values())
+    return min((c for c, x in scales.items() if x == best), key=lambda c: c[0] * c[1])
 
 
 def mixer_state_bytes(spec: ModelSpec, batch: int = 1, kv_dtype: str = "bf16", engine: str = "transformers") -> int:

@@ -33,7 +33,7 @@ _NO_ATTENTION = (LINEAR, CONV, NO_MIXER)
 _HAS_MIXER = (LINEAR, CONV, HYBRID)
 CHUNKED = "chunked_attention"  # attends within fixed chunks (llama4); cached like a window of the chunk
 
-# A wrapper config that no family registers (e.g. llama4, gemma3n, whose towers are not modelled)
+# A wrapper config that no family registers (towers not modelled)
 # is read by its `text_config`: the language model with its head.
 _WRAPPERS = ("text_config",)
 # The language model's model_type inside a wrapper whose text_config does not name one.

@@ -240,6 +240,9 @@ LABELS: dict[str, dict[str, str]] = {
     # headings of the multimodal, hybrid, MoE-routing and multi-GPU tables (chapters 01, 06, 07)
     "vision_tower": {"ko": "비전 타워", "en": "vision tower"},
     "projector": {"ko": "프로젝터", "en": "projector"},
+    "audio_tower": {"ko": "오디오 타워", "en": "audio tower"},
+    "embed_vision": {"ko": "비전 임베더", "en": "vision embedder"},
+    "embed_audio": {"ko": "오디오 임베더", "en": "audio embedder"},
     "language_model": {"ko": "언어 모델", "en": "language model"},
     "whole_model": {"ko": "모델 전체", "en": "whole model"},
     "parameters": {"ko": "파라미터 수", "en": "parameters"},

@@ -282,6 +282,13 @@ def main(argv: list[str]) -> int:
         OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"rewrote the catalog of {OUT.name}: {len(data['catalog'])} models")
         return 0
+    if argv[:1] == ["--catalog-add"]:  # build the named catalog models, keep every other record
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        for name, rec in catalog_records(set(argv[1:])).items():
+            rec["param_bytes"] = {"bf16": param_bytes(rec["config"], "bf16")}
+            data["catalog"][name] = rec
+        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        return 0
     if argv[:1] == ["--update"]:  # recompute the named small cases, keep every other record
         data = json.loads(OUT.read_text(encoding="utf-8"))
         for name in argv[1:]:

@@ -10,8 +10,10 @@ or `AutoModelForSequenceClassification` for encoders, `AutoModelForSeq2SeqLM` fo
 prefills under FakeTensorMode and records the bytes of the self-attention and cross-attention
 caches (`EncoderDecoderCache`); for the encoders it records that the forward returns no cache.
 
-Needs torch and transformers (never the normal test run). From the repository root:
-    python tests/reference/generate_static_mm_enc.py
+Needs torch, transformers and timm (Gemma 3n's vision tower; torchvision may be missing, see
+_torchvision_stub.py), never the normal test run. From the repository root:
+    python tests/reference/generate_static_mm_enc.py                # everything
+    python tests/reference/generate_static_mm_enc.py --set towers   # llama4, gemma3n, qwen3_5(_moe) only
 """
 from __future__ import annotations
 
@@ -23,8 +25,13 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-import torch
-import transformers
+import _torchvision_stub
+
+# Before transformers is imported: its torchvision and timm checks are cached at first use.
+STUBBED = _torchvision_stub.install()  # Gemma 3n's timm tower; see _torchvision_stub.py
+import timm  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode
 from transformers import (AutoConfig, AutoModel, AutoModelForImageTextToText, AutoModelForMaskedLM,
                           AutoModelForSeq2SeqLM, AutoModelForSequenceClassification)
@@ -35,7 +42,10 @@ CATALOG = ROOT / "vramkit" / "catalog" / "models"
 AUTO = {"image-text-to-text": AutoModelForImageTextToText, "masked-lm": AutoModelForMaskedLM,
         "sequence-classification": AutoModelForSequenceClassification, "seq2seq": AutoModelForSeq2SeqLM, "base-model": AutoModel}
 WRAPPERS = ("gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "llama4", "idefics3",
-            "smolvlm")
+            "smolvlm", "gemma3n", "qwen3_5", "qwen3_5_moe")
+# The wrappers whose language model is a 2026 family (hybrid attention, MoE, per-layer embeddings):
+# `--set towers` rebuilds only their cases and catalog entries and merges them into the fixture.
+TOWERS_SET = ("llama4", "gemma3n", "qwen3_5", "qwen3_5_moe")
 ENCODERS = ("bert", "roberta", "modernbert")
 SEQ2SEQ = ("t5", "mt5")
 
@@ -162,6 +172,60 @@ SMALL: dict[str, tuple[str, dict]] = {
     "mt5_gated": ("seq2seq", dict(model_type="mt5", d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
                                  vocab_size=V, tie_word_embeddings=False)),
 }
+# --set towers: llama4, gemma3n, qwen3_5, qwen3_5_moe as whole models (towers, projector or embedders).
+L4_TEXT = dict(T, intermediate_size_mlp=128, num_local_experts=2, head_dim=16)
+G3N_TEXT = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                intermediate_size=96, vocab_size=V, vocab_size_per_layer_input=300, hidden_size_per_layer_input=8,
+                altup_num_inputs=3, laurel_rank=4, num_kv_shared_layers=2, sliding_window=8,
+                layer_types=["sliding_attention", "full_attention"] * 2, activation_sparsity_pattern=[0.0] * 4)
+G3N_AUDIO = dict(hidden_size=48, conf_num_attention_heads=4, conf_num_hidden_layers=2, conf_conv_kernel_size=3,
+                 input_feat_size=20, sscp_conv_channel_size=[8, 4], sscp_conv_kernel_size=[[3, 3], [5, 3]],
+                 sscp_conv_stride_size=[[2, 2], [2, 3]], vocab_size=16)
+Q35_LINEAR = dict(linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=8, linear_value_head_dim=12,
+                  linear_conv_kernel_dim=3)
+Q35_VISION = dict(depth=2, hidden_size=48, intermediate_size=80, num_heads=4, out_hidden_size=64, patch_size=8,
+                  spatial_merge_size=3, temporal_patch_size=1, num_position_embeddings=36)
+TOWERS: dict[str, tuple[str, dict]] = {
+    # Llama 4 ties by text_config's tie_word_embeddings (its Llama4ForCausalLM is a PreTrainedModel of its own).
+    "llama4_tied_interleaved": ("image-text-to-text", dict(
+        model_type="llama4", tie_word_embeddings=False,
+        text_config=dict(L4_TEXT, num_hidden_layers=4, interleave_moe_layer_step=2, attention_chunk_size=8,
+                         no_rope_layer_interval=2, tie_word_embeddings=True, intermediate_size=40),
+        vision_config=dict(VIS, image_size=42, patch_size=7, num_channels=4, vision_output_dim=24,
+                           projector_input_dim=20, projector_output_dim=28, pixel_shuffle_ratio=0.5))),
+    "llama4_moe_layers_list": ("image-text-to-text", dict(
+        model_type="llama4", text_config=dict(L4_TEXT, num_hidden_layers=3, moe_layers=[0, 2]),
+        vision_config=dict(VIS, num_hidden_layers=1, image_size=28, patch_size=14, vision_output_dim=52,
+                           projector_input_dim=16, projector_output_dim=16))),
+    # Gemma 3n: the vision tower is timm's MobileNetV5 (the architecture the config names), the audio
+    # tower a conformer; both reach the text model through a multimodal embedder.
+    "gemma3n_small_audio": ("image-text-to-text", dict(
+        model_type="gemma3n", text_config=G3N_TEXT, audio_config=G3N_AUDIO,
+        vision_config=dict(hidden_size=40, vocab_size=24))),
+    "gemma3n_untied_default_towers": ("image-text-to-text", dict(
+        model_type="gemma3n", tie_word_embeddings=False,
+        text_config=dict(G3N_TEXT, intermediate_size=[96, 80, 96, 64], altup_num_inputs=2, laurel_rank=6,
+                         num_kv_shared_layers=0))),
+    # Qwen3.5 ties by the wrapper's tie_word_embeddings (default False), whatever text_config says.
+    "qwen3_5_small": ("image-text-to-text", dict(
+        model_type="qwen3_5", text_config=dict(T, head_dim=16, num_hidden_layers=4, full_attention_interval=2,
+                                               tie_word_embeddings=True, **Q35_LINEAR),
+        vision_config=Q35_VISION)),
+    "qwen3_5_tied_default_vision": ("image-text-to-text", dict(
+        model_type="qwen3_5", tie_word_embeddings=True,
+        text_config=dict(T, head_dim=24, num_hidden_layers=3, layer_types=["linear_attention", "full_attention",
+                                                                            "linear_attention"], **Q35_LINEAR))),
+    # An old checkpoint's vision_config model_type "qwen3_5_moe" (the config class renames it).
+    "qwen3_5_moe_small": ("image-text-to-text", dict(
+        model_type="qwen3_5_moe", text_config=dict(
+            hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+            vocab_size=V, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
+            shared_expert_intermediate_size=40, layer_types=["linear_attention", "full_attention", "linear_attention"],
+            **Q35_LINEAR),
+        vision_config=dict(Q35_VISION, model_type="qwen3_5_moe", depth=1, spatial_merge_size=2))),
+}
+SMALL.update(TOWERS)
+
 # T5 prefills: (batch, encoder tokens, decoder tokens).
 T5_SHAPES = [(1, 1, 1), (1, 7, 1), (2, 9, 3), (3, 16, 5)]
 
@@ -268,6 +332,26 @@ def image_token_records() -> dict:
     return out
 
 
+def llama4_image_token_records() -> list[dict]:
+    """Tokens per image for Llama 4 from its processor's own code: Llama4ImageProcessor's tiling
+    (find_supported_resolutions over max_patches=16 tiles of 336 px, get_best_fit, no resize to the
+    max canvas) and Llama4Processor._prompt_split_image's string (144 patch tokens per tile: 24^2
+    patches, pixel shuffle 0.5 keeps a quarter), whose special tokens are one token each."""
+    from transformers.image_processing_utils import SizeDict
+    from transformers.models.llama4.image_processing_llama4 import find_supported_resolutions, get_best_fit
+    from transformers.models.llama4.processing_llama4 import Llama4Processor
+
+    tile, per_tile = 336, (336 // 14) ** 2 // 4
+    possible = torch.tensor(find_supported_resolutions(max_num_chunks=16, patch_size=SizeDict(height=tile, width=tile)))
+    out = []
+    for h, w in IMAGE_SIZES:
+        th, tw = (int(x) for x in get_best_fit((h, w), possible, resize_to_max_canvas=False))
+        text = Llama4Processor._prompt_split_image(None, (th // tile, tw // tile), per_tile)
+        out.append({"height": h, "width": w, "tiles": [th // tile, tw // tile],
+                    "tokens": len(re.findall(r"<\|[a-z_]+\|>", text))})
+    return out
+
+
 def side_by_side(cfg: dict, task: str):
     try:
         import vramkit
@@ -277,12 +361,22 @@ def side_by_side(cfg: dict, task: str):
         return f"error: {e}"[:60]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=["all", "towers"], default="all",
+                        help="towers: rebuild only the llama4/gemma3n/qwen3_5/qwen3_5_moe cases and catalog "
+                             "entries and merge them into the existing fixture")
+    args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
+    only = TOWERS_SET if args.set == "towers" else None
     start = time.time()
     small = {}
     for name, (task, cfg) in SMALL.items():
+        if only and cfg["model_type"] not in only:
+            continue
         assert task == task_of(cfg), name
         rec = {"config": cfg, **param_record(task, cfg)}
         if cfg["model_type"] in SEQ2SEQ:
@@ -296,25 +390,35 @@ def main() -> int:
     for path in sorted(CATALOG.glob("*.json")):
         entry = json.loads(path.read_text(encoding="utf-8"))
         cfg = entry["config"]
-        if cfg["model_type"] not in WRAPPERS + ENCODERS + SEQ2SEQ:
+        if cfg["model_type"] not in WRAPPERS + ENCODERS + SEQ2SEQ or (only and cfg["model_type"] not in only):
             continue
         task = task_of(cfg)
         rec = {"config": cfg, **param_record(task, cfg)}
         catalog[path.stem] = rec
         print(f"{path.stem:38s} {rec['model_class']:40s} {rec['params']:>14,d} lm {rec['language_model_params']!s:>14} "
               f"vramkit {side_by_side(cfg, task)!s:>14}", flush=True)
-    data = {
-        "generator": "tests/reference/generate_static_mm_enc.py",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "params": "sum(p.numel() for p in model.parameters()) of the Auto class in 'task', built on the meta device",
-        "language_model_params": "parameters under 'language_model' (Idefics3/SmolVLM: 'text_model') and 'lm_head'",
-        "kv": "T5: EncoderDecoderCache after model(input_ids, decoder_input_ids, use_cache=True) under "
-              "FakeTensorMode, K and V numel * element_size per part (bf16)",
-        "image_tokens": image_token_records(),
-        "small": small,
-        "catalog": catalog,
-    }
+    versions = {"torch": torch.__version__, "transformers": transformers.__version__, "timm": timm.__version__,
+                "torchvision": "stand-in (tests/reference/_torchvision_stub.py)" if STUBBED else "installed"}
+    if only:  # merge: the other cases keep what (and the versions that) made them
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        data["small"].update(small)
+        data["catalog"].update(catalog)
+        data["image_tokens"]["llama4"] = llama4_image_token_records()
+        data.setdefault("sets", {})["towers"] = {
+            **versions, "cases": sorted(small), "catalog": sorted(catalog),
+            "how": "python tests/reference/generate_static_mm_enc.py --set towers"}
+    else:
+        data = {
+            "generator": "tests/reference/generate_static_mm_enc.py",
+            **versions,
+            "params": "sum(p.numel() for p in model.parameters()) of the Auto class in 'task', built on the meta device",
+            "language_model_params": "parameters under 'language_model' (Idefics3/SmolVLM: 'text_model') and 'lm_head'",
+            "kv": "T5: EncoderDecoderCache after model(input_ids, decoder_input_ids, use_cache=True) under "
+                  "FakeTensorMode, K and V numel * element_size per part (bf16)",
+            "image_tokens": {**image_token_records(), "llama4": llama4_image_token_records()},
+            "small": small,
+            "catalog": catalog,
+        }
     OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUT.name}: {len(small)} small, {len(catalog)} catalog in {time.time() - start:.0f} s")
     return 0

@@ -6,7 +6,7 @@ layers 3, 7, 11, ... attend, the others are linear). The full-attention layers h
 the query width (the query and a sigmoid output gate), per-head RMSNorms on Q and K. Qwen3-Next's
 MLP is MoE where `decoder_sparse_step` and `mlp_only_layers` say; Qwen3.5-MoE's is MoE on every
 layer; Qwen3.5's is dense. The multimodal Qwen3.5 configs hold these under `text_config`
-(the vision tower is counted by the multimodal family, not here).
+(multimodal_2026.py adds the vision tower).
 """
 from __future__ import annotations
 
@@ -29,10 +29,8 @@ DEFAULTS = {
                              moe_intermediate_size=512, shared_expert_intermediate_size=512,
                              num_experts_per_tok=8, num_experts=256, max_position_embeddings=32768, **_LINEAR),
 }
-# The Hub's Qwen3.5 configs wrap the language model (qwen3_5_text / qwen3_5_moe_text) in
-# `text_config` beside a `vision_config`. What is counted is the language model with its head, as
-# AutoModelForCausalLM builds it from such a config; the vision tower is not modelled yet.
-_WRAPPED = {"qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
+# The Hub's Qwen3.5 configs wrap the language model (qwen3_5_text / qwen3_5_moe_text) in `text_config`
+# beside a `vision_config`: multimodal_2026.py reads those whole, with this reader for the text.
 
 
 def _read(c: _Config, t: str) -> ModelSpec:
@@ -70,16 +68,4 @@ def _read(c: _Config, t: str) -> ModelSpec:
     return ModelSpec(**f)
 
 
-def _read_wrapper(c: _Config, t: str) -> ModelSpec:
-    text = c.data.get("text_config")
-    if not isinstance(text, dict):
-        from ..errors import VramkitError
-
-        raise VramkitError(f"{c.source}: field 'text_config' must be an object (the language model of '{t}')")
-    inner = _WRAPPED[t]
-    text = {**text, "model_type": inner}
-    text.setdefault("tie_word_embeddings", c.data.get("tie_word_embeddings", False))
-    return _read(_Config(text, c.source), inner)
-
-
-READERS = {**{t: _read for t in DEFAULTS}, **{t: _read_wrapper for t in _WRAPPED}}
+READERS = {t: _read for t in DEFAULTS}

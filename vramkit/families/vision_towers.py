@@ -110,6 +110,32 @@ def qwen3_vl(vc: dict, source: str) -> int:
     return n + (2 * h + mlp) + len(deepstack) * (2 * merged + mlp)
 
 
+def qwen3_5(vc: dict, source: str) -> int:
+    """Qwen3.5's (and Qwen3.5-MoE's) vision transformer: Qwen3-VL's without DeepStack mergers
+    (Qwen3_5VisionConfig has no deepstack_visual_indexes; its class defaults are Qwen3-VL's)."""
+    return qwen3_vl({**vc, "deepstack_visual_indexes": []}, source)
+
+
+# Gemma 3n's vision tower is a timm model (TimmWrapperModel, num_classes=0) named by
+# `vision_config.architecture`. timm builds MobileNetV5 from a per-variant block table, so its count
+# is kept per architecture: the elements of `timm.create_model(architecture, num_classes=0)` as
+# transformers 5.24 builds it with timm 1.0.31 (tests/reference/static_multimodal_encoders.json).
+TIMM_PARAMS = {"mobilenetv5_300m_enc": 294_126_912}
+
+
+def timm_tower(vc: dict, source: str) -> int:
+    """Gemma3nVisionConfig's timm backbone (class default mobilenetv5_300m_enc), by table."""
+    arch = vc.get("architecture") or "mobilenetv5_300m_enc"
+    if vc.get("model_args"):
+        raise VramkitError(f"{source}: field 'vision_config.model_args' changes the timm model; vramkit knows "
+                           f"only the stock {', '.join(TIMM_PARAMS)}")
+    if arch not in TIMM_PARAMS:
+        from ..errors import unknown
+
+        raise VramkitError(f"{source}: vision_config: {unknown('architecture', str(arch)[:100], TIMM_PARAMS)}")
+    return TIMM_PARAMS[arch]
+
+
 LLAMA4 = dict(hidden_size=768, intermediate_size=5632, num_hidden_layers=34, num_channels=3, image_size=448,
               patch_size=14, projector_input_dim=4096, projector_output_dim=4096)
 
@@ -147,7 +173,10 @@ TOWERS = {
     "qwen3_vl_vision": qwen3_vl,
     "llama4_vision_model": llama4,
     "idefics3_vision": idefics3,
-    "smolvlm_vision": idefics3,  # the llama4 wrapper reads it once a llama4_text family exists
+    "smolvlm_vision": idefics3,
+    "qwen3_5_vision": qwen3_5,
+    "qwen3_5_moe_vision": qwen3_5,
+    "gemma3n_vision": timm_tower,
 }
 
 
@@ -164,4 +193,6 @@ def tower_params(vc: dict, default_type: str, source: str) -> int:
 TOWERS_DEFAULT_HIDDEN = {"siglip_vision_model": SIGLIP["hidden_size"], "clip_vision_model": CLIP["hidden_size"],
                          "pixtral": PIXTRAL["hidden_size"], "qwen2_5_vl_vision": QWEN2_5_VL["hidden_size"],
                          "qwen3_vl_vision": QWEN3_VL["hidden_size"], "idefics3_vision": IDEFICS3["hidden_size"],
-                         "smolvlm_vision": IDEFICS3["hidden_size"]}
+                         "smolvlm_vision": IDEFICS3["hidden_size"], "qwen3_5_vision": QWEN3_VL["hidden_size"],
+                         "qwen3_5_moe_vision": QWEN3_VL["hidden_size"], "llama4_vision_model": LLAMA4["hidden_size"],
+                         "gemma3n_vision": 2048}
