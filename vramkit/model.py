@@ -142,6 +142,9 @@ class ModelSpec:
     # (tensor name, elements, dtype), dtype "" meaning the cache's (the model's) dtype.
     mixer_state: tuple[tuple[str, int, str], ...] = ()
     mixer_conv_kernel: int = 0     # taps of the mixer's depthwise conv (transformers caches all, vLLM/llama.cpp one fewer)
+    # The mixer's shape as its forward uses it, by name (heads, head widths, state, groups, chunk size):
+    # what training's activation accounting needs (vramkit.training_hybrid); () when not read.
+    mixer_dims: tuple[tuple[str, int], ...] = ()
     mlp_layers: tuple[bool, ...] = ()  # False where a non-MoE layer has no dense MLP (Nemotron-H); empty: all have one
     attention_gate: bool = False   # q_proj also yields a sigmoid output gate per query element (Qwen3-Next, Qwen3.5)
     router_fp32: bool = False      # the MoE router stays fp32 whatever the dtype (Nemotron-H: _keep_in_fp32_modules_strict)
