@@ -142,10 +142,11 @@ class ModelSpec:
     # (tensor name, elements, dtype), dtype "" meaning the cache's (the model's) dtype.
     mixer_state: tuple[tuple[str, int, str], ...] = ()
     mixer_conv_kernel: int = 0     # taps of the mixer's depthwise conv (transformers caches all, vLLM/llama.cpp one fewer)
-    # The mixer's shapes by name, for engines that lay out its tensors one by one (llama.cpp's GGUF):
+    # The mixer's shapes by name. For engines that lay out its tensors one by one (llama.cpp's GGUF):
     # mamba2: d_inner, d_state, n_group, n_head, conv_bias, in_bias, out_bias, norm; mamba: d_inner,
     # d_state, dt_rank, conv_bias, proj_bias; gated_deltanet: k_heads, v_heads, k_dim, v_dim;
-    # short_conv: bias (booleans as 0/1).
+    # short_conv: bias (booleans as 0/1). As its forward uses them (heads, head widths, state, groups,
+    # chunk size), for training's activation accounting (vramkit.training_hybrid). () when not read.
     mixer_dims: tuple[tuple[str, int], ...] = ()
     mlp_layers: tuple[bool, ...] = ()  # False where a non-MoE layer has no dense MLP (Nemotron-H); empty: all have one
     attention_gate: bool = False   # q_proj also yields a sigmoid output gate per query element (Qwen3-Next, Qwen3.5)

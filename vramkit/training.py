@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from . import activations as act
 from . import activations_encoder as enc
 from . import optimizers as opt
+from . import training_hybrid as hyb
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
 from .monotone import largest_true
@@ -279,6 +280,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
                  for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
+    if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
+        per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
+                     for i in range(spec.num_layers)]
     if spec.architecture == "encoder-decoder":
         # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
         # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).
@@ -373,9 +377,8 @@ def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
 
 def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets, qlora, zero, gpus,
            attention) -> dict:
-    if spec.is_hybrid:
-        # activations.py models attention + MLP layers only; a Mamba / linear-attention / conv layer
-        # saves other tensors for backward (no reference measured yet): refuse rather than guess
+    if spec.is_hybrid and not hyb.supported(spec):
+        # a mixer whose saved tensors are not modelled (vramkit.training_hybrid): refuse rather than guess
         raise VramkitError(f"{spec.source or spec.model_type}: training memory of {spec.mixer or 'MLP-only'} "
                            f"hybrid layers is not modeled yet ('params' and 'infer' are)")
     seq, batch, gpus = require_positive("seq", seq), require_positive("batch", batch), require_positive("gpus", gpus)

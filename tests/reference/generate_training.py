@@ -35,6 +35,7 @@ from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
 import transformers
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
+from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
 
 # A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
 # peft import it, and it may not import cleanly; LoRA here never needs it.
@@ -48,6 +49,8 @@ OUT = Path(__file__).with_name("training.json")
 # `--set loops`: the loop a user writes and the Trainer's defaults (issue 17), in their own file so that
 # the base cases keep the versions they were measured with.
 OUT_LOOPS = Path(__file__).with_name("training_loops.json")
+# `--set hybrids`: hybrid (Gated DeltaNet, Mamba, Mamba-2, short conv) and 2026 attention families.
+OUT_HYBRIDS = Path(__file__).with_name("training_hybrids.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
@@ -65,6 +68,7 @@ ARCHS: dict[str, dict] = {
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
     **shared('gpt-neox', 'olmo2', 'qwen3-moe', 'mixtral-moe'),
 }
+ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS}
 
 # The settings every architecture runs (id suffix -> settings).
 BASE = dict(seq=256, batch=2, precision="mixed", optimizer="adamw", foreach=True,
@@ -109,9 +113,18 @@ LOOPS = {
 }
 
 
+# The other training architectures run the loop variants that move the peak most (issue 17: every
+# architecture that trains); the MoE ones only the bf16 variants (see cases()).
+LOOP_ARCHS_MORE = ("llama-gqa-128k", "mistral-gqa", "qwen3-152k", "phi3", "gpt-neox", "olmo2", "qwen3-moe",
+                   "mixtral-moe")
+LOOPS_MORE = ("mixed-adamw-keep", "bf16-adamw-keep", "mixed-adamw-ga2", "bf16-adamw-ga4", "mixed-fused-trainer",
+              "bf16-lora-keep")
+
+
 def loop_cases():
-    for arch in LOOP_ARCHS:
-        for suffix, st in LOOPS.items():
+    table = [(a, LOOPS) for a in LOOP_ARCHS] + [(a, {k: LOOPS[k] for k in LOOPS_MORE}) for a in LOOP_ARCHS_MORE]
+    for arch, settings in table:
+        for suffix, st in settings.items():
             if arch.endswith("-moe") and st.get("precision", BASE["precision"]) != "bf16":
                 continue  # see cases(): fp32 MoE experts cannot run under FakeTensorMode here
             yield f"{arch}/{suffix}", arch, st
@@ -218,7 +231,7 @@ def build_config(arch: dict, attention: str):
 
 def run_case(arch_name: str, settings: dict) -> dict:
     s = {**BASE, **settings}
-    config = build_config(ARCHS[arch_name], s["attention"])
+    config = build_config(ARCHS_ALL[arch_name], s["attention"])
     dtype = DTYPES[s["precision"]]
     with FakeTensorMode():
         torch.manual_seed(0)
@@ -238,7 +251,7 @@ def run_case(arch_name: str, settings: dict) -> dict:
                 model.enable_input_require_grads()
         trainable = [p for p in model.parameters() if p.requires_grad]
         opt = _make_optimizer(s["optimizer"], trainable, s["foreach"])
-        ids = torch.randint(0, ARCHS[arch_name]["vocab_size"], (s["batch"], s["seq"]))
+        ids = torch.randint(0, ARCHS_ALL[arch_name]["vocab_size"], (s["batch"], s["seq"]))
         adapter_dtypes = sorted({str(p.dtype).replace("torch.", "") for p in trainable})
 
         mt = FrozenAwareMemTracker()
@@ -337,16 +350,17 @@ def _write(out_path: Path, out: dict, failures: list) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run only case ids containing this text (merged into the file)")
-    ap.add_argument("--set", choices=("base", "loops"), default="base",
-                    help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults")
+    ap.add_argument("--set", choices=("base", "loops", "hybrids"), default="base",
+                    help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults; "
+                         "hybrids: hybrid and 2026 attention families (training_hybrids.json)")
     ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
-    out_path = OUT if args.set == "base" else OUT_LOOPS
+    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS}[args.set]
     keep_old = (args.only or args.resume) and out_path.exists()
     old = json.loads(out_path.read_text())["cases"] if keep_old else {}
     out = dict(old)
     failures = []
-    for cid, arch, st in (cases() if args.set == "base" else loop_cases()):
+    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases}[args.set]():
         if args.only not in cid or (args.resume and cid in old):
             continue
         if st.get("lora_rank") and peft is None:
@@ -358,7 +372,7 @@ def main(argv=None) -> int:
             failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
             print("FAILED", failures[-1], file=sys.stderr)
             continue
-        rec["config"] = ARCHS[arch]
+        rec["config"] = ARCHS_ALL[arch]
         out[cid] = rec
         _write(out_path, out, failures)  # after every case: a long run interrupted keeps what it measured
         print(f"{cid:<40} peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} "

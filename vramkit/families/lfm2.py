@@ -41,7 +41,8 @@ def _lfm2(c: _Config, t: str) -> ModelSpec:
         f["layer_types"] = tuple(FULL if i in attn else CONV for i in range(n))
     linear, other, state = _mixers.short_conv(h, c.int("conv_L_cache"), bias=c.bool("conv_bias", False))
     f.update(mixer="short_conv", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
-             mixer_conv_kernel=c.int("conv_L_cache"), mixer_dims=(("bias", int(c.bool("conv_bias", False))),))
+             mixer_conv_kernel=c.int("conv_L_cache"),
+             mixer_dims=(("bias", int(c.bool("conv_bias", False))), ("width", h)))
     return ModelSpec(**f)
 
 

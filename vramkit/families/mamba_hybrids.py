@@ -74,6 +74,16 @@ def _mamba2(c: _Config, h: int, inner: int):
     return heads, d_head
 
 
+def _chunk(c: _Config, key: str, default: int) -> int:
+    """The chunk length of the chunked SSD scan (training's padding and per-chunk tensors)."""
+    return c.int(key) if c.data.get(key) is not None else default
+
+
+def _mamba2_dims(heads: int, head_dim: int, groups: int, state: int, chunk: int, *, norm: bool):
+    return (("heads", heads), ("head_dim", head_dim), ("groups", groups), ("state", state), ("chunk", chunk),
+            ("gated_norm", int(norm)))
+
+
 def _jamba(c: _Config, t: str) -> ModelSpec:
     f = _base(c, t)
     n, h = f["num_layers"], f["hidden_size"]
@@ -89,9 +99,11 @@ def _jamba(c: _Config, t: str) -> ModelSpec:
     experts = c.int("num_experts")
     f.update(mixer="mamba", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("mamba_d_conv"),
+             # llama.cpp's GGUF layout names, then training's (vramkit.training_hybrid)
              mixer_dims=(("d_inner", inner), ("d_state", c.int("mamba_d_state")), ("dt_rank", rank),
                          ("conv_bias", int(c.bool("mamba_conv_bias", True))),
-                         ("proj_bias", int(c.bool("mamba_proj_bias", False)))),
+                         ("proj_bias", int(c.bool("mamba_proj_bias", False))))
+             + (("inner", inner), ("state", c.int("mamba_d_state")), ("dt_rank", rank)),
              num_experts=experts, experts_per_token=c.int("num_experts_per_tok"),
              moe_intermediate_size=f["intermediate_size"],
              moe_layers=tuple(experts > 1 and i % ep == eo for i in range(n)))
@@ -119,8 +131,11 @@ def _bamba(c: _Config, t: str) -> ModelSpec:
                                           in_bias=proj_bias, out_bias=proj_bias, norm=True)
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("mamba_d_conv"),
+             # llama.cpp's GGUF layout names, then training's (vramkit.training_hybrid)
              mixer_dims=_mixers.mamba2_dims(heads * d_head, c.int("mamba_d_state"), c.int("mamba_n_groups"), heads,
-                                            c.bool("mamba_conv_bias", True), proj_bias, proj_bias, True))
+                                            c.bool("mamba_conv_bias", True), proj_bias, proj_bias, True)
+             + _mamba2_dims(heads, d_head, c.int("mamba_n_groups"), c.int("mamba_d_state"),
+                                     _chunk(c, "mamba_chunk_size", 256), norm=True))
     if t == "granitemoehybrid":
         experts = c.int("num_local_experts", allow_zero=True)
         shared = c.int("shared_intermediate_size")
@@ -146,9 +161,12 @@ def _falcon_h1(c: _Config, t: str) -> ModelSpec:
                                           norm=c.bool("mamba_rms_norm", False))
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("mamba_d_conv"),
+             # llama.cpp's GGUF layout names, then training's (vramkit.training_hybrid)
              mixer_dims=_mixers.mamba2_dims(inner, c.int("mamba_d_state"), c.int("mamba_n_groups"), heads,
                                             c.bool("mamba_conv_bias", True), c.bool("mamba_proj_bias", False),
-                                            c.bool("projectors_bias", False), c.bool("mamba_rms_norm", False)))
+                                            c.bool("projectors_bias", False), c.bool("mamba_rms_norm", False))
+             + _mamba2_dims(heads, d_head, c.int("mamba_n_groups"), c.int("mamba_d_state"),
+                                     _chunk(c, "mamba_chunk_size", 256), norm=c.bool("mamba_rms_norm", False)))
     return ModelSpec(**f)
 
 
@@ -188,9 +206,14 @@ def _nemotron_h(c: _Config, t: str) -> ModelSpec:
                                           norm=True)
     f.update(mixer="mamba2", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("conv_kernel"),
+             # llama.cpp's GGUF layout names, then training's (vramkit.training_hybrid)
              mixer_dims=_mixers.mamba2_dims(c.int("mamba_num_heads") * c.int("mamba_head_dim"), c.int("ssm_state_size"),
                                             c.int("n_groups"), c.int("mamba_num_heads"),
-                                            c.bool("use_conv_bias", True), bias, bias, True))
+                                            c.bool("use_conv_bias", True), bias, bias, True)
+             + _mamba2_dims(c.int("mamba_num_heads"), c.int("mamba_head_dim"), c.int("n_groups"),
+                                     c.int("ssm_state_size"),
+                                     _chunk(c, "mamba_chunk_size" if c.has("mamba_chunk_size") else "chunk_size", 128),
+                                     norm=True))
     if "moe" in blocks:
         # routed experts and one shared expert MLP, both up/down squared-ReLU; the router's
         # e_score_correction_bias is a buffer, not a parameter

@@ -51,8 +51,12 @@ def _read(c: _Config, t: str) -> ModelSpec:
         c.int("linear_key_head_dim"), c.int("linear_value_head_dim"), c.int("linear_conv_kernel_dim"))
     f.update(mixer="gated_deltanet", mixer_linear_params=linear, mixer_other_params=other, mixer_state=state,
              mixer_conv_kernel=c.int("linear_conv_kernel_dim"),
+             # llama.cpp's GGUF layout names, then training's (vramkit.training_hybrid)
              mixer_dims=(("k_heads", c.int("linear_num_key_heads")), ("v_heads", c.int("linear_num_value_heads")),
-                         ("k_dim", c.int("linear_key_head_dim")), ("v_dim", c.int("linear_value_head_dim"))))
+                         ("k_dim", c.int("linear_key_head_dim")), ("v_dim", c.int("linear_value_head_dim")),
+                         ("key_heads", c.int("linear_num_key_heads")), ("value_heads", c.int("linear_num_value_heads")),
+                         ("key_dim", c.int("linear_key_head_dim")), ("value_dim", c.int("linear_value_head_dim")),
+                         ("in_projections", 2 if t == "qwen3_next" else 4), ("chunk", 64)))
     if moe_kind != "none":
         experts = c.int("num_experts", allow_zero=True)
         if moe_kind == "next":

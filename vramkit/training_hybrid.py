@@ -1,0 +1,178 @@
+"""Activations that hybrid layers keep for backward: Gated DeltaNet, Mamba-2 and short convolution.
+
+What is modelled is what transformers' **torch paths** save, the ones every machine without the
+kernels runs (and the ones the reference fixture measures, tests/reference/training_hybrids.json,
+MemTracker under FakeTensorMode): Gated DeltaNet's `torch_chunk_gated_delta_rule` (chunks of 64,
+fp32 inside, a sequential scan over chunks that saves one recurrent state per chunk), Mamba-2's
+`torch_forward` (`mamba2_chunk_scan`: chunked SSD, fp32 inside, per-chunk states) and LFM2's
+`slow_forward`, each after the `causal_conv1d_fn` fallback (a depthwise conv1d padded by kernel-1).
+On CUDA with flash-linear-attention, mamba-ssm and causal-conv1d installed, the fused kernels save
+far less (mostly their inputs, recomputing the chunk internals in backward): there this is an
+upper bound, not the measured truth.
+
+Bytes are per layer for the whole micro-batch (batch x seq tokens), because the chunked scans pad
+the sequence to a multiple of their chunk and keep per-chunk tensors. Terms are named after the
+tensors they stand for, read from transformers 5.24's modeling code and PyTorch's derivative
+formulas, and checked with saved-tensor hooks. Explained in the chapter on training memory.
+"""
+from __future__ import annotations
+
+from . import activations as act
+from .model import ModelSpec
+
+
+def _dims(spec: ModelSpec) -> dict[str, int]:
+    return dict(spec.mixer_dims)
+
+
+def _ceil(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+    """LFM2's gated short convolution: BCx = in_proj(x) (3h), Bx = B * x, conv(Bx), y = C * conv_out.
+
+    The products save B, x and C (views of BCx: its whole storage), the conv saves its input Bx and
+    its output (padded by kernel - 1 taps) is saved by `C * conv_out`; out_proj saves y.
+    """
+    h, k, t = spec.hidden_size, spec.mixer_conv_kernel, seq * batch
+    a = p.act
+    return a * 3 * h * t + a * h * t + a * h * batch * (seq + k - 1) + a * h * t + (2 * h * k if p.mixed else 0)
+
+
+def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+    """Qwen3-Next / Qwen3.5 Gated DeltaNet through `torch_chunk_gated_delta_rule`.
+
+    Before the scan: the conv's input and padded output (conv_dim wide), beta's sigmoid, the decay's
+    softplus (fp32), the fp32 L2-normalised Q and K (value-head wide, after repeat_interleave). The
+    scan pads to a multiple of 64 and keeps, per value head and padded token, fp32 values of width
+    chunk (the pairwise decay, the UT system, the intra-chunk attention), key_dim and value_dim;
+    under autocast every matmul operand is also cast to bf16. The chunk loop keeps one recurrent
+    state (key_dim x value_dim, fp32) per chunk and its per-chunk operands. After: the gated
+    RMSNorm over value_dim (fp32 inside) and out_proj's input.
+    """
+    d = _dims(spec)
+    hv, dk, dv, c = d["value_heads"], d["key_dim"], d["value_dim"], d["chunk"]
+    hk = d["key_heads"]
+    k, a = spec.mixer_conv_kernel, p.act
+    t = seq * batch
+    lp = _ceil(seq, c)
+    tp = lp * batch
+    n = lp // c
+    conv = 2 * hk * dk + hv * dv
+    b = a * conv * t + a * conv * batch * (seq + k - 1)        # conv input, conv output (padded)
+    b += a * hv * t + 8 * hv * t                                # beta; softplus in and out (fp32)
+    b += 2 * (4 * hv * dk + 4 * hv) * t                         # l2norm of Q and K (fp32 copy, 1/norm)
+    b += 4 * hv * (1 + dv + dk) * tp                            # padded beta, value, key (fp32)
+    b += c * c                                                  # the triangular mask (bool)
+    if p.mixed:  # matmul operands cast to bf16 beside their fp32 originals
+        b += hv * tp * (12 * c + 20 * dk + 4 * dv + 12)
+        loop = (6 * c * dk + 8 * dk * dv + 4 * c * dv + 2 * c * c) * n - 4 * c * dk
+        b += batch * hv * loop
+    else:
+        b += hv * tp * 4 * (4 * c + 3 * dk + dv + 3)
+        b += batch * hv * (4 * dk * dv + 4 * c * dv) * n
+    b += 4 * batch * hv * n                                     # per-chunk decay
+    # gated RMSNorm over value_dim: fp32 input copy, 1/rms, the normed value in the input dtype,
+    # the weighted product (fp32 under autocast), gate.float() and its silu; out_proj's input
+    wprod = 4 if p.mixed else a
+    b += (4 * hv * dv + 4 * hv + a * hv * dv + wprod * hv * dv + 8 * hv * dv + a * hv * dv) * t
+    if p.mixed:
+        b += 2 * conv * k                                       # bf16 cast of the conv kernel
+    return b
+
+
+def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+    """Mamba-2 (Bamba, Granite 4.0-H, Nemotron-H, Falcon-H1) through `torch_forward` / `mamba2_chunk_scan`.
+
+    Before the scan: the conv's input and padded output (conv_dim = inner + 2 groups x state), dt's
+    softplus and clamp. The chunked SSD pads to a multiple of `chunk` and works in fp32: the padded
+    x for D's residual, x * dt, the segment-sum decays (heads x chunk per padded token), C·Bᵀ,
+    the chunk states (heads x head_dim x state per chunk) and the inter-chunk outputs; under
+    autocast each einsum's operands are saved as bf16 copies, in fp32 runs as fp32 copies. After:
+    the gated RMSNorm over the inner width in fp32, out_proj's input.
+    """
+    d = _dims(spec)
+    hh, pd, g, s, c = d["heads"], d["head_dim"], d["groups"], d["state"], d["chunk"]
+    inner = hh * pd
+    k, a = spec.mixer_conv_kernel, p.act
+    t = seq * batch
+    lp = _ceil(seq, c)
+    tp = lp * batch
+    n = lp // c
+    conv = inner + 2 * g * s
+    proj = 2 * inner + 2 * g * s + hh
+    b = (2 * conv if p.mixed else a * proj) * t                 # conv input (pure: a view of in_proj's output)
+    b += a * conv * batch * (seq + k - 1)                       # conv output (padded)
+    b += 2 * a * hh * t                                         # softplus and clamp of dt
+    b += 4 * inner * tp + 4 * inner * t + 8 * hh * t            # padded x (D residual), x.float(), dt casts
+    b += 2 * c * c + 2 * c * c                                  # masks of the two segment sums (bool)
+    b += 4 * hh * c * tp                                        # exp(segsum): the intra-chunk decays
+    b += 8 * hh * tp                                            # decay_states, state_decay_out
+    m = 2 if p.mixed else 4                                     # einsum operand copies
+    b += m * 2 * hh * s * tp                                    # C, B for C·Bᵀ
+    b += m * hh * c * tp                                        # C·Bᵀ output (saved by the mask product)
+    b += m * hh * c * tp + m * inner * tp                       # M and x for Y_diag
+    b += 4 * hh * s * tp                                        # B (fp32) for B * decay
+    b += m * hh * s * tp + m * inner * tp                       # B_decay and x for the states
+    b += m * hh * pd * s * batch * (n + 1)                      # states (with the initial zeros)
+    b += m * hh * s * tp + m * hh * pd * s * batch * n          # C and states for C·states
+    b += m * inner * tp                                         # C·states (saved by the decay product)
+    b += 4 * batch * hh * (n + 1) ** 2 + (2 if p.mixed else 0) * batch * hh * (n + 1) ** 2
+    if d.get("gated_norm", 1):
+        # x * silu(gate): the padded scan output, gate.float() and silu's output; the grouped RMSNorm
+        # keeps the product, 1/rms per group and the normed value (fp32)
+        b += 4 * inner * tp + 8 * inner * t + 4 * inner * t + 4 * g * t + 4 * inner * t
+    b += (2 if p.mixed else a) * inner * t                      # out_proj's input
+    if p.mixed:
+        b += 2 * conv * k
+    return b
+
+
+MIXERS = {"short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
+# nn.Linear layers that read a mixer layer's normed input (each saves its own copy under autocast / LoRA)
+IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1}
+
+
+def supported(spec: ModelSpec) -> bool:
+    return spec.mixer in MIXERS or not spec.mixer
+
+
+def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch: int, attention: str,
+                lora: bool) -> int:
+    """Bytes decoder layer `layer` of a hybrid model keeps for backward (the whole micro-batch).
+
+    Built from `activations.layer_terms` (norms, attention, MLP, per token) by taking out what
+    the layer does not have (attention in a mixer layer, the MLP and one norm in Nemotron-H's
+    single-block layers) and adding the mixer and the copies its input projections save.
+    """
+    p = act.PRECISIONS[precision]
+    h, tokens = spec.hidden_size, seq * batch
+    t = act.layer_terms(spec, layer, precision, seq=seq, attention=attention, lora=lora)
+    per_token = sum(t.values())
+    lora_in = 2 if p.mixed else 4
+
+    def block_in(k: int) -> int:   # what the linears reading one normed input save
+        if lora:
+            return lora_in * h * k
+        return 2 * h * k if p.mixed else p.res * h
+
+    n_qkv = 1 if spec.model_type in act.FUSED_QKV else 3
+    n_mlp_in = 1 if (spec.model_type in act.FUSED_GATE_UP or not spec.mlp_gated) else 2
+    attn = t["attention"] + t["scores"] + block_in(n_qkv)
+    mlp = t["mlp"] + block_in(n_mlp_in)
+    has_attn, has_mixer = spec.has_attention(layer), spec.has_mixer(layer)
+    has_mlp = (spec.is_moe and spec.moe_layers[layer]) or spec.has_dense_mlp(layer)
+    n_proj = IN_PROJECTIONS.get(spec.mixer, _dims(spec).get("in_projections", 1))
+    if spec.norms_per_layer == 1:  # Nemotron-H: one norm, then one of mixer / attention / MLP / MoE
+        per_token = act._rmsnorm(h, p.res, p, lora) + (attn if has_attn else 0) + (mlp if has_mlp else 0)
+        per_token += block_in(n_proj) if has_mixer else 0
+    else:
+        if not has_attn:
+            per_token -= attn
+        if has_mixer and not (has_attn and not p.mixed and not lora):
+            per_token += block_in(n_proj)  # (pure precision, Falcon-H1: one shared normed input)
+    b = per_token * tokens
+    if has_mixer:
+        b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch)
+    return b
