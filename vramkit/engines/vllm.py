@@ -42,6 +42,7 @@ DEFAULT_VERSION = "0.28"
 ENGINE_VERSION = {"0.28": "vllm 0.28 (v1 engine, CUDA-graph memory profiled)",
                   "0.19": "vllm 0.19 (v1 engine, CUDA-graph memory not profiled)",
                   "0.6": "vllm 0.6 (v0 engine)"}
+DEFAULT_BLOCK_SIZE = 16  # --block-size: tokens per KV page (vllm/config/cache.py, CUDA default)
 VOCAB_PADDING = 64  # vllm/model_executor/layers/vocab_parallel_embedding.py DEFAULT_VOCAB_PADDING_SIZE
 
 # Non-torch memory that appears after the worker's initial snapshot (cuBLAS/cuDNN workspaces,
@@ -276,7 +277,7 @@ def plan(request: EngineRequest) -> EnginePlan:
     if pp > spec.num_layers:
         raise VramkitError(f"--pipeline-parallel-size {pp} exceeds the model's {spec.num_layers} layers")
     max_model_len = _number(o, "max_model_len", request.context)
-    block_size = _number(o, "block_size", 16)
+    block_size = _number(o, "block_size", DEFAULT_BLOCK_SIZE)
     eager = bool(_opt(o, "enforce_eager", False))
     gpu = request.gpu
     if gpu is not None:
