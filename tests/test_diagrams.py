@@ -34,7 +34,7 @@ def test_decoder_layer_prints_the_spec_widths(llama):
     assert "32 query heads, 8 KV heads" in t and "× 32 layers" in t
     assert f"{llama.layer_params(0):,}" in t
     # change the spec, the labels change with it
-    other = llama.with_changes(num_kv_heads=4, intermediate_size=11008, num_layers=30)
+    other = llama.with_changes(num_kv_heads=4, intermediate_size=11008, num_layers=30, layer_types=llama.layer_types[:30])
     t2 = joined(diagrams.decoder_layer(other, "en"))
     assert "k_proj 4,096 → 512" in t2 and "gate_proj 4,096 → 11,008" in t2 and "× 30 layers" in t2
     assert "14,336" not in t2
