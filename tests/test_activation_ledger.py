@@ -66,3 +66,10 @@ def test_attention_table_grows_quadratically_only_for_eager():
     # fp32 softmax + its bf16 cast, per score element, plus K/V repeated to the 32 query heads
     extra = a["eager_saved_layer"] - a["score_elements"] * 6
     assert extra == 2 * 2 * (spec.q_dim - spec.kv_dim) * 2048
+
+
+def test_paper_keys_name_catalog_terms():
+    keys = {t["key"] for t in korthikanti_terms(seq=8, batch=1, hidden=8, heads=1)}
+    for attention in ("sdpa", "eager"):
+        rows = layer_ledger(vramkit.load_model("qwen3-8b"), seq=64, attention=attention)
+        assert {r.paper for r in rows} - {""} <= keys

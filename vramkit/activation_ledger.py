@@ -35,6 +35,7 @@ class LedgerRow:
     width: int | None
     dtype: str
     bytes: int
+    paper: str = ""     # the Korthikanti term (catalog key) this tensor plays the part of; "" for none
 
 
 def _covered(spec: ModelSpec) -> None:
@@ -65,25 +66,26 @@ def layer_ledger(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     a, res = DTYPE[p.act], DTYPE[p.res]
     rows: list[LedgerRow] = []
 
-    def row(part, tensor, saved_by, width, nbytes_per_el, dtype=None):
-        rows.append(LedgerRow(part, tensor, saved_by, width, dtype or DTYPE[nbytes_per_el],
-                              width * nbytes_per_el * tokens))
+    def row(part, tensor, saved_by, width, nbytes_per_el, paper=""):
+        rows.append(LedgerRow(part, tensor, saved_by, width, DTYPE[nbytes_per_el],
+                              width * nbytes_per_el * tokens, paper))
 
     # two RMSNorms (input_layernorm before attention, post_attention_layernorm before the MLP)
     for where in ("input_layernorm", "post_attention_layernorm"):
         if p.res == 4:
-            row("norms", f"{where}: input x (fp32)", "pow(2) and x * rsqrt", h, 4)
+            row("norms", f"{where}: input x (fp32)", "pow(2) and x * rsqrt", h, 4, "layernorm")
         else:
-            row("norms", f"{where}: x.to(fp32)", "pow(2) and x * rsqrt", h, 4)
+            row("norms", f"{where}: x.to(fp32)", "pow(2) and x * rsqrt", h, 4, "layernorm")
         row("norms", f"{where}: rsqrt(mean(x²) + eps)", "x * rsqrt", 1, 4)
-        row("norms", f"{where}: normed x ({res}, the input's dtype)", "weight * x", h, p.res)
+        row("norms", f"{where}: normed x ({res}, the input's dtype)", "weight * x", h, p.res, "layernorm")
     if p.mixed:
         # autocast casts each linear's fp32 input to its own bf16 copy (casts of activations are not cached)
         for name in ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj"):
-            row("norms", f"bf16 copy of the normed x for {name}", name, h, 2)
+            row("norms", f"bf16 copy of the normed x for {name}", name, h, 2,
+                "qkv_input" if name[0] in "qkv" else "fc1_input")
     else:
-        row("norms", "normed x (norm output)", "q_proj, k_proj, v_proj", h, p.res)
-        row("norms", "normed x (norm output)", "gate_proj, up_proj", h, p.res)
+        row("norms", "normed x (norm output)", "q_proj, k_proj, v_proj", h, p.res, "qkv_input")
+        row("norms", "normed x (norm output)", "gate_proj, up_proj", h, p.res, "fc1_input")
 
     # attention
     if spec.qk_norm == "head":
@@ -92,29 +94,29 @@ def layer_ledger(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             row("attention", f"{name}: normed, cast back to {a}", "weight * x", width, p.act)
     eager = attention == "eager"
     if not eager:
-        row("attention", f"Q after RoPE ({heads} heads)", "SDPA (flash / efficient)", q, p.act)
-        row("attention", f"K after RoPE ({spec.num_kv_heads} KV heads)", "SDPA", kv, p.act)
-        row("attention", f"V ({spec.num_kv_heads} KV heads)", "SDPA", kv, p.act)
-        row("attention", "SDPA output (token-major: also o_proj's input)", "SDPA and o_proj", q, p.act)
+        row("attention", f"Q after RoPE ({heads} heads)", "SDPA (flash / efficient)", q, p.act, "qk")
+        row("attention", f"K after RoPE ({spec.num_kv_heads} KV heads)", "SDPA", kv, p.act, "qk")
+        row("attention", f"V ({spec.num_kv_heads} KV heads)", "SDPA", kv, p.act, "attn_v")
+        row("attention", "SDPA output (token-major: also o_proj's input)", "SDPA and o_proj", q, p.act, "proj_input")
         row("attention", "logsumexp, one per head and token", "SDPA", heads, 4)
     else:
-        row("attention", f"Q after RoPE ({heads} heads)", "Q @ Kᵀ", q, p.act)
-        row("attention", f"K repeated to {heads} heads (repeat_kv)", "Q @ Kᵀ", q, p.act)
-        row("attention", f"V repeated to {heads} heads (repeat_kv)", "P @ V", q, p.act)
-        row("attention", "attention output, transposed to tokens", "o_proj", q, p.act)
+        row("attention", f"Q after RoPE ({heads} heads)", "Q @ Kᵀ", q, p.act, "qk")
+        row("attention", f"K repeated to {heads} heads (repeat_kv)", "Q @ Kᵀ", q, p.act, "qk")
+        row("attention", f"V repeated to {heads} heads (repeat_kv)", "P @ V", q, p.act, "attn_v")
+        row("attention", "attention output, transposed to tokens", "o_proj", q, p.act, "proj_input")
         # layer_terms keeps SDPA's 4 B per head here in eager too (its rows are shared): a negligible over-count
         row("attention", "per-head fp32 scalars (SDPA's logsumexp; eager keeps none)", "(counted by vramkit)", heads, 4)
         soft = 4 + (p.act if p.act != 4 else 0)
         rows.append(LedgerRow("scores", f"softmax(Q Kᵀ) in fp32: {heads} heads × {seq:,} keys", "softmax",
-                              heads * seq, "fp32", heads * seq * 4 * tokens))
+                              heads * seq, "fp32", heads * seq * 4 * tokens, "softmax"))
         if soft > 4:
             rows.append(LedgerRow("scores", f"softmax cast back to {a}: {heads} heads × {seq:,} keys", "P @ V",
-                                  heads * seq, a, heads * seq * p.act * tokens))
+                                  heads * seq, a, heads * seq * p.act * tokens, "attn_v"))
     # MLP (SwiGLU): down_proj(act(gate_proj(x)) * up_proj(x))
-    row("mlp", "gate_proj output", "SiLU", i, p.act)
-    row("mlp", "SiLU(gate) output", "SiLU(gate) * up", i, p.act)
-    row("mlp", "up_proj output", "SiLU(gate) * up", i, p.act)
-    row("mlp", "SiLU(gate) * up (down_proj's input)", "down_proj", i, p.act)
+    row("mlp", "gate_proj output", "SiLU", i, p.act, "gelu_input")
+    row("mlp", "SiLU(gate) output", "SiLU(gate) * up", i, p.act, "gelu_input")
+    row("mlp", "up_proj output", "SiLU(gate) * up", i, p.act, "gelu_input")
+    row("mlp", "SiLU(gate) * up (down_proj's input)", "down_proj", i, p.act, "fc2_input")
     if p.mixed:
         # train_memory's per-layer share of the copies (decoder linears, with their biases and QK norms)
         from .training import _linear_params
@@ -141,7 +143,7 @@ def korthikanti_terms(*, seq: int, batch: int, hidden: int, heads: int) -> list[
     out = []
     for t in published["terms"]:
         sbh, as2b = t["sbh"], t["as2b"]
-        out.append({"block": t["block"], "tensor": t["tensor"], "sbh": sbh, "as2b": as2b,
+        out.append({"key": t["key"], "block": t["block"], "tensor": t["tensor"], "sbh": sbh, "as2b": as2b,
                     "bytes": sbh * s * b * h + as2b * a * s * s * b})
     return out
 
