@@ -42,6 +42,7 @@ DEFAULT_VERSION = "0.28"
 ENGINE_VERSION = {"0.28": "vllm 0.28 (v1 engine, CUDA-graph memory profiled)",
                   "0.19": "vllm 0.19 (v1 engine, CUDA-graph memory not profiled)",
                   "0.6": "vllm 0.6 (v0 engine)"}
+DEFAULT_BLOCK_SIZE = 16  # --block-size: tokens per KV page (vllm/config/cache.py, CUDA default)
 VOCAB_PADDING = 64  # vllm/model_executor/layers/vocab_parallel_embedding.py DEFAULT_VOCAB_PADDING_SIZE
 
 # Non-torch memory that appears after the worker's initial snapshot (cuBLAS/cuDNN workspaces,
@@ -369,7 +370,7 @@ def _read_flags(request: EngineRequest, key) -> dict:
     batched = _number(o, "max_num_batched_tokens", 0) if _opt(o, "max_num_batched_tokens", None) is not None else None
     seqs = _number(o, "max_num_seqs", 0) if _opt(o, "max_num_seqs", None) is not None else None
     return dict(key=key, version=version, util=util, tp=tp, pp=pp, max_model_len=max_model_len,
-                block_size=_number(o, "block_size", 16), eager=bool(_opt(o, "enforce_eager", False)),
+                block_size=_number(o, "block_size", DEFAULT_BLOCK_SIZE), eager=bool(_opt(o, "enforce_eager", False)),
                 total=total, name=name, entrypoint=str(_opt(o, "entrypoint", "serve")), batched=batched, seqs=seqs)
 
 
