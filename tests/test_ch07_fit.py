@@ -2,7 +2,7 @@
 and the fit charts' data."""
 import pytest
 
-from vramkit.fit import fit, gpu_layers
+from vramkit.fit import budget_bytes, fit, gpu_layers
 from vramkit.hardware import custom_gpu
 from vramkit.inference import CUDA_CONTEXT_BYTES, CUDA_CONTEXT_REPORTS
 
@@ -42,7 +42,7 @@ def test_fit_calculator_custom_gpu():
     memory, unified, result = box.children[2], box.children[3], box.children[-1]
     memory.value = 36.0
     unified.value = True  # an Apple Mac with 36 GB: Metal's working set, not 36 GiB
-    budget = custom_gpu(36.0, unified_memory=True).usable_bytes()
+    budget = budget_bytes(custom_gpu(36.0, unified_memory=True))  # usable less the default headroom
     assert fmt_bytes(budget, "both") in result.value
     memory.value = 0.0
     assert "&gt; 0" in result.value
@@ -73,7 +73,7 @@ def test_best_weights_stays_in_the_engines_formats(engine, model, gpu, context):
     from vramkit.fit import best_weights, engine_formats
     from vramkit.inference import infer_memory
 
-    best = best_weights(model, gpu, context, engine=engine)
+    best = best_weights(model, gpu, context, engine=engine, headroom=0.0)  # infer_memory.fits keeps none
     assert best is not None
     fmt = get_format(best)
     is_gguf = fmt.kind == "gguf" or bool(getattr(fmt, "mix", False))

@@ -120,8 +120,82 @@ def test_bad_recipe_is_one_line_error():
 
 
 def test_verdict_labels_in_both_languages():
-    assert [label(v, "ko") for v in audit.VERDICTS] == ["맞음", "근사", "틀림"]
-    assert [label(v, "en") for v in audit.VERDICTS] == ["right", "approximate", "wrong"]
+    assert [label(v, "ko") for v in audit.VERDICTS] == ["맞음", "근사", "아슬아슬", "틀림"]
+    assert [label(v, "en") for v in audit.VERDICTS] == ["right", "approximate", "marginal", "wrong"]
+
+
+# ---- issue 16: English renderings, margins, one optimizer-precision assumption, the seed's code ----
+
+
+def test_every_claim_has_an_english_rendering():
+    for c in CLAIMS:
+        assert c.get("quote_en", "").strip(), c["id"]
+        assert not any("\uac00" <= ch <= "\ud7a3" for ch in c["quote_en"]), c["id"]  # no Hangul left
+
+
+def test_fits_claims_name_the_device_and_the_margin(verdicts):
+    fits = [v for v in verdicts.values() if v.unit == "bool"]
+    assert len(fits) > 30
+    for v in fits:
+        assert v.device and v.need_bytes > 0 and v.usable_bytes > 0, v.id
+        # the yes/no verdict follows the margin: marginal within MARGINAL of 1, else right iff the side agrees
+        if abs(v.margin - 1) <= audit.MARGINAL:
+            assert v.verdict == "marginal", v.id
+        else:
+            assert v.verdict == ("right" if v.claimed == (v.need_bytes <= v.usable_bytes) else "wrong"), v.id
+    assert {"marginal", "right", "wrong"} <= {v.verdict for v in fits}
+
+
+@pytest.mark.parametrize("claimed,margin,verdict", [
+    (True, 1.03, "marginal"), (False, 0.97, "marginal"), (True, 1.43, "wrong"), (False, 1.43, "right"),
+    (True, 0.5, "right"),
+])
+def test_margin_decides_marginal(claimed, margin, verdict):
+    assert audit.judge(claimed, margin <= 1, "bool", margin=margin)[1] == verdict
+
+
+def test_every_mixed_precision_training_claim_has_its_16bit_reading(verdicts):
+    for c in CLAIMS:
+        r, v = c["recompute"], verdicts[c["id"]]
+        if r["call"] in audit.TRAINING_CALLS and r.get("precision") == "mixed":
+            assert v.reading_16bit is not None and v.verdict_16bit in audit.VERDICTS, c["id"]
+        else:
+            assert v.reading_16bit is None, c["id"]
+    # seed 001's "14 + 14 + 28 = 56GB" is wrong with fp32 states and right with 16-bit ones
+    assert verdicts["001-train-states"].verdict == "wrong" and verdicts["001-train-states"].verdict_16bit == "right"
+
+
+def test_the_seeds_calculator_is_run_as_printed(verdicts):
+    # the seed's inference_memory(7, 2, 4096): 7 x 2 GB of weights, K and V of 4096 x 32 x 4096 x 2 tokens
+    # at 2 bytes counted in GiB, and 20% of the weights + 1 GB of overhead
+    by_hand = 7 * 2 + 2 * 4096 * 4096 * 32 * 2 * 2 / 1024**3 + 7 * 2 * 0.2 + 1
+    assert verdicts["001-code-infer"].claimed == pytest.approx(by_hand)
+    with pytest.raises(VramkitError):
+        audit.check_claim({**CLAIMS[0], "claimed": {"code": "inference_memroy"}})
+
+
+def test_zero2_on_one_gpu_shards_nothing():
+    # seed 001's A100 40GB example halves the gradients with ZeRO-2 on its one GPU
+    from vramkit import load_model
+    from vramkit.training import train_memory
+
+    spec = load_model("llama-2-7b")
+    kw = dict(seq=2048, batch=1, precision="mixed", optimizer="sgd", gradient_checkpointing=True, gpus=1)
+    one, two = train_memory(spec, zero=2, **kw), train_memory(spec, zero=1, **kw)
+    assert one.maxima["gradients"] == two.maxima["gradients"] and one.peak_bytes == two.peak_bytes
+
+
+def test_quality_loss_is_read_from_the_published_perplexities(verdicts):
+    from vramkit import catalog
+
+    board = catalog.published("lcpp-perplexity-llama3-8b")["rows"]
+    assert verdicts["001-quality-int8"].computed == pytest.approx(100 * (board["q8_0"]["ppl"] / board["f16"]["ppl"] - 1))
+    assert verdicts["001-quality-int8"].verdict == verdicts["001-quality-int4"].verdict == "wrong"
+
+
+def test_left_out_claims_are_listed_with_reasons():
+    left = audit.claims_data()["meta"]["left_out"]
+    assert len(left) >= 10 and all(x["ko"].strip() and x["en"].strip() for x in left)
 
 
 # ---- glossary ------------------------------------------------------------------------------

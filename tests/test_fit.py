@@ -55,3 +55,32 @@ def test_fit_reports_the_trained_context_beside_the_memory_bound():
     report = fit("llama-2-7b", "rtx-4090", 2048)
     assert report.trained_context == 4096  # Llama 2's max_position_embeddings
     assert report.max_context > report.trained_context  # memory allows more than the model was trained for
+
+
+def test_default_headroom_is_stated_and_kept():
+    # fit keeps DEFAULT_HEADROOM of the usable memory free unless told otherwise, and says so in its report.
+    from vramkit.fit import DEFAULT_HEADROOM
+
+    assert 0 < DEFAULT_HEADROOM < 0.2
+    usable = get_gpu("rtx-4090").usable_bytes()
+    kept, bare = fit("llama-3.1-8b", "rtx-4090", 8192), fit("llama-3.1-8b", "rtx-4090", 8192, headroom=0.0)
+    assert kept.headroom == DEFAULT_HEADROOM and bare.headroom == 0.0
+    assert kept.budget_bytes == int(usable * (1 - DEFAULT_HEADROOM)) < bare.budget_bytes == usable
+    assert kept.max_context < bare.max_context  # the kept share costs context
+    assert kept.to_json()["headroom"] == DEFAULT_HEADROOM
+
+
+def test_cli_fit_states_the_headroom_it_used():
+    import json
+
+    from vramkit.cli import main
+
+    for argv, expected in ((["fit", "llama-3.1-8b", "--gpu", "rtx-4090", "--json"], 0.05),
+                           (["fit", "llama-3.1-8b", "--gpu", "rtx-4090", "--headroom", "0", "--json"], 0.0)):
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(argv) in (0, None)
+        assert json.loads(out.getvalue())["headroom"] == expected

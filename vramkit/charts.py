@@ -563,7 +563,7 @@ def size_vs_quality(rows: list[dict], lang: str = "en", *, width: int = 560, lab
 
 
 # Verdict colours of the seed audit (appendix): right, approximate, wrong.
-VERDICT_COLORS = ("#2ca02c", "#ff9f1c", "#d62728")
+VERDICT_COLORS = ("#2ca02c", "#ff9f1c", "#9467bd", "#d62728")  # right, approximate, marginal, wrong (audit.VERDICTS)
 
 
 def claim_ratios(rows: list[dict], lang: str = "en", *, right: float = 0.05, approximate: float = 0.25,
@@ -571,7 +571,7 @@ def claim_ratios(rows: list[dict], lang: str = "en", *, right: float = 0.05, app
     """Each audited claim as a point at claimed / vramkit (log scale), one row of points per seed.
 
     `rows`: dicts with "seed", "quote", "ratio" (claimed / vramkit's figure, > 0) and "verdict"
-    ("right", "approximate" or "wrong"). Shaded bands mark the `right` and `approximate` tolerances;
+    ("right", "approximate", "marginal" or "wrong"). Shaded bands mark the `right` and `approximate` tolerances;
     clicking a legend entry highlights that verdict (works in the HTML page, no kernel).
     """
     import altair as alt

@@ -344,7 +344,9 @@ def _table_infer(d: dict) -> str:
 
 def _args_fit(p: argparse.ArgumentParser) -> None:
     _args_infer(p, context_default=4096, gpu_required=True)
-    p.add_argument("--headroom", type=_fraction, default=0.0, help="fraction of memory to keep free")
+    # default None: fit's DEFAULT_HEADROOM (0.05), imported only when fit runs; the JSON states the one used
+    p.add_argument("--headroom", type=_fraction, default=None,
+                   help="fraction of the usable memory to keep free (default 0.05; 0 for none)")
     p.add_argument("--train", action="store_true",
                    help="also: the largest batch (at --context tokens) and sequence that TRAIN on the GPU")
     _args_train_settings(p)
@@ -353,8 +355,11 @@ def _args_fit(p: argparse.ArgumentParser) -> None:
 def _run_fit(args) -> dict:
     from .fit import fit
 
+    from .fit import DEFAULT_HEADROOM
+
+    headroom = DEFAULT_HEADROOM if args.headroom is None else args.headroom
     report = fit(args.model, args.gpu, args.context, args.batch, weights=args.weights,
-                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=args.headroom, options=_engine_options(args),
+                 kv_dtype=args.kv_dtype, engine=args.engine, headroom=headroom, options=_engine_options(args),
                  gpus=args.gpus)
     train = None
     if args.train:
@@ -364,7 +369,7 @@ def _run_fit(args) -> dict:
         train = {"settings": settings,
                  **_largest_trainable(load_model(args.model), args.gpu, args.context, args.batch, settings)}
     return {"model": args.model, "gpu": args.gpu, "context": args.context, "batch": args.batch,
-            "weights": _weights_name(args), "engine": args.engine, "headroom": args.headroom, **report.to_json(),
+            "weights": _weights_name(args), "engine": args.engine, **report.to_json(),
             "train": train}
 
 
@@ -383,10 +388,12 @@ def _table_fit(d: dict) -> str:
     from .units import fmt_bytes
 
     verdict = "fits" if d["fits"] else "does NOT fit"
+    kept = (f"; the budget keeps {d['headroom']:.0%} of the usable memory free, --headroom 0 for none"
+            if d["headroom"] else "")
     return "\n".join([
         f"{d['model']} on {d['gpu']} ({d['weights']}, {d['context']:,} tokens x {d['batch']}): {verdict}",
         f"  needs {fmt_bytes(d['total_bytes'])} of {fmt_bytes(d['budget_bytes'])} "
-        f"({fmt_bytes(d['free_bytes'])} free)",
+        f"({fmt_bytes(d['free_bytes'])} free{kept})",
         f"  largest context at batch {d['batch']}: {d['max_context']:,} tokens"
         + (f" (trained for {d['trained_context']:,})" if d["trained_context"] else ""),
         f"  largest batch at {d['context']:,} tokens: {d['max_batch']:,}",

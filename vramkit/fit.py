@@ -1,8 +1,8 @@
 """Does it fit: the largest context and batch, the best quantization, the layers to offload.
 
 Every answer compares `InferenceMemory.total_bytes` with the device's usable bytes less a
-`headroom` fraction kept free (fragmentation, other processes, the desktop). Explained in the
-chapter "What fits my GPU" (chapters/*/07-fit.ipynb).
+`headroom` fraction kept free (fragmentation, other processes, the desktop), `DEFAULT_HEADROOM`
+unless the caller says otherwise. Explained in the chapter "What fits my GPU" (chapters/*/07-fit.ipynb).
 """
 from __future__ import annotations
 
@@ -35,8 +35,14 @@ def engine_formats(engine: str = "transformers", gpu=None) -> tuple[str, ...]:
 
 MAX_CONTEXT = 1 << 24  # search bound for the largest context (16M tokens)
 
+# The share of the usable memory every answer keeps free unless told otherwise: a plan that fills
+# the card to the last byte fails on the caching allocator's block rounding and fragmentation, a
+# desktop's few hundred MB, a second process. 5% of a 24 GB card is about 1.2 GB. Pass headroom=0.0
+# for the bare arithmetic. (vLLM plans inside its own --gpu-memory-utilization instead.)
+DEFAULT_HEADROOM = 0.05
 
-def budget_bytes(gpu: GPU, headroom: float = 0.0) -> int:
+
+def budget_bytes(gpu: GPU, headroom: float = DEFAULT_HEADROOM) -> int:
     """Usable bytes of `gpu` less a `headroom` fraction kept free."""
     if not 0 <= headroom < 1:
         raise VramkitError(f"headroom must be a fraction in [0, 1), got {headroom!r}")
@@ -51,6 +57,7 @@ class FitReport:
     total_bytes: int
     budget_bytes: int
     free_bytes: int          # negative when it does not fit
+    headroom: float          # the fraction of the usable memory kept free (budget_bytes = usable x (1 - headroom))
     max_context: int         # at this batch, as far as memory goes (0: not even one token)
     trained_context: int     # the model's max_position_embeddings (0: unknown); beyond it quality drops
     max_batch: int           # at this context
@@ -73,7 +80,7 @@ def serves(mem, batch: int, budget: int) -> bool:
     return mem.total_bytes <= budget
 
 
-def max_context(model, gpu, batch: int = 1, headroom: float = 0.0, **kw) -> int:
+def max_context(model, gpu, batch: int = 1, headroom: float = DEFAULT_HEADROOM, **kw) -> int:
     """The largest context (tokens) whose total memory fits the budget at `batch`."""
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
@@ -89,7 +96,7 @@ def max_context(model, gpu, batch: int = 1, headroom: float = 0.0, **kw) -> int:
                     MAX_CONTEXT)
 
 
-def max_batch(model, gpu, context: int, headroom: float = 0.0, limit: int = 1 << 16, **kw) -> int:
+def max_batch(model, gpu, context: int, headroom: float = DEFAULT_HEADROOM, limit: int = 1 << 16, **kw) -> int:
     """The largest batch of `context`-token sequences that fits the budget."""
     spec, device = load_model(model), get_gpu(gpu)
     budget = budget_bytes(device, headroom)
@@ -100,7 +107,7 @@ def max_batch(model, gpu, context: int, headroom: float = 0.0, limit: int = 1 <<
                     limit)
 
 
-def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = 0.0,
+def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = DEFAULT_HEADROOM,
                  candidates=None, **kw) -> str | None:
     """The best-quality weight format that fits, or None when even the smallest does not.
 
@@ -119,7 +126,7 @@ def best_weights(model, gpu, context: int, batch: int = 1, headroom: float = 0.0
     return None
 
 
-def gpus_needed(model, gpu, context: int, batch: int = 1, headroom: float = 0.0, limit: int = 64, **kw) -> int | None:
+def gpus_needed(model, gpu, context: int, batch: int = 1, headroom: float = DEFAULT_HEADROOM, limit: int = 64, **kw) -> int | None:
     """The fewest GPUs of kind `gpu` that serve `batch` x `context`, or None within `limit`.
 
     vLLM: tensor parallelism over 1, 2, 4, 8 GPUs (sizes that divide the attention heads), then
@@ -148,7 +155,7 @@ def gpus_needed(model, gpu, context: int, batch: int = 1, headroom: float = 0.0,
 
 
 def gpu_layers(model, gpu, context: int, weights: str = "q4_k_m", kv_dtype: str = "fp16",
-               headroom: float = 0.0) -> int:
+               headroom: float = DEFAULT_HEADROOM) -> int:
     """llama.cpp partial offload: how many decoder layers (weights and their KV) fit on the GPU.
 
     For a GGUF file type this is llama.cpp's own plan (vramkit.engines.llama_cpp): the largest
@@ -190,7 +197,7 @@ def _gpu_layers_or_none(spec, device, context, weights, kv_dtype, headroom):
 
 
 def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv_dtype: str | None = None,
-        engine: str = "transformers", headroom: float = 0.0, options: dict | None = None,
+        engine: str = "transformers", headroom: float = DEFAULT_HEADROOM, options: dict | None = None,
         gpus: int = 1) -> FitReport:
     """Does `model` fit on `gpu` at `context` x `batch`, and what is the most that does.
 
@@ -210,7 +217,7 @@ def fit(model, gpu, context: int, batch: int = 1, weights: str | None = None, kv
         budget *= gpus  # reported for all the devices together, like total_bytes
     return FitReport(
         fits=fits, total_bytes=mem.total_bytes, budget_bytes=budget,
-        free_bytes=budget - mem.total_bytes,
+        free_bytes=budget - mem.total_bytes, headroom=0.0 if engine == "vllm" else headroom,
         max_context=max_context(spec, device, batch, headroom, **kw),
         trained_context=spec.max_position_embeddings,
         max_batch=max_batch(spec, device, context, headroom, **kw),

@@ -99,6 +99,7 @@ LABELS: dict[str, dict[str, str]] = {
     "right": {"ko": "맞음", "en": "right"},
     "approximate": {"ko": "근사", "en": "approximate"},
     "wrong": {"ko": "틀림", "en": "wrong"},
+    "marginal": {"ko": "아슬아슬", "en": "marginal"},
     "seed": {"ko": "시드 문서", "en": "seed"},
     "quote": {"ko": "인용", "en": "quote"},
     "claimed": {"ko": "주장한 값", "en": "claimed"},
@@ -315,6 +316,17 @@ LABELS: dict[str, dict[str, str]] = {
     "compute": {"ko": "계산 버퍼", "en": "compute"},
     "other": {"ko": "기타(CUDA 컨텍스트)", "en": "other"},
     "h_util": {"ko": "메모리 사용률", "en": "util"},
+    # corrections of issue 16: the fp16 attention-score table (02), the Q4 pair (03), the seed audit (08)
+    "score_stored": {"ko": "q·k(저장된 값)", "en": "q·k (stored)"},
+    "score_scaled": {"ko": "q·k / √d", "en": "q·k / √d"},
+    "softmax": {"ko": "softmax 결과", "en": "softmax"},
+    "above_base_type": {"ko": "기본 형식보다 많은 비트", "en": "above the base type"},
+    "quote_en": {"ko": "영어 번역", "en": "in English"},
+    "margin": {"ko": "필요 / 쓸 수 있는 메모리", "en": "need / usable"},
+    "reading_16bit": {"ko": "16비트 상태로 읽으면", "en": "with 16-bit states"},
+    "left_out": {"ko": "뺀 주장", "en": "left out"},
+    "why": {"ko": "이유", "en": "why"},
+    "topic": {"ko": "주제", "en": "topic"},
 }
 
 

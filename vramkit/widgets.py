@@ -62,12 +62,12 @@ def memory_calculator(lang: str = "en", model: str = "llama-3.1-8b", weights: st
 
 _FIT_TEXT = {
     "ko": {"custom": "직접 입력", "memory": "메모리(GiB)", "unified": "Apple 통합 메모리", "headroom": "여유분",
-           "budget": "쓸 수 있는 메모리", "need": "필요한 메모리", "verdict": {True: "들어갑니다", False: "안 들어갑니다"},
+           "budget": "예산(쓸 수 있는 메모리 − 여유분)", "need": "필요한 메모리", "verdict": {True: "들어갑니다", False: "안 들어갑니다"},
            "max_context": "이 배치에서 가장 긴 컨텍스트", "max_batch": "이 컨텍스트에서 가장 큰 배치",
            "best": "들어가는 최선의 가중치 형식", "layers": "llama.cpp Q4_K_M로 GPU에 올릴 층", "none": "없음",
            "tokens": "토큰"},
     "en": {"custom": "custom", "memory": "memory (GiB)", "unified": "Apple unified memory", "headroom": "headroom",
-           "budget": "usable memory", "need": "memory needed", "verdict": {True: "fits", False: "does not fit"},
+           "budget": "budget (usable memory less headroom)", "need": "memory needed", "verdict": {True: "fits", False: "does not fit"},
            "max_context": "longest context at this batch", "max_batch": "largest batch at this context",
            "best": "best weight format that fits", "layers": "llama.cpp Q4_K_M layers on the GPU", "none": "none",
            "tokens": "tokens"},
@@ -75,16 +75,17 @@ _FIT_TEXT = {
 
 
 def fit_calculator(lang: str = "en", model: str = "llama-3.1-8b", gpu: str = "rtx-4090", context: int = 8192,
-                   batch: int = 1, weights: str = "bf16", headroom: float = 0.0):
+                   batch: int = 1, weights: str = "bf16", headroom: float | None = None):
     """Does a model fit my GPU: menus for model, GPU (or a custom memory size), format, context,
-    batch and headroom; shows `vramkit.fit.fit`'s report. Returns the ipywidgets.VBox.
+    batch and headroom (default: `vramkit.fit.DEFAULT_HEADROOM`, 5%); shows `vramkit.fit.fit`'s report.
+    Returns the ipywidgets.VBox.
 
     Explained in the chapter "What fits my GPU" (chapters/*/07-fit.ipynb).
     """
     import ipywidgets as w
 
     from .catalog import model_names
-    from .fit import fit, gpu_layers
+    from .fit import DEFAULT_HEADROOM, fit, gpu_layers
     from .hardware import custom_gpu, gpus
 
     check_lang(lang)
@@ -99,7 +100,7 @@ def fit_calculator(lang: str = "en", model: str = "llama-3.1-8b", gpu: str = "rt
     pick_context = w.SelectionSlider(options=[2**k for k in range(10, 18)], value=context,
                                      description=label("context", lang), style=style, layout=w.Layout(width="28em"))
     pick_batch = w.BoundedIntText(value=batch, min=1, max=1024, description=label("batch", lang), style=style)
-    pick_headroom = w.FloatSlider(value=headroom, min=0.0, max=0.3, step=0.05, description=t["headroom"],
+    pick_headroom = w.FloatSlider(value=DEFAULT_HEADROOM if headroom is None else headroom, min=0.0, max=0.3, step=0.05, description=t["headroom"],
                                   style=style, readout_format=".0%")
     result = w.HTML()
 
