@@ -260,17 +260,7 @@ def test_gguf_block_names_alias_the_m_mixes():
     assert dtypes.gguf_model_bytes(spec, "Q4_K") == dtypes.gguf_model_bytes(spec, "Q4_K_M")
 
 
-HYBRIDS = [n for n in catalog.model_names() if vramkit.load_model(n).is_hybrid]
-
-
-@pytest.mark.parametrize("name", HYBRIDS)
-def test_gguf_refuses_hybrid_layers(name):
-    """llama.cpp's ssm_* / shortconv tensors are not modeled: one clear line, not a wrong sum."""
-    with pytest.raises(VramkitError, match="hybrid layers are not modeled"):
-        dtypes.gguf_tensors(vramkit.load_model(name), "Q4_K_M")
-
-
-@pytest.mark.parametrize("name", [n for n in catalog.model_names() if n not in HYBRIDS])
+@pytest.mark.parametrize("name", catalog.model_names())
 def test_gguf_every_tensor_fits_its_block(name):
     """For every catalog model: the file holds each parameter once, and each tensor's type has a
     block that divides its row length (llama.cpp's fallback, e.g. Q4_K -> Q5_0 for 2880-wide rows)."""

@@ -36,12 +36,6 @@ def mixer_tensors(spec, p: str) -> list[tuple[str, tuple[int, ...]]]:
     return _LAYOUTS[kind](spec, p)
 
 
-def _conv_channels(spec) -> int:
-    """Channels of the depthwise conv: its cached state is channels x kernel elements."""
-    conv = next(n for name, n, _ in spec.mixer_state if name == "conv_states")
-    return conv // spec.mixer_conv_kernel
-
-
 def _mamba2(spec, p: str) -> list:
     d = _dims(spec)
     h, inner, state, groups, heads = spec.hidden_size, d["d_inner"], d["d_state"], d["n_group"], d["n_head"]

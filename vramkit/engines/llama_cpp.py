@@ -15,7 +15,14 @@ throughout. The buffers, and where llama.cpp puts them:
   cells padded to 256 (one stream of n_ctx cells with a unified cache); per layer K and V rows of
   ggml_row_size(type, n_embd_k/v_gqa) bytes per cell, on the layer's device (on the host with
   --no-kv-offload). Sliding-window layers get pad(min(n_ctx_seq, n_swa + n_ubatch), 256) cells
-  (full size with --swa-full); MLA (DeepSeek) caches only the compressed latent as K.
+  (full size with --swa-full); MLA (DeepSeek) caches only the compressed latent as K. Llama 4's
+  chunked layers are llama.cpp's own: three of every four, a window of 8192 (the config's chunk and
+  layer pattern do not reach the GGUF).
+- **recurrent state** (hybrids: llama_memory_hybrid = the attention layers' KV above + a
+  llama_memory_recurrent for the Mamba / Gated DeltaNet / short-conv layers): per mixer layer F32
+  rows R = (d_conv - 1) x conv channels and S = d_state x d_inner, max(1, n_seq_max) of each, on
+  the layer's device; counted in `kv_cache_bytes` (llama_get_memory_breakdown's "context"), apart
+  in extra["recurrent_state_bytes"]. Checked byte for byte in tests/reference/llama_cpp_hybrid.json.
 - **compute**: the scratch of the worst-case graph, one ubatch of min(n_ctx, n_ubatch) tokens all
   producing logits, reserved once. vramkit takes the widest moment of that graph (the f32 logits
   of the ubatch beside two rows of hidden state; without flash attention the f32 scores and mask
