@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import llama_cpp_cases as cases
+
 from vramkit.dtypes import gguf_tensors
 from vramkit.engines import llama_cpp as L
 from vramkit.engines.base import EngineRequest
@@ -72,30 +74,14 @@ def test_every_tensor_type_as_llama_quantize_writes_it(key, table):
 
 
 def _request(case) -> EngineRequest:
-    r = case["request"]
-    fa = {-1: "auto", 0: "off", 1: "on"}[r["flash_attn"]]
-    options = {"ubatch_size": r["n_ubatch"], "batch_size": r["n_batch"], "flash_attn": fa,
-               "cache_type_k": r["cache_type_k"], "cache_type_v": r["cache_type_v"],
-               "kv_unified": bool(r["kv_unified"]), "swa_full": bool(r["swa_full"])}
-    return EngineRequest(spec=_spec(case["arch"]), context=r["n_ctx"] // r["n_seq_max"], batch=r["n_seq_max"],
-                         weights=case["ftype"], options=options)
-
-
-def _ids(cases):
-    return [f"{c['arch']}-{c['ftype']}-" + "-".join(str(v) for v in c["request"].values()) for c in cases]
-
-
-_PLANS: dict[int, object] = {}
+    return cases.request(DATA, case)
 
 
 def _plan_of(case):
-    if id(case) not in _PLANS:
-        _PLANS[id(case)] = L.plan(_request(case))
-    return _PLANS[id(case)]
+    return cases.plan_of(DATA, case)
 
 
-def _measured(case, part: str) -> int:
-    return sum(b[part] for b in case["buffers"])
+_measured, _ids = cases.measured, cases.ids
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
