@@ -115,10 +115,41 @@ def settings(req: EngineRequest) -> Settings:
 
     `context` is tokens per sequence and `batch` the sequences served at once (llama-server's
     --parallel): n_ctx = context x batch, one KV stream per sequence unless `kv_unified`.
+    The flags are read once per spec, flags and device (`_flags`); per call only the cells are counted.
     """
+    f = _flags(req)
+    context = require_positive("context", req.context)
+    n_seq = require_positive("batch", req.batch)
+    unified = f["kv_unified"]
+    n_ctx = _pad(context * n_seq, N_CTX_PAD)
+    n_ctx_seq = n_ctx if unified else _pad(n_ctx // n_seq, N_CTX_PAD)
+    n_batch = min(n_ctx, f["batch_size"])
+    n_ubatch = min(n_batch, f["ubatch_size"])
+    return Settings(n_ctx=n_ctx, n_ctx_seq=n_ctx_seq, n_seq=n_seq, n_stream=1 if unified else n_seq,
+                    n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=f["flash"], type_k=f["type_k"],
+                    type_v=f["type_v"], kv_unified=unified, swa_full=f["swa_full"], n_gpu_layers=f["ngl"],
+                    split_mode=f["split"], tensor_split=f["ts"], no_kv_offload=f["no_kv_offload"],
+                    n_cpu_moe=f["n_cpu_moe"], n_devices=f["n_dev"], cuda=f["cuda"])
+
+
+def _flags(req: EngineRequest) -> dict:
+    """`req`'s flags read and checked against its spec and device (memoized per spec: a sweep or
+    the fit solver asks with the same flags thousands of times); options that are not plain values
+    are read afresh, so their error is raised every time."""
+    gpu = req.gpu
+    try:
+        key = ("llama_cpp_flags", tuple(sorted(req.options.items())), req.kv_dtype, req.gpus,
+               None if gpu is None else (gpu.id, gpu.vendor))
+        hash(key)
+    except TypeError:
+        return _read_flags(req)
+    return memo(req.spec, key, lambda: _read_flags(req))
+
+
+def _read_flags(req: EngineRequest) -> dict:
     o = {**DEFAULTS, **{k: v for k, v in dict(req.options).items() if v is not None}}
     spec = req.spec
-    odd = memo(spec, "llama_cpp_odd_layer_types", lambda: sorted(set(spec.layer_types) - PLANNED_LAYER_TYPES))
+    odd = sorted(set(spec.layer_types) - PLANNED_LAYER_TYPES)
     if odd:
         raise VramkitError(f"{spec.source or spec.model_type}: layer type '{odd[0]}' is not in vramkit's "
                            "llama.cpp plan yet (it plans attention, sliding-window, chunked, Mamba, Gated "
@@ -126,14 +157,7 @@ def settings(req: EngineRequest) -> Settings:
     if spec.mixer_layer_count and spec.mixer not in RECURRENT_MIXERS:
         raise VramkitError(f"{spec.source or spec.model_type}: llama.cpp's recurrent state of a '{spec.mixer}' "
                            "mixer is not in vramkit's llama.cpp plan yet")
-    require_positive("context", req.context)
-    n_seq = require_positive("batch", req.batch)
     n_dev = 0 if req.gpu is None else require_positive("gpus", req.gpus)
-    unified = bool(o.get("kv_unified", False))
-    n_ctx = _pad(req.context * n_seq, N_CTX_PAD)
-    n_ctx_seq = n_ctx if unified else _pad(n_ctx // n_seq, N_CTX_PAD)
-    n_batch = min(n_ctx, require_positive("batch_size", o["batch_size"]))
-    n_ubatch = min(n_batch, require_positive("ubatch_size", o["ubatch_size"]))
     fa = str(o["flash_attn"]).lower()
     fa = {"1": "on", "true": "on", "0": "off", "false": "off"}.get(fa, fa)
     if fa not in FLASH_ATTN:
@@ -168,13 +192,13 @@ def settings(req: EngineRequest) -> Settings:
     if ts and (len(ts) > max(n_dev, 1) or any(x < 0 for x in ts) or not any(ts)):
         raise VramkitError(f"--tensor-split {','.join(map(str, ts))}: expected up to {n_dev} non-negative "
                            "proportions, not all zero (one per --gpus device)")
-    n_cpu_moe = require_positive("n_cpu_moe", int(o["n_cpu_moe"]), allow_zero=True)
     vendor = getattr(req.gpu, "vendor", None)
-    return Settings(n_ctx=n_ctx, n_ctx_seq=n_ctx_seq, n_seq=n_seq, n_stream=1 if unified else n_seq,
-                    n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=flash, type_k=type_k, type_v=type_v,
-                    kv_unified=unified, swa_full=bool(o.get("swa_full", False)), n_gpu_layers=ngl,
-                    split_mode=split, tensor_split=ts, no_kv_offload=bool(o["no_kv_offload"]),
-                    n_cpu_moe=n_cpu_moe, n_devices=n_dev, cuda=n_dev > 0 and vendor not in ("apple",))
+    return dict(kv_unified=bool(o.get("kv_unified", False)), batch_size=require_positive("batch_size", o["batch_size"]),
+                ubatch_size=require_positive("ubatch_size", o["ubatch_size"]), flash=flash, type_k=type_k,
+                type_v=type_v, swa_full=bool(o.get("swa_full", False)), ngl=ngl, split=split, ts=ts,
+                no_kv_offload=bool(o["no_kv_offload"]), n_cpu_moe=require_positive("n_cpu_moe", int(o["n_cpu_moe"]),
+                                                                                    allow_zero=True),
+                n_dev=n_dev, cuda=n_dev > 0 and vendor not in ("apple",))
 
 
 # ---- where each layer goes -------------------------------------------------------------------
