@@ -64,6 +64,11 @@ def _box(x, y, w, h, fill, lines, size=12) -> list[str]:
     return out
 
 
+def _text_width(s: str, size: int) -> float:
+    """About how wide `s` renders at `size` px: Hangul and other wide characters take about a full em."""
+    return sum(size * (1.0 if ord(ch) > 0x2E80 else 0.6) for ch in s)
+
+
 def _n(x: int) -> str:
     return f"{x:,}"
 
@@ -361,11 +366,11 @@ def zero_stages(params: int, gpus: int, lang: str = "en", k: int = 12, shown: in
                 else:
                     body.append(_rect(x, by, bw, 12, color, color, rx=1))
         y += 66
-    lx = 180
+    lx = 120
     for key, nbytes, color in parts:
         body.append(_rect(lx, y + 4, 14, 12, color, color, rx=1))
         text = label("dg_zero_legend", lang, what=label(key, lang), b=nbytes)
         body.append(_text(lx + 20, y + 14, text, 12, "start"))
-        lx += 30 + 8 * len(text)
+        lx += 36 + _text_width(text, 12)
     body.append(_text(W / 2, y + 40, label("dg_zero_note", lang), 11, fill="#444"))
     return _svg(W, y + 54, title, body)
