@@ -97,3 +97,18 @@ def test_zero_stages():
 def test_bad_language(llama):
     with pytest.raises(VramkitError, match="language"):
         diagrams.gqa_heads(llama, "fr")
+
+
+def test_each_diagram_references_only_its_own_marker(llama):
+    """Inlined together in one HTML page, no diagram may point at another's arrow marker."""
+    ds = vramkit.load_model("deepseek-v3")
+    svgs = [diagrams.decoder_layer(llama), diagrams.gqa_heads(llama), diagrams.mla_cache(ds),
+            diagrams.paged_kv(llama), diagrams.zero_stages(10**9, 4)]
+    ids = []
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        own = [m.get("id") for m in root.iter(SVG + "marker")]
+        assert len(own) == 1
+        ids += own
+        assert "url(#" not in svg.replace(f"url(#{own[0]})", "")
+    assert len(set(ids)) == len(ids)

@@ -29,13 +29,16 @@ LIGHT = {BLUE: "#c6d5e8", ORANGE: "#fcd7b0", GREEN: "#cbe3c7", RED: "#f5c2c1", P
 
 # ---- SVG primitives ------------------------------------------------------------------------
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+def _svg(width: int, height: int, title: str, body: list[str], kind: str) -> str:
+    """The document; its arrow marker gets an id of its own (`kind`), so that several diagrams
+    inlined in one HTML page never resolve each other's markers."""
+    marker = f"vk-arrow-{kind}"
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" font-family="{FONT}" font-size="13">\n'
             f"<title>{escape(title)}</title>\n"
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>\n'
-            + "\n".join(body) + "\n</svg>")
+            + "\n".join(body).replace("url(#arrow)", f"url(#{marker})") + "\n</svg>")
 
 
 def _rect(x, y, w, h, fill, stroke="#555", rx=4, opacity=None) -> str:
@@ -167,7 +170,7 @@ def decoder_layer(spec: ModelSpec, lang: str = "en", name: str = "") -> str:
     body.append(_text(lx - 4, (res1_y + y) / 2, label("dg_times_layers", lang, layers=spec.num_layers),
                       12, "middle", "bold").replace("<text ", f'<text transform="rotate(-90 {lx - 4} {(res1_y + y) / 2:.1f})" ', 1))
     body.append(_text(W / 2, y + 24, label("dg_layer_note", lang, params=_n(spec.layer_params(0))), 11, fill="#444"))
-    return _svg(W, int(y + 36), title, body)
+    return _svg(W, int(y + 36), title, body, "layer")
 
 
 # ---- GQA -----------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def gqa_heads(spec: ModelSpec, lang: str = "en", name: str = "", kv_dtype: str =
     body.append(_text(W / 2, ykv + 66, label("dg_gqa_bytes", lang, ours=fmt_bytes(ours, "KiB", 0),
                                              full=fmt_bytes(full, "KiB", 0), ratio=full // ours,
                                              dtype=kv_dtype), 12, weight="bold"))
-    return _svg(W, ykv + 84, title, body)
+    return _svg(W, ykv + 84, title, body, "gqa")
 
 
 # ---- MLA -----------------------------------------------------------------------------------
@@ -255,7 +258,7 @@ def mla_cache(spec: ModelSpec, lang: str = "en", name: str = "", kv_dtype: str =
                                       full=fmt_bytes(per_token * expanded // cached, "MiB", 2),
                                       ratio=f"{expanded / cached:.0f}", layers=spec.num_layers, dtype=kv_dtype),
                       12, weight="bold"))
-    return _svg(W, y + 18, title, body)
+    return _svg(W, y + 18, title, body, "mla")
 
 
 # ---- vLLM's paged KV cache -------------------------------------------------------------------
@@ -322,7 +325,7 @@ def paged_kv(spec: ModelSpec, lang: str = "en", name: str = "", lengths=(37, 20,
                                       layers=spec.num_layers, dtype=kv_dtype), 12, weight="bold"))
     body.append(_text(W / 2, y + 20, label("dg_paged_waste", lang, blocks=n_blocks, empty=empty,
                                            tokens=sum(lengths)), 12))
-    return _svg(W, int(y + 34), title, body)
+    return _svg(W, int(y + 34), title, body, "paged")
 
 
 # ---- ZeRO ----------------------------------------------------------------------------------
@@ -373,4 +376,4 @@ def zero_stages(params: int, gpus: int, lang: str = "en", k: int = 12, shown: in
         body.append(_text(lx + 20, y + 14, text, 12, "start"))
         lx += 36 + _text_width(text, 12)
     body.append(_text(W / 2, y + 40, label("dg_zero_note", lang), 11, fill="#444"))
-    return _svg(W, y + 54, title, body)
+    return _svg(W, y + 54, title, body, "zero")
