@@ -112,3 +112,8 @@ def test_each_diagram_references_only_its_own_marker(llama):
         ids += own
         assert "url(#" not in svg.replace(f"url(#{own[0]})", "")
     assert len(set(ids)) == len(ids)
+
+
+def test_paged_kv_refuses_a_model_without_a_cache():
+    with pytest.raises(VramkitError, match="keeps none"):
+        diagrams.paged_kv(vramkit.load_model("bert-base-uncased"), "en")

@@ -287,6 +287,8 @@ def paged_kv(spec: ModelSpec, lang: str = "en", name: str = "", lengths=(37, 20,
     from .inference import kv_bytes_per_token
 
     check_lang(lang)
+    if spec.architecture != "decoder" or not spec.attention_layer_count:
+        raise VramkitError(f"{name or spec.model_type}: paged_kv draws a decoder's KV cache; this model keeps none")
     bs = block_size or DEFAULT_BLOCK_SIZE
     lengths = [int(n) for n in lengths]
     if not lengths or min(lengths) < 1 or bs < 1:
