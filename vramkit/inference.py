@@ -630,11 +630,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     `weights` defaults to the checkpoint's own format when the config has a quantization_config,
     else bf16.
     """
-    from .engines import EngineRequest, check_format
-    from .engines import plan as engine_plan
-    from .hardware import get_gpu
-    from .sources import load_model
-
+    EngineRequest, check_format, engine_plan, llama_cpp, get_gpu, load_model = _upper_floors()
     context, batch = require_positive("context", context), require_positive("batch", batch)
     spec = load_model(model)
     _check_engine(engine)
@@ -671,8 +667,6 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     if engine == "llama.cpp":
         # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
         # types, the compute buffer of --ubatch-size and --flash-attn (vramkit.engines.llama_cpp).
-        from .engines import llama_cpp
-
         s = llama_cpp.settings(request)
         kv = llama_cpp.kv_total_bytes(spec, s)
         act = 0  # inside the compute buffer, counted as overhead
@@ -697,6 +691,23 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
         activation_estimated=spec.is_hybrid)
+
+
+_UPPER: tuple = ()
+
+
+def _upper_floors() -> tuple:
+    """What infer_memory takes from the floors above this one (the engines, hardware, sources),
+    imported on its first call (not at import: they import this module) and then kept at hand."""
+    global _UPPER
+    if not _UPPER:
+        from .engines import EngineRequest, check_format, llama_cpp
+        from .engines import plan as engine_plan
+        from .hardware import get_gpu
+        from .sources import load_model
+
+        _UPPER = (EngineRequest, check_format, engine_plan, llama_cpp, get_gpu, load_model)
+    return _UPPER
 
 
 def _cached(spec: ModelSpec, key: tuple, compute, name):
