@@ -15,7 +15,8 @@ import pytest
 
 from vramkit import catalog, load_model
 
-QWEN35 = ["qwen3.5-397b-a17b", "qwen3.5-122b-a10b", "qwen3.5-35b-a3b", "qwen3.5-27b"]
+QWEN35 = ["qwen3.5-397b-a17b", "qwen3.5-122b-a10b", "qwen3.5-35b-a3b", "qwen3.5-27b", "qwen3.5-9b", "qwen3.5-4b",
+          "qwen3.5-2b", "qwen3.5-0.8b"]
 
 
 def mtp_params(spec) -> int:
@@ -46,14 +47,17 @@ def test_qwen35_checkpoint_is_whole_model_plus_mtp(name):
 
 @pytest.mark.parametrize("name", QWEN35)
 def test_qwen35_card(name):
-    """The card's total is the built model (MTP left out) to within a billion: the cards round
-    396.8 B up to 397B and cut 122.6 B down to 122B, so no one rounding rule holds. Its
-    'activated' count (the A17B / A10B / A3B of the name) is the active parameters, embedding and
-    head included, truncated to whole billions, for all three MoE models."""
+    """The card's total is the built model (MTP left out) cut to the card's last digit, one way or the
+    other: the cards truncate (122.56 B is "122B", 0.853 B "0.8B") except 397B (396.80 B rounded
+    up), so no one rounding rule holds. The 'activated' count (the A17B / A10B / A3B of the name) is
+    the active parameters, embedding and head included, truncated to whole billions, for all three
+    MoE models."""
     entry, spec = catalog.model_entry(name), load_model(name)
     card = entry["published_scope"]["total"]
     total = card.split("B")[0]
-    assert abs(spec.params() / 1e9 - int(total)) < 1
+    scale = 10 ** len(total.partition(".")[2])
+    x = spec.params() / 1e9 * scale
+    assert round(float(total) * scale) in (math.floor(x), math.ceil(x))
     if spec.is_moe:
         activated = card.split(" and ")[1].split("B")[0]
         assert f"{math.floor(spec.active_params() / 1e9)}" == activated

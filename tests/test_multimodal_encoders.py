@@ -279,3 +279,29 @@ def test_with_head_none_is_the_published_backbone(name, capsys):
     pub = catalog.model_entry(name)["published_as"]["params"]
     code, out, _ = _cli(capsys, "params", name, "--head", "none", "--json")
     assert json.loads(out)["params"] == pub
+
+
+@pytest.mark.parametrize("cfg,message", [
+    ({"model_type": "gemma3n", "vision_config": {"architecture": "mobilenetv5_base"}}, "architecture"),
+    ({"model_type": "gemma3n", "vision_config": {"model_args": {"depth": 3}}}, "model_args"),
+    ({"model_type": "gemma3n", "audio_config": {"hidden_size": -4}}, "audio_config.hidden_size"),
+    ({"model_type": "gemma3n", "audio_config": {"sscp_conv_kernel_size": [3, 3]}}, "sscp_conv_kernel_size"),
+    ({"model_type": "qwen3_5", "text_config": [1]}, "text_config"),
+    ({"model_type": "llama4", "vision_config": {"patch_size": 0}}, "patch_size"),
+])
+def test_2026_wrappers_refuse_bad_towers_in_one_line(cfg, message):
+    """Gemma 3n's timm tower is known by architecture only (a table of timm's own counts); a
+    vision_config that changes it, or a malformed tower field, is one clear line."""
+    with pytest.raises(VramkitError, match=message) as err:
+        ModelSpec.from_config(cfg)
+    assert "\n" not in str(err.value)
+
+
+def test_gemma3n_timm_tower_table_is_timm_s_count():
+    """The MobileNetV5 count vramkit keeps equals the timm model transformers built for the fixture."""
+    from vramkit.families.vision_towers import TIMM_PARAMS
+
+    rec = SMALL["gemma3n_small_audio"]
+    built = sum(v for k, v in rec["param_kinds"].items() if k.startswith("model.vision_tower."))
+    assert built == TIMM_PARAMS["mobilenetv5_300m_enc"]
+    assert FIXTURE["sets"]["towers"]["timm"] == "1.0.31"

@@ -14,9 +14,11 @@ and adds what the `...ForConditionalGeneration` class builds beside it, as named
 - qwen3_5 / qwen3_5_moe: Qwen3-VL's vision transformer without DeepStack (merger included); the
   head is tied by the wrapper's `tie_word_embeddings` (default False), whatever text_config says.
 
-Tokens per image (`--images`): Gemma 3n `vision_soft_tokens_per_image` (256) whatever the image;
-Qwen3.5 dynamic resolution as Qwen3-VL (patch 16 x merge 2 = 32 px per token side, 2^16 .. 2^24
-pixels); Llama 4 tiles (inference.image_tokens). Checked against meta-device models in
+Tokens per image (`--images`): Gemma 3n `vision_soft_tokens_per_image` (256) whatever the image
+(its audio, 188 soft tokens per clip, is not modelled); Qwen3.5 dynamic resolution as Qwen3-VL
+(transformers maps both to Qwen3VLProcessor and Qwen2VLImageProcessor: patch 16 x merge 2 = 32 px
+per token side; the pixel limits 2^16 .. 2^24 are Qwen3-VL's published preprocessor_config, taken
+for Qwen3.5's, which was not seen); Llama 4 tiles (inference.image_tokens). Checked against meta-device models in
 tests/reference/static_multimodal_encoders.json.
 """
 from __future__ import annotations
