@@ -69,13 +69,14 @@ MODELS = {
     "google/gemma-3-27b-it": "gemma-3-27b-it",
     "mistralai/Mistral-Small-3.1-24B-Instruct-2503": "mistral-small-3.1-24b",
     "RedHatAI/Mistral-Small-3.1-24B-Instruct-2503-quantized.w8a8": "mistral-small-3.1-24b",
+    # chunked local attention: 36 chunked (8,192) + 12 full layers -> 4 KV-cache groups of 12
+    "meta-llama/Llama-4-Scout-17B-16E-Instruct": "llama-4-scout-17b-16e-instruct",
 }
 SKIP = {
     "deepseek-ai/DeepSeek-V2-Lite-Chat": "model_type deepseek_v2 is not read by vramkit",
     "google/gemma-3-12b-it": "multimodal checkpoint not in vramkit's catalog (gemma-3-27b-it is asked)",
     "google/gemma-3-4b-it": "multimodal checkpoint not in vramkit's catalog (gemma-3-27b-it is asked)",
     "moonshotai/Kimi-VL-A3B-Instruct": "multimodal DeepSeek-V3 variant (MoonViT tower)",
-    "meta-llama/Llama-4-Scout-17B-16E-Instruct": "multimodal Llama 4 (vision tower, chunked attention)",
     "ibm-granite/granite-3.1-2b-instruct": "model_type granite is not read by vramkit",
     "ibm-granite/granite-3.1-8b-instruct": "model_type granite is not read by vramkit",
     "ibm-granite/granite-3.3-8b-instruct": "model_type granite is not read by vramkit",

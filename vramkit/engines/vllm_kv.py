@@ -71,8 +71,21 @@ class Layout:
     mamba_block_size: int = 0  # a Mamba group's block size in tokens (0 = max_model_len: mode "none")
 
 
+_TORCH_NAMES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float": "fp32"}
+
+
 def _dtype_bytes(name: str) -> int:
     return int(get_format(name).bits // 8)
+
+
+def _state_dtype(name, default: str, flag: str) -> str:
+    """A --mamba-*-dtype value as a vramkit format name ("auto": `default`)."""
+    if name in (None, "auto"):
+        return default
+    name = _TORCH_NAMES.get(str(name).lower(), str(name).lower())
+    if name not in ("fp32", "fp16", "bf16"):
+        raise VramkitError(f"--{flag}: expected auto, float32, float16 or bfloat16, got {name!r}")
+    return name
 
 
 def layer_kinds(spec: ModelSpec, i: int) -> tuple[str, ...]:
@@ -104,21 +117,19 @@ def mamba_ssm_dtype(spec: ModelSpec, version: str, model_dtype: str, options: di
     """The SSM state's dtype: --mamba-ssm-cache-dtype, else vLLM's per-model "auto"."""
     chosen = options.get("mamba_ssm_cache_dtype")
     if chosen not in (None, "auto"):
-        return str(chosen)
-    conv = options.get("mamba_cache_dtype")
+        return _state_dtype(chosen, model_dtype, "mamba-ssm-cache-dtype")
     if spec.model_type == "nemotron_h":
         return "fp16" if version == "0.19" else "fp32"
     if spec.model_type in ("qwen3_5_text", "qwen3_5_moe_text", "qwen3_5", "qwen3_5_moe"):
         return "fp32"  # the published configs' mamba_ssm_dtype
-    return str(conv) if conv not in (None, "auto") else model_dtype
+    return _state_dtype(options.get("mamba_cache_dtype"), model_dtype, "mamba-cache-dtype")
 
 
 def mamba_page(spec: ModelSpec, tp: int, version: str, model_dtype: str, options: dict) -> tuple[int, tuple]:
     """(bytes, ((name, elements, dtype), ...)) of one Mamba layer's state for one request on one rank."""
     d = dict(spec.mixer_dims)
     k = spec.mixer_conv_kernel
-    conv_dtype = options.get("mamba_cache_dtype")
-    conv_dtype = model_dtype if conv_dtype in (None, "auto") else str(conv_dtype)
+    conv_dtype = _state_dtype(options.get("mamba_cache_dtype"), model_dtype, "mamba-cache-dtype")
     ssm_dtype = mamba_ssm_dtype(spec, version, model_dtype, options)
     if spec.mixer == "mamba2":
         g = d["n_group"]
