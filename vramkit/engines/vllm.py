@@ -17,8 +17,10 @@ vllm/v1/core/kv_cache_utils.py), per GPU (one worker per tensor/pipeline-paralle
   With the 1,024-sequence defaults of H100-class GPUs the sampler's logits dominate.
 - KV: one page is block_size tokens x KV heads on this rank (num_kv_heads // TP, at least 1:
   replicated when TP exceeds them) x head_dim x 2 (K and V; MLA: one latent) x dtype bytes.
-  Sliding-window and full layers form KV-cache groups of equal size sharing one block pool
-  (`_get_kv_cache_groups_uniform_page_size`).
+  Sliding-window, chunked (Llama 4), full and Mamba (Mamba/Mamba-2/Gated DeltaNet/short-conv
+  state) layers form KV-cache groups of equal size sharing one block pool; a hybrid's attention
+  block grows until its page holds a Mamba page, and KV-shared layers hold none
+  (`_get_kv_cache_groups_uniform_page_size`; the rules in vramkit.engines.vllm_kv).
 
 Every number is bytes (int). Version profiles (`options["vllm_version"]`): "0.28" (current: the
 CUDA-graph estimate is subtracted, the default since v0.21.0, and GPUs of 160 GiB and more get
