@@ -223,6 +223,11 @@ def _args_vllm(p: argparse.ArgumentParser) -> None:
     g.add_argument("--enforce-eager", action="store_true", default=None, help="no CUDA graphs")
     g.add_argument("--vllm-version", default=None, help="0.28 (current: CUDA graphs profiled), 0.19, or 0.6 (the V0 engine)")
     g.add_argument("--entrypoint", default=None, help="serve (vllm serve, default) or llm (the LLM class)")
+    g.add_argument("--enable-prefix-caching", action=argparse.BooleanOptionalAction, default=None,
+                   help="hybrids: Mamba state cached per block (0.28 default on, 0.19 off)")
+    g.add_argument("--mamba-cache-mode", default=None, help="none, align (0.28's default with prefix caching) or all")
+    g.add_argument("--mamba-cache-dtype", default=None, help="Mamba conv/SSM state dtype (auto: the model's)")
+    g.add_argument("--mamba-ssm-cache-dtype", default=None, help="SSM state dtype (auto: per model, see vllm_kv)")
 
 
 def _engine_options(args) -> dict:

@@ -69,13 +69,14 @@ MODELS = {
     "google/gemma-3-27b-it": "gemma-3-27b-it",
     "mistralai/Mistral-Small-3.1-24B-Instruct-2503": "mistral-small-3.1-24b",
     "RedHatAI/Mistral-Small-3.1-24B-Instruct-2503-quantized.w8a8": "mistral-small-3.1-24b",
+    # chunked local attention: 36 chunked (8,192) + 12 full layers -> 4 KV-cache groups of 12
+    "meta-llama/Llama-4-Scout-17B-16E-Instruct": "llama-4-scout-17b-16e-instruct",
 }
 SKIP = {
     "deepseek-ai/DeepSeek-V2-Lite-Chat": "model_type deepseek_v2 is not read by vramkit",
     "google/gemma-3-12b-it": "multimodal checkpoint not in vramkit's catalog (gemma-3-27b-it is asked)",
     "google/gemma-3-4b-it": "multimodal checkpoint not in vramkit's catalog (gemma-3-27b-it is asked)",
     "moonshotai/Kimi-VL-A3B-Instruct": "multimodal DeepSeek-V3 variant (MoonViT tower)",
-    "meta-llama/Llama-4-Scout-17B-16E-Instruct": "multimodal Llama 4 (vision tower, chunked attention)",
     "ibm-granite/granite-3.1-2b-instruct": "model_type granite is not read by vramkit",
     "ibm-granite/granite-3.1-8b-instruct": "model_type granite is not read by vramkit",
     "ibm-granite/granite-3.3-8b-instruct": "model_type granite is not read by vramkit",
@@ -197,6 +198,39 @@ def hand_entries() -> list[dict]:
     return out
 
 
+# Hybrid (Gated DeltaNet + attention) start-up lines quoted in public threads whose memory budget
+# (an FP8-Marlin checkpoint, a multimodal tower, an unknown GPU share) vramkit cannot reproduce:
+# each is checked on the KV layout alone (attention block size; the tokens and concurrency vLLM
+# prints for the pool's whole blocks, `blocks_inferred` being the one block count that prints them).
+# The models are Qwen3_5ForConditionalGeneration checkpoints of Qwen3.5-27B's shape (64 layers,
+# 16 full attention with 4 KV heads of 256, 48 Gated DeltaNet), asked as qwen3.5-27b.
+_LAYOUT_ONLY = "memory budget not reproducible (checkpoint format and tower not in vramkit); KV layout checked"
+LAYOUT = [
+    {"id": "lmcache-5079-qwen3.8-27b-h200-tp1", "source": "https://github.com/LMCache/LMCache/pull/5079",
+     "vllm_version": "unstated (2026-09, Platform._align_hybrid_block_size era)", "gpu": "NVIDIA H200",
+     "model": "Qwen/Qwen3.8-27B (same block size as Qwen3.6-27B, per the thread)",
+     "flags": {"mamba_cache_mode": "align", "enable_prefix_caching": True, "load_format": "dummy"},
+     "ask": {"model": "qwen3.5-27b", "weights": "bf16", "kv_dtype": None,
+             "options": {"vllm_version": "0.28", "tensor_parallel_size": 1, "max_model_len": 262144,
+                         "enable_prefix_caching": True, "mamba_cache_mode": "align"}},
+     "printed": {"attention_block_size": 784}},
+    {"id": "talos-1995-qwen3.8-27b-fp8-tp2", "source": "https://github.com/mitchross/talos-argocd-proxmox/pull/1995",
+     "vllm_version": "unstated (2026-08; prints the group-aware token capacity)", "gpu": "2x NVIDIA GeForce RTX 3090",
+     "model": "Qwen3.8-27B-FP8",
+     "flags": {"max_model_len": 131072, "max_num_seqs": 2, "tensor_parallel_size": 2, "gpu_memory_utilization": 0.92,
+               "kv_cache_dtype": "fp8_e4m3", "enable_prefix_caching": True, "max_num_batched_tokens": 8192},
+     "ask": {"model": "qwen3.5-27b", "weights": "bf16", "kv_dtype": "fp8_e4m3",
+             "options": {"vllm_version": "0.28", "tensor_parallel_size": 2, "max_model_len": 131072,
+                         "max_num_batched_tokens": 8192, "max_num_seqs": 2, "enable_prefix_caching": True}},
+     "blocks_inferred": 208,
+     "printed": {"attention_block_size": 1568, "kv_tokens": 302921, "max_concurrency": 2.31}},
+]
+
+
+def layout_entries() -> list[dict]:
+    return [dict(e, skip=None, miss=None, layout_only=_LAYOUT_ONLY) for e in LAYOUT]
+
+
 def main(clone: str) -> None:
     names = subprocess.run(["git", "-C", clone, "ls-tree", "--name-only", f"{COMMIT}:{LOGS}"],
                            capture_output=True, text=True, check=True).stdout.split()
@@ -208,6 +242,7 @@ def main(clone: str) -> None:
                               capture_output=True, text=True, check=True).stdout
         entries.append(parse(text, name))
     entries += hand_entries()
+    entries += layout_entries()
     doc = {"id": "vllm-startup-logs", "title": "vLLM start-up logs (weights, peak, non-torch, KV blocks)",
            "source": "vLLM start-up logs published in public repositories and vLLM issues",
            "generator": "tests/reference/generate_vllm_logs.py",

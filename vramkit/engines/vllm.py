@@ -17,8 +17,10 @@ vllm/v1/core/kv_cache_utils.py), per GPU (one worker per tensor/pipeline-paralle
   With the 1,024-sequence defaults of H100-class GPUs the sampler's logits dominate.
 - KV: one page is block_size tokens x KV heads on this rank (num_kv_heads // TP, at least 1:
   replicated when TP exceeds them) x head_dim x 2 (K and V; MLA: one latent) x dtype bytes.
-  Sliding-window and full layers form KV-cache groups of equal size sharing one block pool
-  (`_get_kv_cache_groups_uniform_page_size`).
+  Sliding-window, chunked (Llama 4), full and Mamba (Mamba/Mamba-2/Gated DeltaNet/short-conv
+  state) layers form KV-cache groups of equal size sharing one block pool; a hybrid's attention
+  block grows until its page holds a Mamba page, and KV-shared layers hold none
+  (`_get_kv_cache_groups_uniform_page_size`; the rules in vramkit.engines.vllm_kv).
 
 Every number is bytes (int). Version profiles (`options["vllm_version"]`): "0.28" (current: the
 CUDA-graph estimate is subtracted, the default since v0.21.0, and GPUs of 160 GiB and more get
@@ -34,6 +36,7 @@ from ..dtypes import get_format
 from ..errors import VramkitError
 from ..model import SLIDING, ModelSpec, memo
 from ..monotone import largest_true
+from . import vllm_kv
 from .base import DeviceMemory, EnginePlan, EngineRequest
 
 GIB = 1 << 30
@@ -223,36 +226,21 @@ def _activation(spec: ModelSpec, tokens: int, seqs: int, dtype_bytes: float, tp:
     return max(forward, int(logits + tokens * h * dtype_bytes) + moe)
 
 
-def _kv_layout(spec: ModelSpec, layers: range, tp: int, block_size: int, kv_bytes: float):
-    """(page bytes, group size, groups as (kind, n_layers)) for one rank's layers."""
-    kv_heads = max(1, spec.num_kv_heads // tp)
-    if spec.is_mla:
-        per_token = spec.kv_lora_rank + spec.qk_rope_head_dim  # one latent, not split by TP
-    else:
-        per_token = 2 * kv_heads * spec.head_dim
-    page = int(block_size * per_token * kv_bytes)
-    kinds: dict[str, int] = {}
-    for i in layers:
-        kind = SLIDING if spec.layer_types and spec.layer_types[i] == SLIDING and spec.sliding_window else "full"
-        kinds[kind] = kinds.get(kind, 0) + 1
-    smallest, largest = min(kinds.values()), max(kinds.values())
-    group = largest if largest < smallest * 1.25 else smallest
-    groups = [(kind, min(group, n - j * group)) for kind, n in kinds.items() for j in range(-(-n // group))]
-    return page, group, groups
+def _kv_layout(spec: ModelSpec, layers: range, tp: int, block_size: int, kv_bytes: float, *,
+               version: str = DEFAULT_VERSION, model_dtype: str = "bf16", options: dict | None = None):
+    """(page bytes, group size, groups as (kind, n_layers), the whole Layout) for one rank's layers
+    (vramkit.engines.vllm_kv: attention, sliding, chunked and Mamba specs, the hybrid block size)."""
+    lay = vllm_kv.layout(spec, layers, tp, block_size, kv_bytes, version=version, model_dtype=model_dtype,
+                         options=options or {})
+    return lay.page, lay.group, lay.groups, lay
 
 
-def _blocks_per_request(spec: ModelSpec, groups, block_size: int, max_model_len: int, batched: int) -> int:
-    """Blocks one max_model_len request needs across the groups (kv_cache_utils
-    `max_memory_usage_bytes`: a sliding group needs its window plus a batch, plus one block)."""
-    full = -(-max_model_len // block_size)
-    n = 0
-    for kind, _ in groups:
-        if kind == SLIDING:
-            tokens = min(spec.sliding_window - 1 + batched, max_model_len)
-            n += -(-tokens // block_size) + 1
-        else:
-            n += full
-    return n
+def _blocks_per_request(spec: ModelSpec, lay, max_model_len: int, batched: int, version: str = DEFAULT_VERSION,
+                        pp: int = 1) -> int:
+    """Blocks one max_model_len request needs across the groups (kv_cache_utils `max_memory_usage_bytes`:
+    a sliding group its window plus the tokens in flight plus one block, a chunked group its chunk plus
+    those tokens, a Mamba group 1 or 2 blocks, a full group the whole length)."""
+    return vllm_kv.blocks_per_request(spec, lay, max_model_len, vllm_kv.in_flight_tokens(version, batched, pp))
 
 
 def plan(request: EngineRequest) -> EnginePlan:
@@ -281,10 +269,11 @@ def plan(request: EngineRequest) -> EnginePlan:
     setup = _ranks(spec, request, flags, batched, seqs) if key is None else \
         memo(spec, key, lambda: _ranks(spec, request, flags, batched, seqs))
     ranks, blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested = setup
-    tp, pp, block_size, gpu = flags["tp"], flags["pp"], flags["block_size"], request.gpu
+    tp, pp, gpu = flags["tp"], flags["pp"], request.gpu
+    block_size = ranks[0]["layout"].block_size  # a hybrid's attention block grows to hold a Mamba page
     devices, needs = [], []
     for r in ranks:
-        need = r["page"] * r["group"] * _blocks_per_request(spec, r["groups"], block_size, max_model_len, batched)
+        need = r["page"] * r["group"] * _blocks_per_request(spec, r["layout"], max_model_len, batched, version, pp)
         needs.append(need)
         for t in range(tp):
             devices.append(DeviceMemory(
@@ -299,14 +288,15 @@ def plan(request: EngineRequest) -> EnginePlan:
     fits = (not too_long and all(0 < r["available"] and need <= r["available"] for r, need in zip(ranks, needs))) \
         if total else None
     groups = ranks[0]["groups"]
-    need_blocks = needs[0] // (ranks[0]["page"] * ranks[0]["group"])
     per_block = ranks[0]["page"] * ranks[0]["group"]
+    need_blocks = needs[0] // per_block if per_block else 0
     n_groups = len(groups)
-    tokens = blocks // n_groups * block_size
+    tokens = vllm_kv.printed_tokens(version, ranks[0]["layout"], blocks, need_blocks, max_model_len)
     concurrency = round(blocks / need_blocks, 2) if need_blocks else None
+    lay = ranks[0]["layout"]
     notes = (
         "activation peak, non-torch memory and the CUDA-graph estimate are estimates (see vramkit.engines.vllm)",
-        "KV pool in whole blocks, grouped as vLLM groups sliding and full layers",
+        "KV pool in whole blocks, grouped as vLLM groups full, sliding, chunked and Mamba layers",
     )
     extra = {
         "vllm": {"version_profile": version, "gpu_memory_utilization": flags["util"], "total_memory_bytes": total,
@@ -317,9 +307,13 @@ def plan(request: EngineRequest) -> EnginePlan:
                  "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
                  "block_bytes": per_block, "kv_cache_groups": n_groups,
                  "blocks_per_request": need_blocks,
+                 "mamba_page_bytes": lay.mamba_page, "mamba_cache_mode": lay.mamba_mode,
+                 "group_kinds": [k for k, _ in groups],
                  "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
                             "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
-                            "groups": [list(g) for g in r["groups"]]} for r in ranks]},
+                            "groups": [list(g) for g in r["groups"]], "block_size": r["layout"].block_size,
+                            "mamba_page_bytes": r["layout"].mamba_page, "mamba_cache_mode": r["layout"].mamba_mode,
+                            "mamba_block_size": r["layout"].mamba_block_size} for r in ranks]},
     }
     return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
                       host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
@@ -382,7 +376,8 @@ def _ranks(spec: ModelSpec, request: EngineRequest, flags: dict, batched: int, s
     fmt = get_format("bf16" if weights == "checkpoint" else weights)  # a checkpoint computes in bf16
     dtype_bytes = (fmt.bits / 8) if fmt.bits >= 16 and fmt.kind == "float" else 2
     # kv_cache_dtype "auto" is the model's dtype (bf16 under quantized weights).
-    kv_dtype = request.kv_dtype or (fmt.name if fmt.name in ("fp16", "fp32") else "bf16")
+    model_dtype = fmt.name if fmt.name in ("fp16", "fp32") else "bf16"
+    kv_dtype = request.kv_dtype or model_dtype
     kv_bytes = get_format(kv_dtype).bits / 8
     non_torch = NON_TORCH["v0"] if version == "0.6" else \
         NON_TORCH["tp"] if tp > 1 else NON_TORCH["pp"] if pp > 1 else NON_TORCH["tp1"]
@@ -398,9 +393,11 @@ def _ranks(spec: ModelSpec, request: EngineRequest, flags: dict, batched: int, s
         act = _activation(spec, batched, min(seqs, batched), dtype_bytes, tp, stage == pp - 1,
                           pp > 1 and stage < pp - 1, version)
         available = requested - w - act - non_torch - cudagraph
-        page, group, groups = _kv_layout(spec, layers, tp, flags["block_size"], kv_bytes)
+        page, group, groups, lay = _kv_layout(spec, layers, tp, flags["block_size"], kv_bytes, version=version,
+                                              model_dtype=model_dtype, options=request.options)
         ranks.append(dict(stage=stage, weights=w, activation=act, available=available, page=page,
-                          group=group, groups=groups, blocks=max(available, 0) // (page * group)))
+                          group=group, groups=groups, layout=lay,
+                          blocks=max(available, 0) // (page * group) if page * group else 0))
     blocks = min(r["blocks"] for r in ranks)
     return tuple(ranks), blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested
 
@@ -413,14 +410,19 @@ def longest_model_len(spec: ModelSpec, plan: EnginePlan, batch: int = 1, limit: 
     token does not fit. (For the V0 profile ask `plan` again per length: its profile run grows.)
     """
     v = plan.extra["vllm"]
-    bs, batched, blocks = v["block_size"], v["max_num_batched_tokens"], plan.kv_blocks
+    batched, blocks = v["max_num_batched_tokens"], plan.kv_blocks
+    version, pp = v["version_profile"], v["pipeline_parallel_size"]
+    lays = [vllm_kv.Layout(block_size=r["block_size"], page=r["page_bytes"], group=r["group_size"],
+                           groups=tuple(tuple(g) for g in r["groups"]), mamba_page=r["mamba_page_bytes"],
+                           mamba_mode=r["mamba_cache_mode"], mamba_block_size=r["mamba_block_size"])
+            for r in v["ranks"]]
     limit = min(limit, spec.max_position_embeddings or limit)  # vLLM refuses longer
 
     def ok(n: int) -> bool:
-        for r in v["ranks"]:
-            need = _blocks_per_request(spec, r["groups"], bs, n, batched)
+        for r, lay in zip(v["ranks"], lays):
+            need = _blocks_per_request(spec, lay, n, batched, version, pp)
             if r["available_kv_bytes"] <= 0 or r["page_bytes"] * r["group_size"] * need > r["available_kv_bytes"]:
                 return False
-        return blocks >= batch * _blocks_per_request(spec, v["ranks"][0]["groups"], bs, n, batched)
+        return blocks >= batch * _blocks_per_request(spec, lays[0], n, batched, version, pp)
 
     return largest_true(ok, limit)
