@@ -84,3 +84,10 @@ def test_cli_fit_states_the_headroom_it_used():
         with contextlib.redirect_stdout(out):
             assert main(argv) in (0, None)
         assert json.loads(out.getvalue())["headroom"] == expected
+
+
+def test_vllm_plans_inside_its_own_utilization_not_our_headroom():
+    # vLLM pre-allocates gpu_memory_utilization of the card: fit takes no headroom off again, and says so
+    report = fit("llama-3.1-8b", "rtx-4090", 8192, engine="vllm")
+    assert report.headroom == 0.0
+    assert report.budget_bytes == fit("llama-3.1-8b", "rtx-4090", 8192, engine="vllm", headroom=0.2).budget_bytes
