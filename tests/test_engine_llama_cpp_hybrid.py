@@ -6,7 +6,8 @@ Falcon-H1; Mamba-1: Jamba; Gated DeltaNet: Qwen3-Next; short convolution: LFM2) 
 chunked attention, converted by llama.cpp's own convert_hf_to_gguf.py and quantized by its
 llama-quantize (b11312), then planned by llama.cpp (llama_get_memory_breakdown). Every tensor's
 type and shape, the model bytes and the KV + recurrent-state bytes must match exactly; the compute
-buffer is an estimate (see COMPUTE_TOLERANCE).
+buffer within 5% (median 0.03%), but for the three architectures in COMPUTE_EXCEPTIONS (worst: Llama 4,
++12.4%, an over-estimate), each explained there.
 """
 import json
 import math
@@ -25,13 +26,29 @@ from vramkit.model import ModelSpec
 DATA = json.loads((Path(__file__).parent / "reference" / "llama_cpp_hybrid.json").read_text())
 CASES = [c for c in DATA["cases"] if "buffers" in c]
 TABLES = sorted(DATA["tensors"].items())
-# The compute buffer of a hybrid is an estimate: the attention, MLP and logits moments are the
-# transformer plan's; the Mamba / DeltaNet / conv moment is read from llama.cpp's graph builders
-# (src/models/mamba-base.cpp and friends) without ggml-alloc's reuse of freed buffers. Measured:
-# median 2.1%, 90% of the cases within 6%, worst 18% (Llama 4 with 4 sequences under flash
-# attention), so every case within 20% and the median within 3%.
-COMPUTE_TOLERANCE = 0.20
-COMPUTE_MEDIAN_TOLERANCE = 0.03
+# The compute buffer of a hybrid is the widest moment of llama.cpp's graph, each moment's live
+# tensors read from ggml-alloc's own allocation trace (ggml-alloc.c built with GGML_ALLOCATOR_DEBUG,
+# preloaded under the probe): the Mamba-2 moment is the copy of z with the previous layer's y and z
+# left as holes below the in-projection; without flash attention the transposed V's I64 index is
+# alive in every layer; a shared expert or Q's attention gate keeps one more hidden row beside the
+# scores; interleaved dense / MoE layers take the wider MLP; a recurrent layer's MLP keeps no
+# attention output. Measured over the 152 cases: median 0.03%, 143 within 5%, worst 12.4%.
+# What stays outside 5% is where ggml-alloc's best fit puts one tensor in a hole left by an
+# earlier layer or not (one tensor's size either way), which only a replay of the allocator decides:
+COMPUTE_TOLERANCE = 0.05
+COMPUTE_EXCEPTIONS = {
+    # Layer 0's dense MLP (1024 wide): with one sequence under flash attention the SwiGLU product lands
+    # in a hole and the peak is gate + up (+12.4%); with 4 sequences the chunked layers' mask is freed
+    # before layer 2's MLP peaks (+9.0%). vramkit counts gate, up, product and every mask: over, not under.
+    "llama4_text": 0.13,
+    # The second Mamba-2 layer's in-projection lands above a 1.37 MB hole the earlier layers' freed
+    # tensors leave (Granite 4.0-H, the same Mamba-2 dims with MoE MLPs, has none: within 0.5%): -7.0%.
+    "bamba": 0.075,
+    # Four sequences: a 2.4 MB hole between the in-projection and the conv output, under the scan's
+    # output with its four states, beside the parallel attention's output (-5.3%).
+    "falcon_h1": 0.06,
+}
+COMPUTE_MEDIAN_TOLERANCE = 0.005
 
 
 def _spec(arch: str) -> ModelSpec:
@@ -129,7 +146,8 @@ def _compute_error(case) -> float:
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_compute_buffer_estimate(case):
-    assert abs(_compute_error(case)) <= COMPUTE_TOLERANCE, _plan_of(case).extra["compute_moment"]
+    tolerance = COMPUTE_EXCEPTIONS.get(case["arch"], COMPUTE_TOLERANCE)
+    assert abs(_compute_error(case)) <= tolerance, _plan_of(case).extra["compute_moment"]
 
 
 def test_compute_buffer_estimate_median():
@@ -137,5 +155,7 @@ def test_compute_buffer_estimate_median():
 
     errors = [abs(_compute_error(c)) for c in CASES]
     assert statistics.median(errors) <= COMPUTE_MEDIAN_TOLERANCE
+    # the exceptions are few: nine cases in ten within 5%
+    assert sum(e <= COMPUTE_TOLERANCE for e in errors) >= 0.9 * len(errors)
     # the recurrent layer's moment is the widest one in some cases (it is modelled, not ignored)
     assert any(_plan_of(c).extra["compute_moment"] == "mixer" for c in CASES)

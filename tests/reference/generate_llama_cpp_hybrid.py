@@ -14,6 +14,13 @@ SentencePiece vocabulary of `vocab_size` pieces (the models have no tokenizer fi
 changes no tensor). Never run by the test suite.
 
     python tests/reference/generate_llama_cpp_hybrid.py --llama PATH/TO/llama.cpp [--archs a,b]
+
+The compute-buffer rules of vramkit/engines/llama_cpp.py (compute_phases) were read from the
+allocator's own trace of these files: ggml/src/ggml-alloc.c compiled alone as a shared library with
+GGML_ALLOCATOR_DEBUG defined (its max_size log printed to stderr with each live tensor's name, op,
+offset and bytes, and a marker in ggml_dyn_tallocr_reset), linked against libggml-base and
+LD_PRELOADed under the probe (`probe MODEL N_CTX N_BATCH N_UBATCH N_SEQ FA TK TV 1 UNIFIED SWA_FULL`);
+the last max_size line of the last reserve lists what is alive, and the holes, at the peak.
 """
 from __future__ import annotations
 

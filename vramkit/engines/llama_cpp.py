@@ -30,7 +30,8 @@ throughout. The buffers, and where llama.cpp puts them:
   percent (fragmentation of ggml-alloc is not modelled). CUDA runs the same graph; from ggml-cuda's
   source it adds, under flash attention with a K/V cache that is not f16, an f16 copy of K and V
   (n_kv rows) inside the attention node, and the host keeps a CUDA_Host buffer for the token
-  embedding rows of the ubatch.
+  embedding rows of the ubatch. Hybrids add the recurrent layer's moment (checked against
+  ggml-alloc's trace: tests/reference/llama_cpp_hybrid.json, median 0.03%, nine cases in ten within 5%).
 - **output buffer**: host memory for the logits of n_seq_max rows (it grows at run time when a
   batch asks for more outputs).
 """
@@ -422,6 +423,11 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
         rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
     else:
         rows = 4 * h + q + kv + 5
+        if spec.attention_gate or (spec.is_moe and spec.shared_expert_size):
+            # Measured (qwen3_next, granitemoehybrid, llama4_text in llama_cpp_hybrid.json): one more
+            # hidden-size row below the scores, the attention gate's half of Q (Q and gate come out of
+            # one product) or the routed experts' output waiting for the shared expert's.
+            rows += h
     logits = f4 * ub * (spec.vocab_size + 2 * h + 1)
     if spec.is_mla:
         # DeepSeek's graph leaves two to four hidden-size rows (and 18 floats) alive or unused
@@ -449,28 +455,39 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     # The MLP moment: gate, up and their product (3 x width) beside 4 rows of hidden state, while
     # the masks (graph inputs, alive until the last layer's attention) still hold their bytes.
     masks = (2 if s.flash_attn else 4) * ub * sum(sizes)
+    # The widest MLP of any layer: where dense and MoE layers interleave (Llama 4, Jamba) the dense
+    # layers' MLP may be the wider one.
+    widths = []
     if spec.is_moe:
-        k, w = spec.experts_per_token, spec.moe_intermediate_size
-        ffn = f4 * ub * (3 * k * w + 4 * h + 7) + masks
-    else:
-        ffn = f4 * ub * (3 * spec.intermediate_size + 4 * h + 7) + masks
+        widths.append(spec.experts_per_token * spec.moe_intermediate_size)
+    if not spec.is_moe or not all(spec.moe_layers):
+        widths.append(spec.intermediate_size)
+    # In a recurrent layer's MLP (Jamba, LFM2, Bamba...) no attention output is kept beside it: one
+    # hidden-size row fewer (measured in llama_cpp_hybrid.json); Nemotron-H's MLPs are layers of their own.
+    n_rows = 3 if spec.mixer_layer_count and not spec.mlp_layers else 4
+    ffn = f4 * ub * (3 * max(widths) + n_rows * h + 7) + masks
     if not s.flash_attn:
         ffn += f4 * ub * h
     out = {"logits": logits, "attention": attention, "ffn": ffn}
     if spec.mixer_layer_count:
         out["mixer"] = _mixer_phase(spec, s, ub) + masks
+        if not s.flash_attn and spec.attention_layer_count:
+            # Without flash attention V is stored transposed, scattered by an I64 index per element
+            # (attn_inp_v_idxs, a graph input alive through every layer): n_embd_v_gqa x ubatch.
+            out["mixer"] += 8 * ub * spec.num_kv_heads * spec.value_head_dim * len(sizes)
     if not spec.attention_layer_count:
         out["attention"] = 0
     return out
 
 
 def _mixer_phase(spec: ModelSpec, s: Settings, ub: int) -> int:
-    """The widest moment of a recurrent layer (an estimate, read from llama.cpp's graph builders):
-    the layer's input, its in-projection and the conv window, the conv output and its activation,
-    the scan's output beside the gathered states (f32 rows of the ubatch), and, in Falcon-H1's
-    parallel layer, the attention output waiting for the mixer's. ggml-alloc's reuse of freed
-    buffers is not modelled: measured against the CPU backend it is within a few percent at
-    ubatch 128-256 and up to 12% low at 512 (tests/reference/llama_cpp_hybrid.json)."""
+    """The widest moment of a recurrent layer, read from llama.cpp's graph builders
+    (src/models/mamba-base.cpp and friends) and ggml-alloc's allocation trace: the layer's input, its
+    in-projection and the conv window, the conv output and its activation, the scan's output beside
+    the gathered states (f32 rows of the ubatch), and, in Falcon-H1's parallel layer, the attention
+    output waiting for the mixer's; for a later Mamba-2 layer the copy of z above the holes the
+    previous layer leaves. Within 5% of the CPU backend's reservation but for a hole an earlier layer
+    leaves or not (Bamba -7%, tests/reference/llama_cpp_hybrid.json)."""
     d = dict(spec.mixer_dims)
     h, f4 = spec.hidden_size, 4
     state = sum(n for name, n, _ in spec.mixer_state if name == "recurrent_states") * max(1, s.n_seq)
@@ -479,6 +496,12 @@ def _mixer_phase(spec: ModelSpec, s: Settings, ub: int) -> int:
         conv = inner + 2 * g * st
         proj = 2 * inner + 2 * g * st + nh
         rows = h + proj + 2 * conv + 2 * inner + 4 * nh
+        # A later Mamba-2 layer's widest moment is the contiguous copy of z: above the embedding
+        # rows, the previous layer's y and z (2 x d_inner, freed but not reusable for the larger
+        # in-projection), the residual, zxBCdt, the conv output and z; the states sit in holes.
+        later = 2 * h + proj + conv + 3 * inner
+        if later * ub > rows * ub + state:
+            rows, state = later, 0
     elif spec.mixer == "mamba":
         rows = h + 7 * d["d_inner"]
     elif spec.mixer == "gated_deltanet":
