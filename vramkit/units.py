@@ -185,7 +185,7 @@ LABELS: dict[str, dict[str, str]] = {
     "lg_tensor": {"ko": "텐서", "en": "tensor"},
     "lg_saved_by": {"ko": "보관하는 연산", "en": "saved by"},
     "lg_width": {"ko": "토큰당 원소 수", "en": "elements per token"},
-    "lg_dtype": {"ko": "dtype", "en": "dtype"},
+    "lg_dtype": {"ko": "자료형", "en": "dtype"},
     "lg_mib": {"ko": "MiB(층 하나)", "en": "MiB (one layer)"},
     "lg_paper_term": {"ko": "Korthikanti의 항", "en": "Korthikanti's term"},
     "lg_paper_coef": {"ko": "논문의 계수", "en": "paper's coefficient"},
