@@ -25,13 +25,16 @@ from dataclasses import asdict, dataclass, field
 
 from . import activations as act
 from . import activations_encoder as enc
+from . import activations_t5 as t5
 from . import optimizers as opt
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
 from .monotone import largest_true
 
 PRECISIONS = tuple(act.PRECISIONS)
-ATTENTIONS = ("sdpa", "flash", "eager")
+# "math": SDPA's math kernel (PyTorch's fallback, e.g. on a CPU with dropout and a bias that needs a
+# gradient): modelled for T5 only, where it is what the CPU reference measured.
+ATTENTIONS = ("sdpa", "flash", "eager", "math")
 COMPONENTS = ("weights", "gradients", "optimizer", "activations", "temporary")
 # FSDP sharding strategies as the ZeRO stage that shards the same things: FSDP1's
 # ShardingStrategy names, and FSDP2's `fully_shard` (reshard_after_forward=True, the default, frees
@@ -279,22 +282,22 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
                  for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
-    if spec.architecture == "encoder-decoder":
-        # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
-        # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).
-        scale = (spec.encoder_layers + 1.5 * spec.num_layers) / spec.num_layers
-        per_layer = [int(x * scale) for x in per_layer]
+    seq2seq = spec.architecture == "encoder-decoder"
+    if seq2seq:  # T5: activations_t5 (the encoder's layers spread over the decoder's for the walk)
+        per_layer, t5_head, t5_loss = _t5_activations(spec, precision, seq, batch, attention)
     # LoRA on MoE experts: merged expert weights saved per layer, their gradient in the layer's backward
     experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
                for i in range(spec.num_layers)]
     per_layer = [x + m for x, (m, _) in zip(per_layer, experts)]
-    head_bytes = sum(heads.values()) * tokens
+    head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
     casts = 0 if qlora else act.weight_cast_bytes(linear_w + head_w, precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
+    if seq2seq:
+        loss = t5_loss
     fwd_loss, bwd_loss = (x * tokens for x in loss)
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward
@@ -351,9 +354,27 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
 
 
 def _linear_params(spec: ModelSpec) -> int:
-    """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers)."""
+    """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers);
+    for T5 also the encoder's and the cross-attention's (the encoder count less its RMS norms)."""
     b = spec.breakdown()
-    return b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
+    n = b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
+    if spec.architecture == "encoder-decoder":
+        n += b.get("cross_attention", 0) + b.get("encoder", 0) - (2 * spec.encoder_layers + 1) * spec.hidden_size
+    return n
+
+
+def _t5_activations(spec: ModelSpec, precision: str, seq: int, batch: int, attention: str):
+    """T5's saved activations (activations_t5): per decoder layer with an equal share of the encoder's
+    layers, the bytes outside the layers, and the loss's (forward, backward) bytes per token."""
+    tokens = seq * batch
+    kw = dict(seq=seq, attention=attention)
+    enc_total = spec.encoder_layers * t5.encoder_layer_bytes(spec, precision, **kw) * tokens
+    dec = t5.decoder_layer_bytes(spec, precision, **kw) * tokens
+    n = max(spec.num_layers, 1)
+    per_layer = [dec + enc_total // n + (enc_total % n if j == 0 else 0) for j in range(spec.num_layers)]
+    head = (t5.outside_layers_bytes(spec, precision) * tokens
+            + t5.constant_bytes(spec, precision, seq=seq, batch=batch, attention=attention))
+    return per_layer, head, t5.loss_transient_bytes(spec, precision)
 
 
 def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
@@ -386,6 +407,9 @@ def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets
     opt.check_impl(impl)
     if attention not in ATTENTIONS:
         raise unknown("attention", attention, ATTENTIONS)
+    if attention == "math" and spec.architecture != "encoder-decoder":
+        raise VramkitError(f"attention: 'math' (SDPA's math kernel) is modelled for T5 only; "
+                           f"{spec.model_type} takes sdpa, flash or eager")
     if isinstance(zero, str):
         if zero in ("0", "1", "2", "3"):  # not str.isdigit: '³' is a digit to it, not to int()
             zero = int(zero)
