@@ -431,7 +431,7 @@ def _args_train(p: argparse.ArgumentParser) -> None:
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
     """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
-    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
+    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, lion, lion32bit, lion8bit")
     p.add_argument("--optimizer-impl", default="trainer",
                    help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
                         "for-loop or fused")

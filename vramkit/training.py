@@ -234,6 +234,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         base = n_params * p.weight
         if qlora:
             nf4 = linear_w // 2 + -(-linear_w // NF4_BLOCK) + 4 * -(-linear_w // (NF4_BLOCK * NF4_DQ_BLOCK))
+            # per quantized tensor: its 16-entry NF4 code, the double quant's 256-entry fp32 code and
+            # fp32 offset (bitsandbytes QuantState; measured in training_optimizers.json)
+            nf4 += _linear_tensors(spec) * (16 * 4 + 256 * 4 + 4)
             base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
         n_train = sum(_numel(x) for x in trainable)
         weights = base + n_train * train_bytes
@@ -321,6 +324,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # walking down the layers: activations freed, gradients appear
     g_layers = grads - _head_grad(spec, grads, n_train, lora)
     g_head = grads - g_layers
+    # an untied input embedding gets its gradient after the first layer's backward, when that layer's
+    # activations are freed: not alive in the walk below (matters for small models, large vocabularies)
+    g_layers -= _embedding_grad(spec, grads, n_train, lora)
     remaining = activ - head_bytes - (casts - layer_casts * spec.num_layers) - 4 * spec.vocab_size * tokens * 0
     acc_grad = g_head
     for j in reversed(range(spec.num_layers)):
@@ -363,6 +369,11 @@ def _linear_params(spec: ModelSpec) -> int:
     return n
 
 
+def _linear_tensors(spec: ModelSpec) -> int:
+    """How many linear weight tensors the decoder layers hold (what QLoRA quantizes one by one)."""
+    return spec.num_layers * len(linear_shapes(spec))
+
+
 def _t5_activations(spec: ModelSpec, precision: str, seq: int, batch: int, attention: str):
     """T5's saved activations (activations_t5): per decoder layer with an equal share of the encoder's
     layers, the bytes outside the layers, and the loss's (forward, backward) bytes per token."""
@@ -385,6 +396,13 @@ def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
     if not spec.lm_head:  # a classification head: its few weights
         return sum(n for _, n in spec.components if n > 0 and _ in ("pooler", "classifier")) * per
     return spec.vocab_size * spec.hidden_size * per + spec.hidden_size * per
+
+
+def _embedding_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
+    """Bytes of the untied input embedding's gradient of a decoder (0 when tied, frozen, or not a decoder)."""
+    if lora or not n_train or spec.tie_word_embeddings or not spec.lm_head or spec.architecture != "decoder":
+        return 0
+    return spec.vocab_size * spec.hidden_size * (grads // n_train)
 
 
 def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
