@@ -23,6 +23,7 @@ Checked against MemTracker in tests/reference/training_encoders.json (attention=
 """
 from __future__ import annotations
 
+from . import dropout as drop
 from .activations import PRECISIONS
 
 ATTENTION_KERNELS = ("math", "sdpa", "flash", "eager")
@@ -32,19 +33,27 @@ def _ln(h: int) -> int:
     return 8 * h + 4
 
 
-def _mask(elem_bytes: int, cpu_masks: bool) -> int:
-    """Bytes per element of a dropout mask: the input's dtype on the CPU, bool on CUDA."""
+def _mask(elem_bytes: int, cpu_masks: bool, p: float = 0.1) -> int:
+    """Bytes per element of a dropout mask: the input's dtype on the CPU, bool on CUDA; none at p = 0."""
+    if p <= 0:
+        return 0
     return elem_bytes if cpu_masks else 1
+
+
+def _rate(spec) -> float:
+    return drop.of(spec)["hidden"]
 
 
 def _attention(spec, p, kv_len: int, attention: str, cpu_masks: bool) -> int:
     """The attention kernel's saved tensors per query token (q/k/v inputs of the kernel, scores)."""
     inner, heads, a = spec.q_dim, spec.num_heads, p.act
+    dropped = drop.of(spec)["attention"] > 0
     if attention == "math":
-        return 12 * inner + 3 * 4 * heads * kv_len          # fp32 q, k, v; softmax, mask, dropped
+        # fp32 q, k, v; softmax, mask, dropped (without dropout: the softmax output only; not measured)
+        return 12 * inner + (3 if dropped else 1) * 4 * heads * kv_len
     if attention == "eager":
         # matmul saves q and k; softmax its output; dropout a mask; the second matmul the dropped copy, v
-        return 3 * a * inner + heads * kv_len * (2 * a + _mask(a, cpu_masks))
+        return 3 * a * inner + heads * kv_len * ((2 * a + _mask(a, cpu_masks)) if dropped else a)
     return 3 * a * inner + a * inner + 4 * heads             # sdpa/flash: q, k, v, out, logsumexp
 
 
@@ -53,18 +62,18 @@ def _ff(spec, p, cpu_masks: bool) -> int:
     h, ff, a = spec.hidden_size, spec.intermediate_size, p.act
     if spec.mlp_gated:   # gelu_new in Python saves 4 tensors, the product 2, then mask and wo input
         inputs = 2 * 2 * h if p.mixed else a * h
-        body = 4 * a * ff + 2 * a * ff + _mask(a, cpu_masks) * ff + a * ff
+        body = 4 * a * ff + 2 * a * ff + _mask(a, cpu_masks, _rate(spec)) * ff + a * ff
     else:                # ReLU saves its output, then mask and wo input
         inputs = 2 * h if p.mixed else a * h
-        body = a * ff + _mask(a, cpu_masks) * ff + a * ff
-    return _ln(h) + inputs + body + _mask(a, cpu_masks) * h
+        body = a * ff + _mask(a, cpu_masks, _rate(spec)) * ff + a * ff
+    return _ln(h) + inputs + body + _mask(a, cpu_masks, _rate(spec)) * h
 
 
 def _self_block(spec, p, seq: int, attention: str, cpu_masks: bool) -> int:
     h, inner, a = spec.hidden_size, spec.q_dim, p.act
     qkv_in = 3 * 2 * h if p.mixed else a * h                 # autocast: a bf16 cast per linear
     return (_ln(h) + qkv_in + _attention(spec, p, seq, attention, cpu_masks) + a * inner
-            + _mask(a, cpu_masks) * h)
+            + _mask(a, cpu_masks, _rate(spec)) * h)
 
 
 def _cross_block(spec, p, seq: int, attention: str, cpu_masks: bool) -> int:
@@ -72,7 +81,7 @@ def _cross_block(spec, p, seq: int, attention: str, cpu_masks: bool) -> int:
     h, inner, a = spec.hidden_size, spec.q_dim, p.act
     q_in = 2 * h if p.mixed else a * h
     return (_ln(h) + q_in + _attention(spec, p, seq, attention, cpu_masks) + a * inner
-            + _mask(a, cpu_masks) * h)
+            + _mask(a, cpu_masks, _rate(spec)) * h)
 
 
 def encoder_layer_bytes(spec, precision: str, *, seq: int, attention: str = "sdpa",
@@ -98,7 +107,7 @@ def outside_layers_bytes(spec, precision: str, *, cpu_masks: bool = False) -> in
     p = PRECISIONS[precision]
     h, v, a, r = spec.hidden_size, spec.vocab_size, p.act, p.res
     ids = 8 + 8 + 8                                          # encoder ids, decoder ids, labels
-    stacks = 2 * (_mask(r, cpu_masks) * h + _ln(h) + _mask(r, cpu_masks) * h)
+    stacks = 2 * (_mask(r, cpu_masks, _rate(spec)) * h + _ln(h) + _mask(r, cpu_masks, _rate(spec)) * h)
     enc_out = 0 if p.mixed else a * h
     head_in = 2 * h if p.mixed else a * h
     log_softmax = (4 if p.mixed else a) * v
