@@ -449,6 +449,8 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-outputs", action="store_true",
                    help="a hand-written loop that keeps the model's outputs (the logits) through backward")
     p.add_argument("--gradient-accumulation", type=_count, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--fused-loss", default="none",
+                   help="none, or liger (Liger's fused linear cross-entropy: no vocab-wide logits; modelled-only)")
 
 
 def _train_settings(args) -> dict:
@@ -456,7 +458,7 @@ def _train_settings(args) -> dict:
                 gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
                 lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
                 offload=args.offload, attention=args.attention, keep_outputs=args.keep_outputs,
-                gradient_accumulation=args.gradient_accumulation)
+                gradient_accumulation=args.gradient_accumulation, fused_loss=args.fused_loss)
 
 
 def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:

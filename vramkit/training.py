@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from . import activations as act
 from . import activations_encoder as enc
 from . import activations_t5 as t5
+from . import fused_loss as fl
 from . import optimizers as opt
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
@@ -195,7 +196,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                  gradient_checkpointing: bool = False, lora_rank: int = 0,
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
                  gpus: int = 1, offload: bool = False, attention: str = "sdpa",
-                 keep_outputs: bool = False, gradient_accumulation: int = 1) -> TrainingMemory:
+                 keep_outputs: bool = False, gradient_accumulation: int = 1,
+                 fused_loss: str = "none") -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
     `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
@@ -210,11 +212,20 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     the output object, and so the logits, alive through backward; Trainer's loop (the default)
     keeps only the loss. `gradient_accumulation` N: N micro-batches of `batch` sequences per
     optimizer step; from the second on, forward and backward run with every gradient allocated.
+    `fused_loss`: "liger" is Liger-Kernel's fused linear cross-entropy (`use_liger_kernel=True`), which
+    never makes the vocabulary-wide logits (vramkit.fused_loss; modelled-only, from Liger's source).
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
     require_positive("gradient_accumulation", gradient_accumulation)
+    if fused_loss not in fl.FUSED_LOSSES:
+        raise unknown("fused loss", fused_loss, fl.FUSED_LOSSES)
+    if fused_loss != "none" and (spec.architecture != "decoder" or not spec.lm_head):
+        raise VramkitError(f"fused_loss: {fused_loss!r} replaces a causal LM's vocabulary loss; "
+                           f"{spec.model_type} ({spec.architecture}) has none to replace")
+    liger = fused_loss == "liger"
     zero = s["zero"]
+    s.update(fused_loss=fused_loss)
     s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
              keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
     accumulating = gradient_accumulation > 1
@@ -292,16 +303,27 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
                for i in range(spec.num_layers)]
     per_layer = [x + m for x, (m, _) in zip(per_layer, experts)]
+    liger_b = None
+    if liger:  # no lm_head linear (its saved input) and no log_softmax: Liger's grad_input instead
+        liger_b = fl.liger_bytes(tokens, spec.hidden_size, spec.vocab_size, p.act, train_bytes if not lora
+                                 else p.weight, head_trainable=not lora)
+        heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=p.res * spec.hidden_size)
     head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
-    casts = 0 if qlora else act.weight_cast_bytes(linear_w + head_w, precision)
+    # (Liger's matmuls use autocast's cast of the head weight only inside the loss: a transient)
+    casts = 0 if qlora else act.weight_cast_bytes(linear_w + (0 if liger else head_w), precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
     if seq2seq:
         loss = t5_loss
     fwd_loss, bwd_loss = (x * tokens for x in loss)
+    liger_grad = 0
+    if liger:
+        fwd_loss = liger_b.forward_transient + act.weight_cast_bytes(head_w, precision)
+        bwd_loss = 0
+        liger_grad = liger_b.head_grad
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward
         kept = [p.res * spec.hidden_size * tokens for _ in range(spec.num_layers)]
@@ -313,14 +335,17 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # -- phases (steady state: the states exist) ------------------------------------------
     # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
     # the outputs (MemTracker files them as activations: they were made in forward).
-    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs else 0
+    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs and not liger else 0
     # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
     held_grads = grads if accumulating else 0
     moments = {}
-    moments["forward_end"] = dict(weights=weights, gradients=held_grads, optimizer=states, activations=activ,
-                                  temporary=fwd_loss)
-    moments["backward"] = dict(weights=weights, gradients=held_grads, optimizer=states,
-                               activations=activ + kept_logits, temporary=bwd_loss)
+    # Liger makes the head weight's gradient inside the loss: a gradient from then on (with accumulation,
+    # a new tensor added into the held one: a temporary)
+    early = (0, liger_grad) if accumulating else (liger_grad, 0)
+    moments["forward_end"] = dict(weights=weights, gradients=held_grads + early[0], optimizer=states,
+                                  activations=activ, temporary=fwd_loss + early[1])
+    moments["backward"] = dict(weights=weights, gradients=held_grads + early[0], optimizer=states,
+                               activations=activ + kept_logits, temporary=bwd_loss + early[1])
     # walking down the layers: activations freed, gradients appear
     g_layers = grads - _head_grad(spec, grads, n_train, lora)
     g_head = grads - g_layers
