@@ -6,7 +6,9 @@ T5 differs from the decoder template of `activations.py` in what moves the peak:
   a float mask that needs a gradient; with dropout (T5's single `dropout_rate`, 0.1, drives attention
   dropout too) PyTorch's CPU SDPA takes the math kernel, which up-casts q, k, v to fp32 and keeps the
   fp32 softmax, its dropout mask and the dropped-out copy: 3 x 4 bytes x heads x key length per query
-  (`attention="math"`, what the CPU reference measured). CUDA's memory-efficient kernel takes the
+  (`attention="math"`, what the CPU reference measured; the math kernel is what CPU SDPA takes for
+  a bias that needs a gradient even without dropout, so then the self-attention blocks keep one fp32
+  softmax, and the cross-attention, whose zero bias needs none, takes the flash kernel). CUDA's memory-efficient kernel takes the
   same mask and dropout and keeps q, k, v, the output and an fp32 logsumexp per head (`"sdpa"`), plus
   the bias mask itself (one heads x seq x seq tensor per decoder layer: `torch.where` with the causal
   mask; the encoder's and the cross-attention's are shared). `"eager"` is T5's own matmul path (scores
@@ -49,7 +51,7 @@ def _attention(spec, p, kv_len: int, attention: str, cpu_masks: bool) -> int:
     inner, heads, a = spec.q_dim, spec.num_heads, p.act
     dropped = drop.of(spec)["attention"] > 0
     if attention == "math":
-        # fp32 q, k, v; softmax, mask, dropped (without dropout: the softmax output only; not measured)
+        # fp32 q, k, v; softmax, mask, dropped (without dropout: the softmax output only)
         return 12 * inner + (3 if dropped else 1) * 4 * heads * kv_len
     if attention == "eager":
         # matmul saves q and k; softmax its output; dropout a mask; the second matmul the dropped copy, v
@@ -69,10 +71,16 @@ def _ff(spec, p, cpu_masks: bool) -> int:
     return _ln(h) + inputs + body + _mask(a, cpu_masks, _rate(spec)) * h
 
 
+def _o_input(p, inner: int, attention: str) -> int:
+    """The o linear's input: a new tensor after the math/eager kernels (their output cast back and
+    made contiguous); the flash/efficient kernels' output is already laid out per token (shared)."""
+    return p.act * inner if attention in ("math", "eager") else 0
+
+
 def _self_block(spec, p, seq: int, attention: str, cpu_masks: bool) -> int:
     h, inner, a = spec.hidden_size, spec.q_dim, p.act
     qkv_in = 3 * 2 * h if p.mixed else a * h                 # autocast: a bf16 cast per linear
-    return (_ln(h) + qkv_in + _attention(spec, p, seq, attention, cpu_masks) + a * inner
+    return (_ln(h) + qkv_in + _attention(spec, p, seq, attention, cpu_masks) + _o_input(p, inner, attention)
             + _mask(a, cpu_masks, _rate(spec)) * h)
 
 
@@ -80,7 +88,11 @@ def _cross_block(spec, p, seq: int, attention: str, cpu_masks: bool) -> int:
     """Per decoder token; the encoder output k and v read is counted in `cross_kv_bytes`."""
     h, inner, a = spec.hidden_size, spec.q_dim, p.act
     q_in = 2 * h if p.mixed else a * h
-    return (_ln(h) + q_in + _attention(spec, p, seq, attention, cpu_masks) + a * inner
+    if attention == "math" and drop.of(spec)["attention"] <= 0:
+        # the cross-attention's bias is zeros that need no gradient: without dropout CPU SDPA takes
+        # its flash kernel here (the self-attention blocks' learned bias keeps them on the math kernel)
+        attention = "flash"
+    return (_ln(h) + q_in + _attention(spec, p, seq, attention, cpu_masks) + _o_input(p, inner, attention)
             + _mask(a, cpu_masks, _rate(spec)) * h)
 
 
