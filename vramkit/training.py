@@ -371,6 +371,15 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                      activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
+    tied = _tied_head_grad(spec, grads, n_train, lora) if not zero else 0
+    if tied:
+        # A tied embedding's two gradients (the head's, the embedding's) meet in autograd's input buffer,
+        # which adds them out of place before the one AccumulateGrad: three vocab x hidden tensors at the
+        # end of backward, with every other gradient made. Liger's head gradient was made in forward.
+        m = dict(weights=weights, gradients=grads if accumulating else grads - tied, optimizer=states,
+                 activations=tied if liger else 0, temporary=(2 if liger else 3) * tied)
+        if sum(m.values()) > sum(moments["backward"].values()):
+            moments["backward"] = m
     moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
                                      temporary=step_temp)
     totals = {k: sum(v.values()) for k, v in moments.items()}
@@ -421,6 +430,13 @@ def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
     if not spec.lm_head:  # a classification head: its few weights
         return sum(n for _, n in spec.components if n > 0 and _ in ("pooler", "classifier")) * per
     return spec.vocab_size * spec.hidden_size * per + spec.hidden_size * per
+
+
+def _tied_head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
+    """Bytes of one gradient of a decoder's tied embedding / head weight (0 when untied or frozen)."""
+    if lora or not n_train or not spec.tie_word_embeddings or not spec.lm_head or spec.architecture != "decoder":
+        return 0
+    return spec.vocab_size * spec.hidden_size * (grads // n_train)
 
 
 def _embedding_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
