@@ -450,7 +450,9 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
                    help="a hand-written loop that keeps the model's outputs (the logits) through backward")
     p.add_argument("--gradient-accumulation", type=_count, default=1, help="micro-batches per optimizer step")
     p.add_argument("--fused-loss", default="none",
-                   help="none, or liger (Liger's fused linear cross-entropy: no vocab-wide logits; modelled-only)")
+                   help="none, or liger (Liger's fused linear cross-entropy: no vocab-wide logits)")
+    p.add_argument("--activation-offload", action="store_true",
+                   help="forward and loss under torch.autograd.graph.save_on_cpu (saved tensors in host memory)")
 
 
 def _train_settings(args) -> dict:
@@ -458,7 +460,8 @@ def _train_settings(args) -> dict:
                 gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
                 lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
                 offload=args.offload, attention=args.attention, keep_outputs=args.keep_outputs,
-                gradient_accumulation=args.gradient_accumulation, fused_loss=args.fused_loss)
+                gradient_accumulation=args.gradient_accumulation, fused_loss=args.fused_loss,
+                activation_offload=args.activation_offload)
 
 
 def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:

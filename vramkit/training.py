@@ -197,7 +197,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
                  gpus: int = 1, offload: bool = False, attention: str = "sdpa",
                  keep_outputs: bool = False, gradient_accumulation: int = 1,
-                 fused_loss: str = "none") -> TrainingMemory:
+                 fused_loss: str = "none", activation_offload: bool = False) -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
     `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
@@ -214,6 +214,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     optimizer step; from the second on, forward and backward run with every gradient allocated.
     `fused_loss`: "liger" is Liger-Kernel's fused linear cross-entropy (`use_liger_kernel=True`), which
     never makes the vocabulary-wide logits (vramkit.fused_loss; modelled-only, from Liger's source).
+    `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
+    autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
@@ -224,8 +226,12 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         raise VramkitError(f"fused_loss: {fused_loss!r} replaces a causal LM's vocabulary loss; "
                            f"{spec.model_type} ({spec.architecture}) has none to replace")
     liger = fused_loss == "liger"
+    offload_act = bool(activation_offload)
+    if offload_act and (spec.architecture != "decoder" or not spec.lm_head):
+        raise VramkitError(f"activation_offload: modelled for causal LMs only, not {spec.model_type} "
+                           f"({spec.architecture})")
     zero = s["zero"]
-    s.update(fused_loss=fused_loss)
+    s.update(fused_loss=fused_loss, activation_offload=offload_act)
     s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
              keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
     accumulating = gradient_accumulation > 1
@@ -342,10 +348,21 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # Liger makes the head weight's gradient inside the loss: a gradient from then on (with accumulation,
     # a new tensor added into the held one: a temporary)
     early = (0, liger_grad) if accumulating else (liger_grad, 0)
-    moments["forward_end"] = dict(weights=weights, gradients=held_grads + early[0], optimizer=states,
-                                  activations=activ, temporary=fwd_loss + early[1])
+    gpu_act, log_sm = activ, 0
+    if offload_act:
+        # save_on_cpu: the saved tensors live on the host from forward to backward (tensors saved by
+        # several nodes are packed once per node; the weights the linears save are packed too). The GPU
+        # keeps them only while they are in use: at the loss, the logits, their fp32 copy and the
+        # log_softmax output; at the start of backward, the unpacked log_softmax output beside the two
+        # vocab-wide gradients. Checked against an emulation of save_on_cpu (training_offload.json).
+        host += activ + (0 if (p.mixed or qlora) else (linear_w + head_w) * p.weight)
+        log_sm = 0 if liger else 4 * spec.vocab_size * tokens
+        gpu_act = 0
+    fwd_early = early if not offload_act else (0, 0)   # Liger's saved gradients go to the host too
+    moments["forward_end"] = dict(weights=weights, gradients=held_grads + fwd_early[0], optimizer=states,
+                                  activations=gpu_act, temporary=fwd_loss + fwd_early[1] + log_sm)
     moments["backward"] = dict(weights=weights, gradients=held_grads + early[0], optimizer=states,
-                               activations=activ + kept_logits, temporary=bwd_loss + early[1])
+                               activations=gpu_act + kept_logits, temporary=bwd_loss + early[1] + log_sm)
     # walking down the layers: activations freed, gradients appear
     g_layers = grads - _head_grad(spec, grads, n_train, lora)
     g_head = grads - g_layers
@@ -360,6 +377,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 _layer_backward_temp(spec, p, tokens)) + experts[j][1]
         total_act = remaining + live_layer + kept_logits
+        if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
+            total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
