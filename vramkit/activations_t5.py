@@ -156,3 +156,12 @@ def cpu_mask_extra_bytes(spec, precision: str, *, seq: int, attention: str = "sd
                          + spec.num_layers * decoder_layer_bytes(spec, precision, cpu_masks=cpu, **kw)
                          + outside_layers_bytes(spec, precision, cpu_masks=cpu))
     return extra
+
+
+def bias_grad_bytes(spec, precision: str, *, seq: int, attention: str = "sdpa") -> int:
+    """Per token, the largest backward temporary of one attention block whose position bias needs a
+    gradient: the gradient of the (batch-broadcast) bias, batch x heads x seq x seq, before autograd
+    sums it over the batch: fp32 on the math kernel (the scores' gradient), the compute dtype on
+    CUDA's memory-efficient kernel and in eager attention (modelled, not measured)."""
+    p = PRECISIONS[precision]
+    return spec.num_heads * seq * (4 if attention == "math" else p.act)

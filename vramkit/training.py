@@ -376,6 +376,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 _layer_backward_temp(spec, p, tokens)) + experts[j][1]
+        if seq2seq:  # T5: the position bias's gradient, one attention block at a time
+            temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
         if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
             total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
