@@ -33,7 +33,8 @@ from .errors import unknown
 
 IMPLS = ("trainer", "foreach", "for-loop", "fused")
 # What `trainer` resolves to, per optimizer (see the module docstring); absent: foreach.
-TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop", "adafactor-torch": "for-loop", "lion": "for-loop"}
+TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop", "adafactor-torch": "for-loop", "lion": "for-loop",
+                "adamw8bit": "fused", "lion8bit": "fused", "lion32bit": "fused"}  # bitsandbytes: one kernel per tensor
 
 # bitsandbytes 8-bit optimizers: block-wise quantized states with one fp32 absmax per block of 256
 # (`Optimizer8bit` with block_wise=True); tensors under 4096 elements keep fp32 states.
