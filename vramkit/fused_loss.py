@@ -17,7 +17,10 @@ makes them. Its forward, read from that source:
   scales them by the incoming gradient (1.0 for a plain loss: untouched) and hands them on.
 So the loss keeps no log_softmax output, its backward makes no vocab-wide tensor, the head's weight
 gradient exists from the end of forward, and the input gradient of the last hidden state is held
-through backward. Modelled-only: Liger needs triton and a GPU, so no fixture here measures it.
+through backward. Liger itself needs triton and a GPU: modelled from its source, and checked against
+a torch emulation of its allocations (tests/reference/training_fused_loss.json: the same calls and
+shapes, its in-place Triton kernel replaced by an in-place op; bf16/fp32, not its autocast path),
+not against Liger running.
 """
 from __future__ import annotations
 

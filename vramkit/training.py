@@ -213,7 +213,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     keeps only the loss. `gradient_accumulation` N: N micro-batches of `batch` sequences per
     optimizer step; from the second on, forward and backward run with every gradient allocated.
     `fused_loss`: "liger" is Liger-Kernel's fused linear cross-entropy (`use_liger_kernel=True`), which
-    never makes the vocabulary-wide logits (vramkit.fused_loss; modelled-only, from Liger's source).
+    never makes the vocabulary-wide logits (vramkit.fused_loss: modelled from Liger's source, checked
+    against an emulation of its allocations, not Liger running).
     `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
     autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
     """
