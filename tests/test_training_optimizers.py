@@ -28,14 +28,15 @@ MODELLED = sorted(c for c in CASES if c not in NOT_MODELLED)
 SCALAR = 4
 
 
-def _impl(opt: str) -> str:
-    return "foreach" if opt == "adamw" else "trainer"   # the generator's AdamW passes foreach=True
+# the generator's optimizer names -> vramkit's (name, implementation); the rest run as Trainer would
+NAMES = {"adamw": ("adamw", "foreach"), "adafactor-torch-foreach": ("adafactor-torch", "foreach")}
 
 
 def _vramkit(rec: dict):
     s = rec["settings"]
+    name, impl = NAMES.get(s["optimizer"], (s["optimizer"], "trainer"))
     return train_memory(ModelSpec.from_config(rec["config"]), seq=s["seq"], batch=s["batch"],
-                        precision=s["precision"], optimizer=s["optimizer"], optimizer_impl=_impl(s["optimizer"]),
+                        precision=s["precision"], optimizer=name, optimizer_impl=impl,
                         lora_rank=s["lora_rank"], qlora=s["qlora"])
 
 

@@ -89,8 +89,8 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
     # copies of the gradient and the parameter when those are 16-bit.
     Optimizer("adafactor", 1, factored=True, foreach_temps=1, loop_temps=2, fixed_state_bytes=4,
               loop_upcast_temps=2),
-    # torch.optim.Adafactor: the same factored states in the parameter dtype; single-tensor, one
-    # temporary of one tensor (its foreach path is not measured).
+    # torch.optim.Adafactor: the same factored states in the parameter dtype; single-tensor: one
+    # temporary of one tensor; foreach: one list-sized temporary (both measured).
     Optimizer("adafactor-torch", 1, factored=True, foreach_temps=1, loop_temps=1),
     # bitsandbytes AdamW8bit: two uint8 states plus fp32 absmax per 256 elements (two shared maps);
     # its CUDA kernel updates in place (no full-size temporaries).

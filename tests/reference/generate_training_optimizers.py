@@ -67,6 +67,8 @@ def make_optimizer(name: str, params):
         return Adafactor(params, lr=1e-3, scale_parameter=False, relative_step=False)
     if name == "adafactor-torch":       # torch.optim.Adafactor, single-tensor
         return torch.optim.Adafactor(params, lr=1e-3, foreach=False)
+    if name == "adafactor-torch-foreach":
+        return torch.optim.Adafactor(params, lr=1e-3, foreach=True)
     if name == "adamw8bit":             # Trainer's optim="adamw_bnb_8bit" / "adamw_8bit"
         return bnb.optim.AdamW8bit(params, lr=1e-4)
     if name == "lion":                  # lion-pytorch
@@ -78,7 +80,7 @@ def make_optimizer(name: str, params):
     raise ValueError(name)
 
 
-OPTIMIZERS = ("adamw", "adafactor", "adafactor-torch", "adamw8bit", "lion", "lion32bit", "lion8bit")
+OPTIMIZERS = ("adamw", "adafactor", "adafactor-torch", "adafactor-torch-foreach", "adamw8bit", "lion", "lion32bit", "lion8bit")
 
 
 def cases():
@@ -228,6 +230,7 @@ def main() -> int:
         "adamw": "torch.optim.AdamW(foreach=True)",
         "adafactor": "transformers.optimization.Adafactor(scale_parameter=False, relative_step=False) (Trainer)",
         "adafactor-torch": "torch.optim.Adafactor(foreach=False)",
+        "adafactor-torch-foreach": "torch.optim.Adafactor(foreach=True)",
         "adamw8bit": "bitsandbytes.optim.AdamW8bit (Trainer adamw_bnb_8bit)",
         "lion": "lion_pytorch.Lion", "lion32bit": "bitsandbytes.optim.Lion (Trainer lion_32bit)",
         "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)"}
