@@ -19,7 +19,7 @@ So the loss keeps no log_softmax output, its backward makes no vocab-wide tensor
 gradient exists from the end of forward, and the input gradient of the last hidden state is held
 through backward. Liger itself needs triton and a GPU: modelled from its source, and checked against
 a torch emulation of its allocations (tests/reference/training_fused_loss.json: the same calls and
-shapes, its in-place Triton kernel replaced by an in-place op; bf16/fp32, not its autocast path),
+shapes, its in-place Triton kernel replaced by an in-place op; with and without autocast),
 not against Liger running.
 """
 from __future__ import annotations
@@ -59,10 +59,17 @@ class FusedLossBytes:
 
 
 def liger_bytes(tokens: int, hidden: int, vocab: int, act_bytes: int, weight_bytes: int,
-                head_trainable: bool) -> FusedLossBytes:
-    """Liger's fused linear cross-entropy for `tokens` rows (batch x seq), in bytes."""
+                head_trainable: bool, autocast: bool = False, input_bytes: int | None = None) -> FusedLossBytes:
+    """Liger's fused linear cross-entropy for `tokens` rows (batch x seq), in bytes.
+
+    `autocast` (fp32 weights under bf16 autocast): Liger cannot write the logits into one reused
+    buffer (`mm(out=)` bypasses autocast), so each chunk's logits are a new tensor, made while the
+    previous chunk's is still referenced: two chunks at once. (The bf16 casts of the head weight that
+    autocast makes for these matmuls, two at once, are counted by the caller.) `input_bytes`: the last hidden
+    state's dtype (fp32 under autocast), which `grad_input` copies; default `act_bytes`.
+    """
     rows = liger_chunk_size(tokens, hidden, vocab)
-    return FusedLossBytes(saved=tokens * hidden * act_bytes,
-                          forward_transient=rows * vocab * act_bytes + 4 * tokens,
+    return FusedLossBytes(saved=tokens * hidden * (input_bytes or act_bytes),
+                          forward_transient=(2 if autocast else 1) * rows * vocab * act_bytes + 4 * tokens,
                           head_grad=vocab * hidden * weight_bytes if head_trainable else 0,
                           chunk_rows=rows)

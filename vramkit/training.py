@@ -313,8 +313,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     liger_b = None
     if liger:  # no lm_head linear (its saved input) and no log_softmax: Liger's grad_input instead
         liger_b = fl.liger_bytes(tokens, spec.hidden_size, spec.vocab_size, p.act, train_bytes if not lora
-                                 else p.weight, head_trainable=not lora)
-        heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=p.res * spec.hidden_size)
+                                 else p.weight, head_trainable=not lora, autocast=p.mixed,
+                                 input_bytes=p.res)
+        heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=liger_b.saved // tokens)
     head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
@@ -328,7 +329,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     fwd_loss, bwd_loss = (x * tokens for x in loss)
     liger_grad = 0
     if liger:
-        fwd_loss = liger_b.forward_transient + act.weight_cast_bytes(head_w, precision)
+        # under autocast, bf16 casts of the head weight: `x @ W.t()` casts the transposed view anew
+        # (autocast caches casts of trainable leaf tensors, not of views) while `grad @ W`'s cached
+        # cast persists: two at once; a frozen head (LoRA) is never cached: one at a time
+        fwd_loss = liger_b.forward_transient + (1 if lora else 2) * act.weight_cast_bytes(head_w, precision)
         bwd_loss = 0
         liger_grad = liger_b.head_grad
     if gradient_checkpointing:

@@ -7,8 +7,12 @@ gradient *in place* into the logits chunk. `LigerFLCEEmulation` below makes the 
 same shapes and dtypes (chunk size by Liger's formula, one reused logits buffer filled by
 `torch.mm(out=)`, `grad_input` and `grad_weight` zero-allocated up front, `torch.mm(out=grad_input[...])`,
 `torch.addmm(out=grad_weight)`, both saved for backward) and replaces the kernel by an in-place op that
-allocates nothing. That is Liger's CUDA path for bf16/fp16/fp32 models without autocast; under
-autocast Liger's matmuls take autocast casts instead, which this file does not emulate.
+allocates nothing. Without autocast that is Liger's CUDA path for bf16/fp16/fp32 models. Under autocast
+(fp32 weights, "mixed") Liger cannot use `mm(out=)`: each chunk's logits are a new autocast matmul
+(the previous chunk still referenced while the next is made), `grad_input[chunk] = grad_logits @ W`
+copies a bf16 product into the fp32 buffer, and the fp32 `grad_weight` is accumulated by
+`addmm(out_dtype=float32, out=grad_weight)` from a bf16 copy of the input chunk (sm80+, torch >= 2.8):
+emulated with the same calls except that in-place accumulation, an in-place op here.
 The model's forward is transformers' base model, then the loss on the last hidden state with labels
 padded and shifted as `LigerForCausalLMLoss` does (what `Trainer(use_liger_kernel=True)` patches in).
 FakeTensorMode, two steps, MemTracker, as generate_training.py.
@@ -54,18 +58,31 @@ class LigerFLCEEmulation(torch.autograd.Function):
         grad_input = torch.zeros_like(x)
         grad_weight = torch.zeros_like(weight) if weight.requires_grad else None
         loss_1d = torch.zeros(bt, dtype=torch.float32)
-        logits_storage = torch.empty((chunk, v), dtype=x.dtype)
+        use_mm_out = not torch.is_autocast_enabled("cpu") and x.dtype == weight.dtype
+        logits_storage = torch.empty((chunk, v), dtype=x.dtype) if use_mm_out else None
+        logits = None
         for start in range(0, bt, chunk):
             end = min(start + chunk, bt)
             x_chunk = x[start:end]
-            logits = logits_storage[: end - start]
-            torch.mm(x_chunk, weight.t(), out=logits)
+            if use_mm_out:
+                logits = logits_storage[: end - start]
+                torch.mm(x_chunk, weight.t(), out=logits)
+            else:
+                logits = x_chunk @ weight.t()       # autocast; the previous chunk is freed only now
             logits.mul_(1.0)     # liger_cross_entropy_kernel: loss into loss_1d, gradient into `logits`
-            torch.mm(logits, weight, out=grad_input[start:end])
+            if use_mm_out:
+                torch.mm(logits, weight, out=grad_input[start:end])
+            else:
+                grad_input[start:end] = logits @ weight
             if grad_weight is not None:
-                torch.addmm(grad_weight, logits.t(), x_chunk, out=grad_weight)
-            del logits, x_chunk
-        del logits_storage
+                if use_mm_out:
+                    torch.addmm(grad_weight, logits.t(), x_chunk, out=grad_weight)
+                else:
+                    x_low = x_chunk.to(logits.dtype) if x_chunk.dtype != logits.dtype else x_chunk
+                    grad_weight.mul_(1.0)   # addmm(grad_weight, logits.t(), x_low, out_dtype=fp32, out=grad_weight)
+                    del x_low
+            del x_chunk
+        del logits_storage, logits
         loss = torch.sum(loss_1d)
         ctx.save_for_backward(grad_input.detach(), grad_weight.detach() if grad_weight is not None else None)
         return loss
@@ -90,6 +107,9 @@ CASES = [
     ("qwen2-152k", "bf16-adamw-s1024", dict(precision="bf16", seq=1024, batch=2)),
     ("qwen2-152k", "bf16-lora-s1024", dict(precision="bf16", seq=1024, batch=2, lora_rank=16)),
     ("gemma3-262k", "bf16-adamw", dict(precision="bf16")),
+    ("llama-mha", "mixed-adamw-s1024", dict(seq=1024, batch=2)),
+    ("qwen2-152k", "mixed-adamw-s1024", dict(seq=1024, batch=2)),
+    ("qwen2-152k", "mixed-lora-s1024", dict(seq=1024, batch=2, lora_rank=16)),
 ]
 
 
@@ -118,7 +138,11 @@ def run_case(arch, settings):
             for _ in range(2):
                 phases = {}
                 g._start_phase(mt)
-                loss = liger_loss(model, ids)
+                if s["precision"] == "mixed":
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        loss = liger_loss(model, ids)
+                else:
+                    loss = liger_loss(model, ids)
                 phases["forward"] = dict(peak=g._snapshot(mt, "peak"), end=g._snapshot(mt, "current"))
                 g._start_phase(mt)
                 loss.backward()
@@ -147,9 +171,13 @@ def run_case(arch, settings):
 
 
 def main() -> int:
-    out, failures = {}, []
+    only = sys.argv[1:]
+    out = json.loads(OUT.read_text())["cases"] if only and OUT.exists() else {}
+    failures = []
     for arch, suffix, st in CASES:
         cid = f"{arch}/{suffix}"
+        if only and not any(a in cid for a in only):
+            continue
         t0 = time.time()
         try:
             rec = run_case(arch, st)
@@ -163,8 +191,9 @@ def main() -> int:
               file=sys.stderr)
     doc = dict(meta=dict(generator="tests/reference/generate_training_fused_loss.py", torch=torch.__version__,
                          transformers=transformers.__version__, peft=getattr(g.peft, "__version__", None),
-                         emulates="liger-kernel 0.8.5 fused_linear_cross_entropy_forward/backward (CUDA path, "
-                                  "no autocast); the Triton cross-entropy kernel writes in place",
+                         emulates="liger-kernel 0.8.5 fused_linear_cross_entropy_forward/backward (CUDA paths "
+                                  "with and without autocast); the Triton cross-entropy kernel and the "
+                                  "out_dtype addmm write in place",
                          tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
                          steps=2, failures=failures), cases=dict(sorted(out.items())))
     OUT.write_text(json.dumps(doc, indent=1) + "\n")
