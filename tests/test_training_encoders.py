@@ -60,14 +60,39 @@ def test_encoder_median_error_under_1_percent():
 T5_CASES = sorted(c for c, r in CASES.items() if r["task"] == "seq2seq")
 
 
+def _t5_error(cid: str) -> float:
+    """T5 as the CPU reference ran it: SDPA's math kernel (T5's position bias is a float mask that needs
+    a gradient, and `dropout_rate` drives attention dropout, so CPU SDPA falls back to it) and dropout
+    masks of the input's dtype (CUDA keeps bool ones)."""
+    from vramkit.activations_t5 import cpu_mask_extra_bytes
+
+    rec = CASES[cid]
+    s = rec["settings"]
+    spec = ModelSpec.from_config(rec["config"])
+    m = train_memory(spec, seq=s["seq"], batch=s["batch"], precision=s["precision"], optimizer=s["optimizer"],
+                     optimizer_impl="foreach" if s["foreach"] else "for-loop", attention="math")
+    extra = cpu_mask_extra_bytes(spec, s["precision"], seq=s["seq"], attention="math") * s["seq"] * s["batch"] \
+        if m.peak_phase != "optimizer_step" else 0
+    return (m.peak_bytes + extra - rec["peak_bytes"]) / rec["peak_bytes"]
+
+
 @pytest.mark.parametrize("cid", T5_CASES)
-def test_t5_is_an_estimate_below_the_cpu_reference(cid):
-    """T5 is modelled, not matched: its attention adds a learned position bias and uses `dropout_rate`
-    (0.1) on the attention weights, so the CPU run takes SDPA's math kernel and keeps heads x seq x seq
-    scores, softmax and dropout tensors in all 3 attention blocks per layer pair, which CUDA's
-    memory-efficient kernel does not. vramkit's estimate (encoder layers + decoder layers with their
-    cross-attention, no seq x seq tensors) stays below the CPU peak, further below at longer sequences."""
+def test_t5_math_kernel_peak_within_3_percent(cid):
     rec = CASES[cid]
     assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    assert abs(_t5_error(cid)) < 0.03
+
+
+def test_t5_median_error_under_1_percent():
+    assert len(T5_CASES) >= 8
+    assert statistics.median(abs(_t5_error(c)) for c in T5_CASES) < 0.01
+
+
+@pytest.mark.parametrize("cid", T5_CASES)
+def test_t5_cuda_kernels_keep_less_than_the_cpu_math_kernel(cid):
+    """The default (CUDA's memory-efficient SDPA kernel: no fp32 seq x seq scores, bool dropout masks)
+    is modelled, not measured here: it stays below the CPU reference, and further below at length 512."""
+    rec = CASES[cid]
+    s = rec["settings"]
     m = _vramkit(rec)
-    assert 0.4 * rec["peak_bytes"] < m.peak_bytes < rec["peak_bytes"]
+    assert 0.4 * rec["peak_bytes"] < m.peak_bytes < 0.9 * rec["peak_bytes"]

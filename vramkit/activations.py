@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import dropout as drop
 from .model import SLIDING, ModelSpec
 
 # transformers families whose decoder layer differs from the llama template
@@ -39,6 +40,9 @@ POST_NORM = ("olmo2",)
 LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
                    "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next")
 PARALLEL_RESIDUAL = ("gpt_neox",)
+# families with nn.Dropout modules on the residual branches (after attention and after the MLP) and on
+# the embeddings; they keep masks when the config's probability is above 0 (vramkit.dropout)
+RESID_DROPOUT = ("gpt2", "phi", "phi3", "gpt_neox")
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
         # softmax(fp32) output is saved by its backward, the cast back to the compute dtype by @ V;
         # eager repeats K and V to every query head (repeat_kv) and the matmuls save the copies.
         soft = 4 + (a if a != 4 else 0)
+        if drop.of(spec)["attention"] > 0:
+            # attention dropout: its bool mask, and the dropped-out copy that @ V saves instead of the cast
+            soft = 4 + 1 + a
         t["scores"] += heads * seq * soft
         t["attention"] += a * 2 * (q - kv) if q != kv else 0
 
@@ -170,8 +177,8 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
         t["mlp"] += a * 2 * i if not lora else a * i + lora_in * i
 
     # --- dropout masks (bool, 1 byte per element) --------------------------------------------
-    if mt == "gpt2":
-        t["dropout"] += 2 * h                    # after attention and after the MLP
+    if mt in RESID_DROPOUT and drop.of(spec)["hidden"] > 0:
+        t["dropout"] += 2 * h                    # bool masks after attention and after the MLP
     return t
 
 
@@ -225,7 +232,7 @@ def head_terms(spec: ModelSpec, precision: str, *, lora: bool = False) -> dict[s
         norm = _rmsnorm(h, p.res, p, lora)
     head_in = (2 * h if p.mixed else p.res * h) if not lora else 0
     emb = 0
-    if spec.model_type == "gpt2":
+    if spec.model_type in RESID_DROPOUT and drop.of(spec)["embedding"] > 0:
         emb = h                                  # embedding dropout mask
     return {"final_norm": norm, "head_input": head_in, "log_softmax": 4 * v, "embedding": emb}
 

@@ -17,6 +17,7 @@ Checked against MemTracker in tests/reference/training_encoders.json.
 """
 from __future__ import annotations
 
+from . import dropout as drop
 from .activations import PRECISIONS
 
 POST_LN = ("bert", "roberta")
@@ -37,7 +38,8 @@ def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: st
     # SDPA: q, k, v, the output and a per-head fp32 logsumexp
     t["attention"] = a * 3 * h + a * h + 4 * heads
     if attention == "eager":
-        t["scores"] = heads * seq * (2 * a + 1) if spec.model_type in POST_LN else heads * seq * a
+        dropped = spec.model_type in POST_LN and drop.of(spec)["attention"] > 0
+        t["scores"] = heads * seq * (2 * a + 1) if dropped else heads * seq * a
     elif p.mixed and spec.model_type in POST_LN:
         # autocast casts the fp32 attention mask to bf16 for each layer's SDPA, which saves the copy
         t["scores"] = 2 * seq
@@ -47,7 +49,7 @@ def layer_terms(spec, layer: int, precision: str, *, seq: int = 1, attention: st
         # intermediate dense (its own bf16 cast under autocast)
         t["norms"] = (3 * 2 * h if p.mixed else a * h) + 2 * ln + (2 * h if p.mixed else a * h)
         t["mlp"] = 2 * a * i                        # GELU's input, the output dense's input
-        t["dropout"] = 2 * h                        # after the attention output and the MLP output
+        t["dropout"] = 2 * h if drop.of(spec)["hidden"] > 0 else 0   # after attention output and MLP output
     else:  # ModernBERT: pre-norm, fused Wqkv, GLU (act(input) * gate), layer 0 without attention norm
         norms = 2 if layer else 1
         t["norms"] = norms * ln + (2 * h if p.mixed else a * h) * 2   # Wqkv's and Wi's inputs
@@ -71,7 +73,8 @@ def head_terms(spec, precision: str, seq: int = 1) -> dict[str, int]:
     a = p.act
     mask = seq * (4 if p.mixed else a) if spec.model_type in POST_LN else 0
     ln = (4 if p.mixed else a) * h + 8
-    emb = 8 * (2 if spec.model_type in POST_LN else 1) + ln + (h if spec.model_type in POST_LN else 0)
+    emb_mask = h if spec.model_type in POST_LN and drop.of(spec)["embedding"] > 0 else 0
+    emb = 8 * (2 if spec.model_type in POST_LN else 1) + ln + emb_mask
     if spec.model_type in POST_LN and not p.mixed:
         emb += a * h                               # the dropout output, saved by layer 0's linears
     final = ln if spec.model_type not in POST_LN else 0
@@ -105,8 +108,10 @@ def cpu_dropout_extra_bytes(spec, precision: str) -> int:
         return 0
     p = PRECISIONS[precision]
     h = spec.hidden_size
+    d = drop.of(spec)
     emb = 4 if p.mixed else p.act
-    return (emb - 1) * h + spec.num_layers * 2 * (p.act - 1) * h
+    return ((emb - 1) * h if d["embedding"] > 0 else 0) + \
+        (spec.num_layers * 2 * (p.act - 1) * h if d["hidden"] > 0 else 0)
 
 
 def loss_transient_bytes(spec, precision: str) -> tuple[int, int]:

@@ -453,7 +453,7 @@ def _args_train(p: argparse.ArgumentParser) -> None:
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
     """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
-    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adamw8bit, lion")
+    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, lion, lion32bit, lion8bit")
     p.add_argument("--optimizer-impl", default="trainer",
                    help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
                         "for-loop or fused")
@@ -471,6 +471,10 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-outputs", action="store_true",
                    help="a hand-written loop that keeps the model's outputs (the logits) through backward")
     p.add_argument("--gradient-accumulation", type=_count, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--fused-loss", default="none",
+                   help="none, or liger (Liger's fused linear cross-entropy: no vocab-wide logits)")
+    p.add_argument("--activation-offload", action="store_true",
+                   help="forward and loss under torch.autograd.graph.save_on_cpu (saved tensors in host memory)")
 
 
 def _train_settings(args) -> dict:
@@ -478,7 +482,8 @@ def _train_settings(args) -> dict:
                 gradient_checkpointing=args.gradient_checkpointing, lora_rank=args.lora_rank,
                 lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
                 offload=args.offload, attention=args.attention, keep_outputs=args.keep_outputs,
-                gradient_accumulation=args.gradient_accumulation)
+                gradient_accumulation=args.gradient_accumulation, fused_loss=args.fused_loss,
+                activation_offload=args.activation_offload)
 
 
 def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import VramkitError, clip, did_you_mean, unknown
+from . import dropout
 
 FULL = "full_attention"
 SLIDING = "sliding_attention"
@@ -169,6 +170,8 @@ class ModelSpec:
     # The checkpoint's own storage: `quantization_config` (vramkit.checkpoints prices it) and torch_dtype.
     quantization: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     torch_dtype: str | None = field(default=None, compare=False, repr=False)
+    # Dropout probabilities {"hidden", "attention", "embedding"} as the config sets them (vramkit.dropout).
+    dropout: Mapping[str, float] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         check_spec(self)  # every spec, however built, is one vramkit can compute with
@@ -195,7 +198,7 @@ class ModelSpec:
         if quant or dtype:
             spec = replace(spec, quantization=dict(quant) if quant else None,
                            torch_dtype=dtype if isinstance(dtype, str) else None)
-        return spec
+        return replace(spec, dropout=dropout.read(config))
 
     def with_changes(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (e.g. a different context window or vocabulary)."""

@@ -11,10 +11,18 @@ allocates short-lived temporaries. Both depend on the PyTorch implementation:
 - `fused` runs one kernel per parameter group and allocates no full-size temporaries.
 - `trainer` is what transformers' Trainer runs for that optimizer with its defaults: since
   torch 2.8 its default `optim` is "adamw_torch_fused" (training_args.py, transformers 5.x), so
-  AdamW is fused; its "adafactor" is transformers' own Adafactor, one tensor at a time; the rest
-  are torch.optim classes with PyTorch's CUDA default, foreach.
+  AdamW is fused; its "adafactor" is transformers' own Adafactor, one tensor at a time; "lion" is
+  lion-pytorch's Lion (one tensor at a time; Trainer's own "lion_32bit"/"lion_8bit" are the
+  bitsandbytes optimizers `lion32bit`/`lion8bit` here); the rest are torch.optim classes with
+  PyTorch's CUDA default, foreach.
 
-The numbers are checked against MemTracker in tests/reference/training.json. Explained in the
+bitsandbytes' optimizers (adamw8bit, lion32bit, lion8bit) update in place in one CUDA kernel per
+tensor: no temporaries beyond their states. Their "paged" variants allocate the states with CUDA
+unified memory, outside PyTorch's allocator (so outside max_memory_allocated); vramkit counts them
+on the GPU, where they live while the step runs (modelled, not measured).
+
+The numbers are checked against MemTracker in tests/reference/training.json (torch.optim, FakeTensor)
+and tests/reference/training_optimizers.json (Adafactor, bitsandbytes, Lion, QLoRA: real CPU tensors). Explained in the
 chapter on training memory.
 """
 from __future__ import annotations
@@ -25,12 +33,14 @@ from .errors import unknown
 
 IMPLS = ("trainer", "foreach", "for-loop", "fused")
 # What `trainer` resolves to, per optimizer (see the module docstring); absent: foreach.
-TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop"}
+TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop", "adafactor-torch": "for-loop", "lion": "for-loop",
+                "adamw8bit": "fused", "lion8bit": "fused", "lion32bit": "fused"}  # bitsandbytes: one kernel per tensor
 
 # bitsandbytes 8-bit optimizers: block-wise quantized states with one fp32 absmax per block of 256
 # (`Optimizer8bit` with block_wise=True); tensors under 4096 elements keep fp32 states.
 BNB_BLOCK = 256
 BNB_MIN_8BIT_SIZE = 4096
+BNB_QMAP_BYTES = 256 * 4      # one fp32 quantile map ("dynamic" / "udynamic"), shared by all tensors
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,11 @@ class Optimizer:
     moments instead of a full matrix. `eight_bit`: bitsandbytes block-wise 8-bit states.
     `foreach_temps` / `loop_temps`: how many state-sized (foreach) or largest-tensor-sized
     (for-loop) temporaries the step holds at its fullest moment.
+    `fixed_state_bytes`: states kept in this many bytes per element whatever the parameter dtype
+    (transformers' Adafactor computes in fp32; bitsandbytes' 32-bit optimizers keep fp32 states).
+    `loop_upcast_temps`: extra fp32 copies of the largest tensor a for-loop step makes when the
+    parameters are 16-bit (transformers' Adafactor: `grad.float()` and `p.float()`); its
+    `loop_temps` are then fp32 too. `qmaps`: bitsandbytes' shared 256-entry fp32 quantile maps.
     """
 
     name: str
@@ -51,6 +66,9 @@ class Optimizer:
     eight_bit: bool = False
     foreach_temps: int = 0
     loop_temps: int = 0
+    fixed_state_bytes: int = 0
+    loop_upcast_temps: int = 0
+    qmaps: int = 0
 
 
 OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
@@ -62,17 +80,31 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
     # SGD with momentum: the buffer is updated in place (mul_, add_), then added to the parameter.
     Optimizer("sgd", 1),
     Optimizer("sgd-nomomentum", 0),
-    # Lion: one momentum buffer; the update sign(lerp(m, g)) is one temporary.
-    Optimizer("lion", 1, foreach_temps=1, loop_temps=1),
-    # Adafactor: factored second moments (row + column) for matrices, full for vectors; no first moment.
-    Optimizer("adafactor", 1, factored=True, foreach_temps=1, loop_temps=2),
-    # bitsandbytes AdamW8bit: two uint8 states plus fp32 absmax per 256 elements; its CUDA kernel
-    # updates in place (no full-size temporaries).
-    Optimizer("adamw8bit", 2, eight_bit=True),
+    # Lion (lion-pytorch): one momentum buffer in the parameter dtype; `exp_avg.clone().mul_(b1)
+    # .add(grad)` holds the clone and the sum together (2 temporaries) before `sgn_` in place.
+    Optimizer("lion", 1, foreach_temps=1, loop_temps=2),
+    # Adafactor (transformers', Trainer's "adafactor"; beta1=None: no first moment): factored second
+    # moments (row + column) for matrices, full for vectors, all fp32. Per tensor: `grad**2 + eps` and
+    # the factored estimate `r_factor * c_factor` exist together (2 fp32 temporaries), plus the fp32
+    # copies of the gradient and the parameter when those are 16-bit.
+    Optimizer("adafactor", 1, factored=True, foreach_temps=1, loop_temps=2, fixed_state_bytes=4,
+              loop_upcast_temps=2),
+    # torch.optim.Adafactor: the same factored states in the parameter dtype; single-tensor: one
+    # temporary of one tensor; foreach: one list-sized temporary (both measured).
+    Optimizer("adafactor-torch", 1, factored=True, foreach_temps=1, loop_temps=1),
+    # bitsandbytes AdamW8bit: two uint8 states plus fp32 absmax per 256 elements (two shared maps);
+    # its CUDA kernel updates in place (no full-size temporaries).
+    Optimizer("adamw8bit", 2, eight_bit=True, qmaps=2),
+    # bitsandbytes Lion (Trainer's "lion_32bit"): one fp32 state whatever the parameter dtype.
+    Optimizer("lion32bit", 1, eight_bit=False, fixed_state_bytes=4),
+    # bitsandbytes Lion8bit (Trainer's "lion_8bit"): one uint8 state + absmax, one shared map.
+    Optimizer("lion8bit", 1, eight_bit=True, qmaps=1),
 )}
 ALIASES = {"sgd-momentum": "sgd", "sgd_nomomentum": "sgd-nomomentum", "adam8bit": "adamw8bit",
            "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "adamw8bit", "paged-adamw8bit": "adamw8bit",
-           "adamw_torch": "adamw", "adamw_torch_fused": "adamw"}
+           "adamw_torch": "adamw", "adamw_torch_fused": "adamw", "adamw_bnb_8bit": "adamw8bit",
+           "lion_32bit": "lion32bit", "paged_lion_32bit": "lion32bit", "lion_8bit": "lion8bit",
+           "paged_lion_8bit": "lion8bit", "lion-pytorch": "lion", "adafactor_torch": "adafactor-torch"}
 
 
 def get_optimizer(name: str) -> Optimizer:
@@ -104,20 +136,24 @@ def state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]], param_bytes: int)
     8-bit states, which are 1 byte plus an fp32 absmax per 256-element block.
     """
     total = 0
+    per = opt.fixed_state_bytes or param_bytes
+    eight = False
     for shape in shapes:
         n = _numel(shape)
         if opt.eight_bit:
             if n >= BNB_MIN_8BIT_SIZE:
                 total += opt.states * (n + 4 * -(-n // BNB_BLOCK))
+                eight = True
             else:
                 total += opt.states * n * 4
         elif opt.factored and len(shape) >= 2:
-            # torch.optim.Adafactor: row_var (..., rows, 1) and col_var (..., 1, cols)
+            # row (..., rows) and column (..., cols) second moments (transformers' exp_avg_sq_row/col,
+            # torch's row_var/col_var)
             lead = _numel(shape[:-2])
-            total += lead * (shape[-2] + shape[-1]) * param_bytes
+            total += lead * (shape[-2] + shape[-1]) * per
         else:
-            total += opt.states * n * param_bytes
-    return total
+            total += opt.states * n * per
+    return total + (opt.qmaps * BNB_QMAP_BYTES if eight else 0)
 
 
 def step_temporary_bytes(opt: Optimizer, impl: str, shapes: list[tuple[int, ...]], param_bytes: int) -> int:
@@ -125,10 +161,16 @@ def step_temporary_bytes(opt: Optimizer, impl: str, shapes: list[tuple[int, ...]
     impl = resolve_impl(opt, impl)
     if not shapes or opt.eight_bit or impl == "fused":
         return 0
+    if opt.fixed_state_bytes and not opt.loop_temps:
+        return 0                                  # bitsandbytes 32-bit: in place, like its 8-bit kernels
     if impl == "foreach":
         sizes = [(_numel(s) if not (opt.factored and len(s) >= 2) else _numel(s)) for s in shapes]
         return opt.foreach_temps * sum(sizes) * param_bytes
-    return opt.loop_temps * max(_numel(s) for s in shapes) * param_bytes
+    largest = max(_numel(s) for s in shapes)
+    if opt.loop_upcast_temps:                     # computes in fp32 whatever the parameter dtype
+        upcast = opt.loop_upcast_temps if param_bytes < 4 else 0
+        return (opt.loop_temps + upcast) * largest * 4
+    return opt.loop_temps * largest * param_bytes
 
 
 def _numel(shape: tuple[int, ...]) -> int:

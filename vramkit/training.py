@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 
 from . import activations as act
 from . import activations_encoder as enc
+from . import activations_t5 as t5
+from . import fused_loss as fl
 from . import optimizers as opt
 from . import training_hybrid as hyb
 from .errors import VramkitError, require_positive, unknown
@@ -32,7 +34,9 @@ from .model import ModelSpec
 from .monotone import largest_true
 
 PRECISIONS = tuple(act.PRECISIONS)
-ATTENTIONS = ("sdpa", "flash", "eager")
+# "math": SDPA's math kernel (PyTorch's fallback, e.g. on a CPU with dropout and a bias that needs a
+# gradient): modelled for T5 only, where it is what the CPU reference measured.
+ATTENTIONS = ("sdpa", "flash", "eager", "math")
 COMPONENTS = ("weights", "gradients", "optimizer", "activations", "temporary")
 # FSDP sharding strategies as the ZeRO stage that shards the same things: FSDP1's
 # ShardingStrategy names, and FSDP2's `fully_shard` (reshard_after_forward=True, the default, frees
@@ -193,7 +197,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                  gradient_checkpointing: bool = False, lora_rank: int = 0,
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
                  gpus: int = 1, offload: bool = False, attention: str = "sdpa",
-                 keep_outputs: bool = False, gradient_accumulation: int = 1) -> TrainingMemory:
+                 keep_outputs: bool = False, gradient_accumulation: int = 1,
+                 fused_loss: str = "none", activation_offload: bool = False) -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
     `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
@@ -208,11 +213,27 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     the output object, and so the logits, alive through backward; Trainer's loop (the default)
     keeps only the loss. `gradient_accumulation` N: N micro-batches of `batch` sequences per
     optimizer step; from the second on, forward and backward run with every gradient allocated.
+    `fused_loss`: "liger" is Liger-Kernel's fused linear cross-entropy (`use_liger_kernel=True`), which
+    never makes the vocabulary-wide logits (vramkit.fused_loss: modelled from Liger's source, checked
+    against an emulation of its allocations, not Liger running).
+    `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
+    autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
     require_positive("gradient_accumulation", gradient_accumulation)
+    if fused_loss not in fl.FUSED_LOSSES:
+        raise unknown("fused loss", fused_loss, fl.FUSED_LOSSES)
+    if fused_loss != "none" and (spec.architecture != "decoder" or not spec.lm_head):
+        raise VramkitError(f"fused_loss: {fused_loss!r} replaces a causal LM's vocabulary loss; "
+                           f"{spec.model_type} ({spec.architecture}) has none to replace")
+    liger = fused_loss == "liger"
+    offload_act = bool(activation_offload)
+    if offload_act and (spec.architecture != "decoder" or not spec.lm_head):
+        raise VramkitError(f"activation_offload: modelled for causal LMs only, not {spec.model_type} "
+                           f"({spec.architecture})")
     zero = s["zero"]
+    s.update(fused_loss=fused_loss, activation_offload=offload_act)
     s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
              keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
     accumulating = gradient_accumulation > 1
@@ -232,6 +253,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         base = n_params * p.weight
         if qlora:
             nf4 = linear_w // 2 + -(-linear_w // NF4_BLOCK) + 4 * -(-linear_w // (NF4_BLOCK * NF4_DQ_BLOCK))
+            # per quantized tensor: its 16-entry NF4 code, the double quant's 256-entry fp32 code and
+            # fp32 offset (bitsandbytes QuantState; measured in training_optimizers.json)
+            nf4 += _linear_tensors(spec) * (16 * 4 + 256 * 4 + 4)
             base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
         n_train = sum(_numel(x) for x in trainable)
         weights = base + n_train * train_bytes
@@ -283,23 +307,38 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
                      for i in range(spec.num_layers)]
-    if spec.architecture == "encoder-decoder":
-        # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
-        # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).
-        scale = (spec.encoder_layers + 1.5 * spec.num_layers) / spec.num_layers
-        per_layer = [int(x * scale) for x in per_layer]
+    seq2seq = spec.architecture == "encoder-decoder"
+    if seq2seq:  # T5: activations_t5 (the encoder's layers spread over the decoder's for the walk)
+        per_layer, t5_head, t5_loss = _t5_activations(spec, precision, seq, batch, attention)
     # LoRA on MoE experts: merged expert weights saved per layer, their gradient in the layer's backward
     experts = [act.lora_expert_bytes(spec, i, precision, lora_rank) if lora else (0, 0)
                for i in range(spec.num_layers)]
     per_layer = [x + m for x, (m, _) in zip(per_layer, experts)]
-    head_bytes = sum(heads.values()) * tokens
+    liger_b = None
+    if liger:  # no lm_head linear (its saved input) and no log_softmax: Liger's grad_input instead
+        liger_b = fl.liger_bytes(tokens, spec.hidden_size, spec.vocab_size, p.act, train_bytes if not lora
+                                 else p.weight, head_trainable=not lora, autocast=p.mixed,
+                                 input_bytes=p.res)
+        heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=liger_b.saved // tokens)
+    head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
-    casts = 0 if qlora else act.weight_cast_bytes(linear_w + head_w, precision)
+    # (Liger's matmuls use autocast's cast of the head weight only inside the loss: a transient)
+    casts = 0 if qlora else act.weight_cast_bytes(linear_w + (0 if liger else head_w), precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
+    if seq2seq:
+        loss = t5_loss
     fwd_loss, bwd_loss = (x * tokens for x in loss)
+    liger_grad = 0
+    if liger:
+        # under autocast, bf16 casts of the head weight: `x @ W.t()` casts the transposed view anew
+        # (autocast caches casts of trainable leaf tensors, not of views) while `grad @ W`'s cached
+        # cast persists: two at once; a frozen head (LoRA) is never cached: one at a time
+        fwd_loss = liger_b.forward_transient + (1 if lora else 2) * act.weight_cast_bytes(head_w, precision)
+        bwd_loss = 0
+        liger_grad = liger_b.head_grad
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward
         kept = [p.res * spec.hidden_size * tokens for _ in range(spec.num_layers)]
@@ -311,17 +350,34 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # -- phases (steady state: the states exist) ------------------------------------------
     # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
     # the outputs (MemTracker files them as activations: they were made in forward).
-    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs else 0
+    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs and not liger else 0
     # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
     held_grads = grads if accumulating else 0
     moments = {}
-    moments["forward_end"] = dict(weights=weights, gradients=held_grads, optimizer=states, activations=activ,
-                                  temporary=fwd_loss)
-    moments["backward"] = dict(weights=weights, gradients=held_grads, optimizer=states,
-                               activations=activ + kept_logits, temporary=bwd_loss)
+    # Liger makes the head weight's gradient inside the loss: a gradient from then on (with accumulation,
+    # a new tensor added into the held one: a temporary)
+    early = (0, liger_grad) if accumulating else (liger_grad, 0)
+    gpu_act, log_sm = activ, 0
+    if offload_act:
+        # save_on_cpu: the saved tensors live on the host from forward to backward (tensors saved by
+        # several nodes are packed once per node; the weights the linears save are packed too). The GPU
+        # keeps them only while they are in use: at the loss, the logits, their fp32 copy and the
+        # log_softmax output; at the start of backward, the unpacked log_softmax output beside the two
+        # vocab-wide gradients. Checked against an emulation of save_on_cpu (training_offload.json).
+        host += activ + (0 if (p.mixed or qlora) else (linear_w + head_w) * p.weight)
+        log_sm = 0 if liger else 4 * spec.vocab_size * tokens
+        gpu_act = 0
+    fwd_early = early if not offload_act else (0, 0)   # Liger's saved gradients go to the host too
+    moments["forward_end"] = dict(weights=weights, gradients=held_grads + fwd_early[0], optimizer=states,
+                                  activations=gpu_act, temporary=fwd_loss + fwd_early[1] + log_sm)
+    moments["backward"] = dict(weights=weights, gradients=held_grads + early[0], optimizer=states,
+                               activations=gpu_act + kept_logits, temporary=bwd_loss + early[1] + log_sm)
     # walking down the layers: activations freed, gradients appear
     g_layers = grads - _head_grad(spec, grads, n_train, lora)
     g_head = grads - g_layers
+    # an untied input embedding gets its gradient after the first layer's backward, when that layer's
+    # activations are freed: not alive in the walk below (matters for small models, large vocabularies)
+    g_layers -= _embedding_grad(spec, grads, n_train, lora)
     remaining = activ - head_bytes - (casts - layer_casts * spec.num_layers) - 4 * spec.vocab_size * tokens * 0
     acc_grad = g_head
     for j in reversed(range(spec.num_layers)):
@@ -329,7 +385,11 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 _layer_backward_temp(spec, p, tokens)) + experts[j][1]
+        if seq2seq:  # T5: the position bias's gradient, one attention block at a time
+            temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
+        if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
+            total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
@@ -339,6 +399,15 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         else:
             m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
                      activations=total_act, temporary=temp)
+        if sum(m.values()) > sum(moments["backward"].values()):
+            moments["backward"] = m
+    tied = _tied_head_grad(spec, grads, n_train, lora) if not zero else 0
+    if tied:
+        # A tied embedding's two gradients (the head's, the embedding's) meet in autograd's input buffer,
+        # which adds them out of place before the one AccumulateGrad: three vocab x hidden tensors at the
+        # end of backward, with every other gradient made. Liger's head gradient was made in forward.
+        m = dict(weights=weights, gradients=grads if accumulating else grads - tied, optimizer=states,
+                 activations=tied if liger else 0, temporary=(2 if liger else 3) * tied)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
     moments["optimizer_step"] = dict(weights=weights, gradients=grads, optimizer=states, activations=0,
@@ -355,9 +424,32 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
 
 
 def _linear_params(spec: ModelSpec) -> int:
-    """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers)."""
+    """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers);
+    for T5 also the encoder's and the cross-attention's (the encoder count less its RMS norms)."""
     b = spec.breakdown()
-    return b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
+    n = b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
+    if spec.architecture == "encoder-decoder":
+        n += b.get("cross_attention", 0) + b.get("encoder", 0) - (2 * spec.encoder_layers + 1) * spec.hidden_size
+    return n
+
+
+def _linear_tensors(spec: ModelSpec) -> int:
+    """How many linear weight tensors the decoder layers hold (what QLoRA quantizes one by one)."""
+    return spec.num_layers * len(linear_shapes(spec))
+
+
+def _t5_activations(spec: ModelSpec, precision: str, seq: int, batch: int, attention: str):
+    """T5's saved activations (activations_t5): per decoder layer with an equal share of the encoder's
+    layers, the bytes outside the layers, and the loss's (forward, backward) bytes per token."""
+    tokens = seq * batch
+    kw = dict(seq=seq, attention=attention)
+    enc_total = spec.encoder_layers * t5.encoder_layer_bytes(spec, precision, **kw) * tokens
+    dec = t5.decoder_layer_bytes(spec, precision, **kw) * tokens
+    n = max(spec.num_layers, 1)
+    per_layer = [dec + enc_total // n + (enc_total % n if j == 0 else 0) for j in range(spec.num_layers)]
+    head = (t5.outside_layers_bytes(spec, precision) * tokens
+            + t5.constant_bytes(spec, precision, seq=seq, batch=batch, attention=attention))
+    return per_layer, head, t5.loss_transient_bytes(spec, precision)
 
 
 def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
@@ -368,6 +460,20 @@ def _head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
     if not spec.lm_head:  # a classification head: its few weights
         return sum(n for _, n in spec.components if n > 0 and _ in ("pooler", "classifier")) * per
     return spec.vocab_size * spec.hidden_size * per + spec.hidden_size * per
+
+
+def _tied_head_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
+    """Bytes of one gradient of a decoder's tied embedding / head weight (0 when untied or frozen)."""
+    if lora or not n_train or not spec.tie_word_embeddings or not spec.lm_head or spec.architecture != "decoder":
+        return 0
+    return spec.vocab_size * spec.hidden_size * (grads // n_train)
+
+
+def _embedding_grad(spec: ModelSpec, grads: int, n_train: int, lora: bool) -> int:
+    """Bytes of the untied input embedding's gradient of a decoder (0 when tied, frozen, or not a decoder)."""
+    if lora or not n_train or spec.tie_word_embeddings or not spec.lm_head or spec.architecture != "decoder":
+        return 0
+    return spec.vocab_size * spec.hidden_size * (grads // n_train)
 
 
 def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
@@ -389,6 +495,9 @@ def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets
     opt.check_impl(impl)
     if attention not in ATTENTIONS:
         raise unknown("attention", attention, ATTENTIONS)
+    if attention == "math" and spec.architecture != "encoder-decoder":
+        raise VramkitError(f"attention: 'math' (SDPA's math kernel) is modelled for T5 only; "
+                           f"{spec.model_type} takes sdpa, flash or eager")
     if isinstance(zero, str):
         if zero in ("0", "1", "2", "3"):  # not str.isdigit: '³' is a digit to it, not to int()
             zero = int(zero)

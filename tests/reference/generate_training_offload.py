@@ -1,0 +1,108 @@
+"""Write tests/reference/training_offload.json: activation offloading with torch.autograd.graph.save_on_cpu.
+
+`save_on_cpu` is a pair of saved-tensor hooks: pack copies every tensor autograd saves to host memory
+(`tensor.cpu()`), unpack copies it back (`tensor.to(device)`) when its backward node runs. On a CPU
+model it is a no-op (the tensors are already there), so this file runs the CPU model of
+generate_training.py (FakeTensorMode, MemTracker, two steps) with the same two hooks pointed at the
+meta device: the CPU plays the GPU and `meta` plays the host, with exactly save_on_cpu's copies. The
+model's whole forward, loss included, runs under the hooks (`with save_on_cpu(): loss = model(...)`).
+MemTracker's `cpu` device is what the GPU would hold; `meta` what the host would.
+
+    python tests/reference/generate_training_offload.py
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+
+import generate_training as g  # noqa: E402
+
+OUT = Path(__file__).with_name("training_offload.json")
+HOST = "meta"
+
+
+def _pack(t):
+    return (t.device, t.to(HOST))            # save_on_cpu(pin_memory=False): (device, tensor.cpu())
+
+
+def _unpack(packed):
+    device, t = packed
+    return t.to(device)
+
+
+class _Offloaded:
+    """transformers' Auto class, whose models run forward (and the loss) under the offloading hooks."""
+
+    @staticmethod
+    def from_config(config, **kw):
+        model = _Offloaded.real.from_config(config, **kw)
+        inner = model.forward
+
+        def forward(*a, **k):
+            with torch.autograd.graph.saved_tensors_hooks(_pack, _unpack):
+                return inner(*a, **k)
+
+        model.forward = forward
+        return model
+
+
+def _device_snapshot(mt, kind, device):
+    out = {}
+    for dev, snap in mt.get_tracker_snapshot(kind).items():
+        if str(dev) == device:
+            for k, v in snap.items():
+                out[k.value if hasattr(k, "value") else str(k)] = int(v)
+    return out
+
+
+CASES = [
+    ("llama-mha", "mixed-adamw-s1024", dict(seq=1024, batch=2)),
+    ("llama-mha", "bf16-adamw-s1024", dict(precision="bf16", seq=1024, batch=2)),
+    ("qwen2-152k", "bf16-adamw", dict(precision="bf16")),
+    ("llama-mha", "bf16-lora-s1024", dict(precision="bf16", seq=1024, batch=2, lora_rank=16)),
+]
+
+
+def main() -> int:
+    orig_snapshot = g._snapshot
+    g._snapshot = lambda mt, kind: _device_snapshot(mt, kind, "cpu")   # the GPU's share only
+    real = g.AutoModelForCausalLM
+    _Offloaded.real = real
+    g.AutoModelForCausalLM = _Offloaded
+    out, failures = {}, []
+    try:
+        for arch, suffix, st in CASES:
+            cid = f"{arch}/{suffix}"
+            t0 = time.time()
+            try:
+                rec = g.run_case(arch, st)
+            except Exception as e:  # keep going; report which cases failed
+                failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+                print("FAILED", failures[-1], file=sys.stderr)
+                continue
+            rec["config"] = g.ARCHS[arch]
+            out[cid] = rec
+            print(f"{cid:<28} GPU peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']} "
+                  f"({time.time() - t0:.1f} s)", file=sys.stderr)
+    finally:
+        g._snapshot, g.AutoModelForCausalLM = orig_snapshot, real
+    doc = dict(meta=dict(generator="tests/reference/generate_training_offload.py", torch=torch.__version__,
+                         transformers=transformers.__version__, peft=getattr(g.peft, "__version__", None),
+                         offload="torch.autograd.graph.save_on_cpu's pack/unpack (host = the meta device) around "
+                                 "the model's forward and loss", gpu_device="cpu (MemTracker's per-device peak)",
+                         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode",
+                         steps=2, failures=failures), cases=dict(sorted(out.items())))
+    OUT.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""`--activation-offload` against save_on_cpu's copies, emulated on the CPU (tests/reference/training_offload.json).
+
+`torch.autograd.graph.save_on_cpu` is a no-op for a CPU model, so the generator
+(tests/reference/generate_training_offload.py) runs its pack/unpack hooks with the meta device as the
+host: MemTracker's CPU device then holds what the GPU would. No torch here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vramkit import ModelSpec
+from vramkit.errors import VramkitError
+from vramkit.training import train_memory
+
+FIXTURE = json.loads((Path(__file__).parent / "reference" / "training_offload.json").read_text(encoding="utf-8"))
+CASES = FIXTURE["cases"]
+
+
+def _vramkit(rec: dict, offload: bool = True):
+    s = rec["settings"]
+    return train_memory(ModelSpec.from_config(rec["config"]), seq=s["seq"], batch=s["batch"],
+                        precision=s["precision"], optimizer=s["optimizer"],
+                        optimizer_impl="foreach" if s["foreach"] else "for-loop", lora_rank=s["lora_rank"],
+                        activation_offload=offload)
+
+
+@pytest.mark.parametrize("cid", sorted(CASES))
+def test_offloaded_gpu_peak_within_3_percent(cid):
+    rec = CASES[cid]
+    m = _vramkit(rec)
+    assert abs(m.peak_bytes / rec["peak_bytes"] - 1) < 0.03
+    # what moved: the saved activations, now in host memory
+    assert m.host_bytes >= _vramkit(rec, offload=False).breakdown["activations"] > 0
+
+
+def test_fixture_peaks_where_activations_were():
+    assert len(CASES) >= 4
+    assert all(r["peak_phase"] == "backward" for r in CASES.values())
+    assert {r["settings"]["precision"] for r in CASES.values()} >= {"mixed", "bf16"}
+
+
+def test_offload_refuses_what_it_does_not_model():
+    t5 = dict(model_type="t5", d_model=64, d_kv=8, d_ff=128, num_layers=1, num_heads=2, vocab_size=1000)
+    with pytest.raises(VramkitError):
+        train_memory(ModelSpec.from_config(t5), seq=16, activation_offload=True)
