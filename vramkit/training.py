@@ -108,6 +108,8 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
     The shapes decide the for-loop optimizer's temporaries (largest tensor) and Adafactor's
     factored states; their element count equals `spec.params()` up to small MLA/MoE extras.
     """
+    if spec.is_hybrid:  # layers of different kinds: vramkit.training_hybrid
+        return hyb.param_shapes(spec)
     h, v = spec.hidden_size, spec.vocab_size
     shapes: list[tuple[int, ...]] = [(v, h)]
     if spec.learned_positions:

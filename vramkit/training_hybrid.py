@@ -102,10 +102,17 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
     n = lp // c
     conv = inner + 2 * g * s
     proj = 2 * inner + 2 * g * s + hh
-    b = (2 * conv if p.mixed else a * proj) * t                 # conv input (pure: a view of in_proj's output)
+    # Falcon-H1 multiplies in_proj's output by its fp32 mup_vector: under autocast the projected
+    # stream (gate, x/B/C, dt) is fp32 from there on
+    mup = spec.model_type == "falcon_h1"
+    pb = 4 if (mup and p.mixed) else a
+    b = 4 * proj if mup else 0                                  # the mup vector, saved once
+    b += (2 * conv if p.mixed else a * proj) * t                # conv input (pure: a view of in_proj's output)
     b += a * conv * batch * (seq + k - 1)                       # conv output (padded)
-    b += 2 * a * hh * t                                         # softplus and clamp of dt
-    b += 4 * inner * tp + 4 * inner * t + 8 * hh * t            # padded x (D residual), x.float(), dt casts
+    b += 2 * pb * hh * t                                        # softplus and clamp of dt
+    b += 4 * inner * tp                                         # padded x (D residual)
+    b += (4 * conv if pb == 4 else 4 * inner) * t               # x.float() (a view of the fp32 conv output)
+    b += (4 if pb == 4 else 8) * hh * t                         # dt.float() for x * dt and A * dt
     b += 2 * c * c + 2 * c * c                                  # masks of the two segment sums (bool)
     b += 4 * hh * c * tp                                        # exp(segsum): the intra-chunk decays
     b += 8 * hh * tp                                            # decay_states, state_decay_out
@@ -123,6 +130,8 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
         # x * silu(gate): the padded scan output, gate.float() and silu's output; the grouped RMSNorm
         # keeps the product, 1/rms per group and the normed value (fp32)
         b += 4 * inner * tp + 8 * inner * t + 4 * inner * t + 4 * g * t + 4 * inner * t
+    else:  # scan_output * silu(gate): silu keeps the gate (a view of the projected stream), the product both
+        b += pb * proj * t + pb * inner * t + 4 * inner * tp
     b += (2 if p.mixed else a) * inner * t                      # out_proj's input
     if p.mixed:
         b += 2 * conv * k
@@ -176,3 +185,44 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
     if has_mixer:
         b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch)
     return b
+
+
+def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
+    """Parameter tensor shapes of a hybrid model, for the optimizer (states, step temporaries).
+
+    Per layer what it has: attention's q/k/v/o, the mixer's projections as one (rows, hidden)
+    matrix and its small tensors (conv kernel, A_log, D, dt_bias, norm) as a vector, the MLP or
+    experts; the rest of `spec.params()` (norms, biases) as one vector, so the total is exact.
+    """
+    from .training import linear_shapes
+
+    h, v = spec.hidden_size, spec.vocab_size
+    shapes: list[tuple[int, ...]] = [(v, h)]
+    lin = linear_shapes(spec)
+    n_attn = 2 if spec.model_type in act.FUSED_QKV else 4
+    for i in range(spec.num_layers):
+        if spec.has_attention(i):
+            shapes += [(fout, fin) for _, fin, fout in lin[:n_attn]]
+        if spec.has_mixer(i):
+            rows, rest = divmod(spec.mixer_linear_params, h)
+            shapes += [(rows, h)] + ([(rest,)] if rest else []) + [(spec.mixer_other_params,)]
+        if spec.is_moe and spec.moe_layers[i]:
+            shapes.append((spec.num_experts, h))
+            shapes.append((spec.num_experts, 2 * spec.moe_intermediate_size, h))
+            shapes.append((spec.num_experts, h, spec.moe_intermediate_size))
+        elif spec.has_dense_mlp(i):
+            shapes += [(fout, fin) for _, fin, fout in lin[n_attn:]]
+    if not spec.tie_word_embeddings:
+        shapes.append((v, h))
+    counted = sum(_numel(s) for s in shapes)
+    rest = spec.params() - counted
+    if rest > 0:
+        shapes.append((rest,))
+    return shapes
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
