@@ -71,7 +71,9 @@ def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: 
         b += batch * hv * loop
     else:
         b += hv * tp * 4 * (4 * c + 3 * dk + dv + 3)
-        b += batch * hv * (4 * dk * dv + 4 * c * dv) * n
+        # the loop's matmuls keep the intra-chunk attention and the decayed Q and K whole, and one
+        # state and one v_new per chunk
+        b += hv * tp * 4 * (c + 2 * dk) + batch * hv * (4 * dk * dv + 4 * c * dv) * n
     b += 4 * batch * hv * n                                     # per-chunk decay
     # gated RMSNorm over value_dim: fp32 input copy, 1/rms, the normed value in the input dtype,
     # the weighted product (fp32 under autocast), gate.float() and its silu; out_proj's input
@@ -141,6 +143,8 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
 MIXERS = {"short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
 # nn.Linear layers that read a mixer layer's normed input (each saves its own copy under autocast / LoRA)
 IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1}
+# families whose RMSNorm multiplies by (1 + weight) in fp32 (Qwen3-Next, Qwen3.5)
+ZERO_CENTERED_NORMS = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
 
 
 def supported(spec: ModelSpec) -> bool:
@@ -181,6 +185,15 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
             per_token -= attn
         if has_mixer and not (has_attn and not p.mixed and not lora):
             per_token += block_in(n_proj)  # (pure precision, Falcon-H1: one shared normed input)
+    if spec.model_type in ZERO_CENTERED_NORMS and not p.mixed and not lora:
+        # RMSNorm as x.float() * rsqrt * (1 + weight).float(): the fp32 normed value is what the weight's
+        # product keeps (llama's keeps it cast back to the model dtype)
+        widths = [h, h] + ([spec.q_dim, spec.kv_dim]
+                           if has_attn and spec.qk_norm == "head" else [])
+        per_token += sum((4 - p.res) * w for w in widths)
+    if has_attn and spec.attention_gate:
+        # attn_output * sigmoid(gate): the reshaped output, the sigmoid and the product (o_proj's input)
+        per_token += 3 * p.act * spec.q_dim
     b = per_token * tokens
     if has_mixer:
         b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch)
