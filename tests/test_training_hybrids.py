@@ -1,0 +1,81 @@
+"""Training peaks of hybrid models and of the 2026 attention families, against MemTracker.
+
+tests/reference/training_hybrids.json is written by `generate_training.py --set hybrids` (MemTracker
+under FakeTensorMode, two optimizer steps; transformers' torch paths of Gated DeltaNet, Mamba-2 and
+LFM2's short convolution, as on a machine without flash-linear-attention / mamba-ssm /
+causal-conv1d). Issue 17's bar: every case within 3% of the measured peak, the median under 1%.
+Families in ESTIMATED train but are not yet modelled to that bar: their error is bounded and named
+here, so a change that makes them worse (or better: then move them out) shows.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from vramkit.errors import VramkitError
+from vramkit.model import ModelSpec
+from vramkit.training import train_memory
+from vramkit.validate import predict_training
+
+FIXTURE = Path(__file__).parent / "reference" / "training_hybrids.json"
+CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
+# family prefix of the case id -> the largest error tolerated while its modelling is incomplete
+ESTIMATED = {"llama4-moe": 0.08, "deepseek_v32-dsa": 0.09}
+REFUSED = ("jamba-mamba1",)   # Mamba-1's per-token scan: not modelled, `train` refuses it
+
+
+def _err(case: dict) -> float:
+    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
+
+
+def _family(cid: str) -> str:
+    return cid.split("/")[0]
+
+
+EXACT = sorted(c for c in CASES if _family(c) not in ESTIMATED and _family(c) not in REFUSED)
+
+
+@pytest.mark.parametrize("cid", EXACT)
+def test_peak_within_3_percent(cid):
+    case = CASES[cid]
+    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+
+
+def test_median_under_1_percent():
+    assert len(EXACT) >= 15
+    assert statistics.median(abs(_err(CASES[c])) for c in EXACT) < 0.01
+
+
+@pytest.mark.parametrize("cid", sorted(c for c in CASES if _family(c) in ESTIMATED))
+def test_estimated_families_stay_bounded(cid):
+    assert abs(_err(CASES[cid])) <= ESTIMATED[_family(cid)]
+
+
+def test_every_mixer_kind_is_measured():
+    kinds = {ModelSpec.from_config(c["config"]).mixer for c in CASES.values()}
+    assert {"gated_deltanet", "mamba2", "short_conv"} <= kinds
+    settings = {(c["settings"]["gradient_checkpointing"], bool(c["settings"]["lora_rank"]), c["settings"]["keep_outputs"])
+                for c in CASES.values() if ModelSpec.from_config(c["config"]).mixer}
+    assert (True, False, False) in settings and (False, False, False) in settings
+
+
+def test_the_scan_is_what_dominates():
+    """The fixture measures the mixers, not only the vocabulary: a Gated DeltaNet layer keeps over 1.5 times
+    what the same model's attention layer keeps (the chunked scan's fp32 intermediates)."""
+    from vramkit import training_hybrid as hyb
+
+    spec = ModelSpec.from_config(CASES["qwen3_5-gdn/mixed-adamw"]["config"])
+    gdn = hyb.layer_bytes(spec, 0, "mixed", seq=200, batch=2, attention="sdpa", lora=False)
+    attn = hyb.layer_bytes(spec, 3, "mixed", seq=200, batch=2, attention="sdpa", lora=False)
+    assert spec.layer_types[0] == "linear_attention" and spec.layer_types[3] == "full_attention"
+    assert gdn > 1.5 * attn
+
+
+@pytest.mark.parametrize("cid", sorted(c for c in CASES if _family(c) in REFUSED))
+def test_unmodelled_mixers_are_refused(cid):
+    spec = ModelSpec.from_config(CASES[cid]["config"])
+    with pytest.raises(VramkitError, match="not modeled"):
+        train_memory(spec, seq=128)
