@@ -23,7 +23,7 @@ from vramkit.validate import predict_training
 FIXTURE = Path(__file__).parent / "reference" / "training_hybrids.json"
 CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 # family prefix of the case id -> the largest error tolerated while its modelling is incomplete
-ESTIMATED = {"llama4-moe": 0.08, "deepseek_v32-dsa": 0.09}
+ESTIMATED = {"deepseek_v32-dsa": 0.09}
 REFUSED = ("jamba-mamba1",)   # Mamba-1's per-token scan: not modelled, `train` refuses it
 
 

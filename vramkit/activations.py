@@ -39,6 +39,9 @@ POST_NORM = ("olmo2",)
 LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
                    "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next")
 PARALLEL_RESIDUAL = ("gpt_neox",)
+# MoE blocks that run every token through every expert (transformers' Llama4TextMoe repeats the
+# tokens num_experts times and scales them by the router's sigmoid scores, zero for the unchosen)
+DENSE_ROUTED = ("llama4_text",)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ def _moe_terms(spec: ModelSpec, p: Precision, lora: bool) -> int:
     """Routed experts per token: router logits and softmax (fp32), and for each of the k chosen
     experts a gathered copy of the token, the gate/up output, the activation, the product."""
     k, mi, h, e = spec.experts_per_token, spec.moe_intermediate_size, spec.hidden_size, spec.num_experts
+    if spec.model_type in DENSE_ROUTED:  # every expert runs on every token, weighted by its router score
+        k = e
     a = p.act
     router = 4 * e * 2
     per_expert = a * h + a * 2 * mi + a * mi + a * mi + a * h

@@ -285,6 +285,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
                      for i in range(spec.num_layers)]
+    per_layer = [x + hyb.family_extra_bytes(spec, i, precision, seq=seq, batch=batch) for i, x in enumerate(per_layer)]
     if spec.architecture == "encoder-decoder":
         # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
         # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).

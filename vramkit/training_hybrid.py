@@ -239,3 +239,18 @@ def _numel(shape) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def family_extra_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch: int) -> int:
+    """What a 2026 attention family's layer keeps beyond the llama template (bytes, whole micro-batch).
+
+    Llama 4's RoPE layers (the chunked ones) L2-normalise Q and K without a weight (`x.float()` and
+    1/norm per head, fp32) and rotate with complex frequencies (complex64, per position).
+    """
+    from .model import CHUNKED
+
+    if spec.model_type == "llama4_text" and spec.layer_types and spec.layer_types[layer] == CHUNKED:
+        tokens = seq * batch
+        return (4 * (spec.q_dim + spec.kv_dim) + 4 * (spec.num_heads + spec.num_kv_heads)) * tokens \
+            + 8 * (spec.head_dim // 2) * seq
+    return 0
