@@ -24,7 +24,7 @@ FIXTURE = Path(__file__).parent / "reference" / "training_hybrids.json"
 CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 # family prefix of the case id -> the largest error tolerated while its modelling is incomplete
 ESTIMATED = {"deepseek_v32-dsa": 0.09}
-REFUSED = ("jamba-mamba1",)   # Mamba-1's per-token scan: not modelled, `train` refuses it
+REFUSED = ()   # families `train` refuses (none since Mamba-1 is modelled)
 
 
 def _err(case: dict) -> float:

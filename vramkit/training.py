@@ -331,7 +331,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
-                _layer_backward_temp(spec, p, tokens)) + experts[j][1]
+                hyb.backward_temp_bytes(spec, j, p, seq=seq, batch=batch)
+                or _layer_backward_temp(spec, p, tokens)) + experts[j][1]
         total_act = remaining + live_layer + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad

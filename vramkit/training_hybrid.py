@@ -140,11 +140,52 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
     return b
 
 
-MIXERS = {"short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
+def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+    """Jamba's Mamba through `slow_forward` / `mamba_selective_scan`'s recurrent loop (one step per token).
+
+    Before the scan: the conv's input and padded output (inner wide), x_proj's input, the RMSNorms
+    over dt, B and C (fp32 inside), dt_proj's input, softplus. The discretised A and B·dt are
+    inner x state per token in fp32, and the loop keeps, per token, the fp32 state (inner x state)
+    that the next step multiplies, its bf16 cast for the output matmul and a copy of C's row:
+    this path grows as inner x state x 10 bytes per token, the largest activation of the layer.
+    After: silu(gate), the D residual sum (fp32) and out_proj's input.
+    """
+    d = _dims(spec)
+    inner, s, r = d["inner"], d["state"], d["dt_rank"]
+    k, a, t = spec.mixer_conv_kernel, p.act, seq * batch
+    b = (2 * inner if p.mixed else a * 2 * inner) * t           # conv input (pure: a view of in_proj's output)
+    b += a * inner * batch * (seq + k - 1) + a * inner * t      # conv output (padded), x_proj's input
+    b += ((4 + a) * r + 4 + 2 * ((4 + a) * s + 4)) * t          # RMSNorms over dt, B, C
+    b += a * r * t + 2 * a * inner * t                          # dt_proj's input; softplus in and out
+    b += 8 * inner * s * t + 4 * s * t + 4 * inner * t          # exp(A dt), dt B (fp32); B.float(), x.float()
+    b += batch * ((seq - 1) * 4 * inner * s + 2 * inner * s + seq * (2 * inner * s + a * s))  # the loop
+    b += (2 * a * inner * t if p.mixed else 0) + a * inner * t  # the gate (pure: in the conv input's storage), silu
+    b += 4 * inner * t + (2 if p.mixed else a) * inner * t      # y + D x (fp32), out_proj's input
+    if p.mixed:
+        b += 2 * inner * k
+    return b
+
+
+MIXERS = {"mamba": mamba1_bytes, "short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
 # nn.Linear layers that read a mixer layer's normed input (each saves its own copy under autocast / LoRA)
-IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1}
+IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1, "mamba": 1}
 # families whose RMSNorm multiplies by (1 + weight) in fp32 (Qwen3-Next, Qwen3.5)
 ZERO_CENTERED_NORMS = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
+
+
+def backward_temp_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int) -> int:
+    """Gradients in flight inside a mixer layer's backward where they outgrow the MLP's (0: the default).
+
+    Mamba-1's loop: the gradients of the discretised A and B·x (inner x state per token, fp32) are
+    accumulated whole while the per-step gradients of the states flow back; MemTracker sees about
+    four tensors of that size as temporaries at the peak while the loop has already freed part of
+    its saved states. Net of that, three such tensors and two fp32 inner-wide ones: this count is
+    read off the fixture (jamba-mamba1 cases), not derived term by term.
+    """
+    if spec.mixer == "mamba" and spec.has_mixer(layer):
+        d, t = _dims(spec), seq * batch
+        return 12 * d["inner"] * d["state"] * t + 8 * d["inner"] * t
+    return 0
 
 
 def supported(spec: ModelSpec) -> bool:
