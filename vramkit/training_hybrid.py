@@ -29,7 +29,7 @@ def _ceil(n: int, k: int) -> int:
     return -(-n // k) * k
 
 
-def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """LFM2's gated short convolution: BCx = in_proj(x) (3h), Bx = B * x, conv(Bx), y = C * conv_out.
 
     The products save B, x and C (views of BCx: its whole storage), the conv saves its input Bx and
@@ -37,10 +37,11 @@ def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int)
     """
     h, k, t = spec.hidden_size, spec.mixer_conv_kernel, seq * batch
     a = p.act
-    return a * 3 * h * t + a * h * t + a * h * batch * (seq + k - 1) + a * h * t + (2 * h * k if p.mixed else 0)
+    out_in = _lora_in(p) if lora else a                         # out_proj's input (LoRA: the adapter's copy)
+    return a * 3 * h * t + a * h * t + a * h * batch * (seq + k - 1) + out_in * h * t + (2 * h * k if p.mixed else 0)
 
 
-def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Qwen3-Next / Qwen3.5 Gated DeltaNet through `torch_chunk_gated_delta_rule`.
 
     Before the scan: the conv's input and padded output (conv_dim wide), beta's sigmoid, the decay's
@@ -79,12 +80,15 @@ def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: 
     # the weighted product (fp32 under autocast), gate.float() and its silu; out_proj's input
     wprod = 4 if p.mixed else a
     b += (4 * hv * dv + 4 * hv + a * hv * dv + wprod * hv * dv + 8 * hv * dv + a * hv * dv) * t
+    if lora:  # frozen A_log and norm weight: their products keep only the frozen side
+        b -= (4 * hv + a * hv * dv) * t
+        b += (_lora_in(p) - a) * hv * dv * t                    # out_proj's adapter keeps its own copy
     if p.mixed:
         b += 2 * conv * k                                       # bf16 cast of the conv kernel
     return b
 
 
-def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Mamba-2 (Bamba, Granite 4.0-H, Nemotron-H, Falcon-H1) through `torch_forward` / `mamba2_chunk_scan`.
 
     Before the scan: the conv's input and padded output (conv_dim = inner + 2 groups x state), dt's
@@ -135,12 +139,21 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
     else:  # scan_output * silu(gate): silu keeps the gate (a view of the projected stream), the product both
         b += pb * proj * t + pb * inner * t + 4 * inner * tp
     b += (2 if p.mixed else a) * inner * t                      # out_proj's input
+    if lora:  # frozen D, A and norm weight: D * x, A * dt and weight * normed keep only the frozen side
+        b -= 4 * inner * tp + (0 if pb == 4 else 4) * hh * t
+        b -= 4 * inner * t if d.get("gated_norm", 1) else 0
+        b += (_lora_in(p) - (2 if p.mixed else a)) * inner * t  # out_proj's adapter keeps its own copy
     if p.mixed:
         b += 2 * conv * k
     return b
 
 
-def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def _lora_in(p: act.Precision) -> int:
+    """Bytes per element of the input copy a LoRA adapter keeps (fp32 adapters; bf16 under autocast)."""
+    return 2 if p.mixed else 4
+
+
+def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Jamba's Mamba through `slow_forward` / `mamba_selective_scan`'s recurrent loop (one step per token).
 
     Before the scan: the conv's input and padded output (inner wide), x_proj's input, the RMSNorms
@@ -237,7 +250,7 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
         per_token += 3 * p.act * spec.q_dim
     b = per_token * tokens
     if has_mixer:
-        b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch)
+        b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch, lora=lora)
     return b
 
 
