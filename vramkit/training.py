@@ -146,6 +146,8 @@ def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list
     rank r, each as lora_A = Linear(in, rank * experts), lora_B = Linear(rank * experts, out).
     """
     names = _lora_targets(spec, targets)
+    if spec.is_hybrid and targets == "all-linear":  # mixer layers have their own linears
+        return hyb.lora_shapes(spec, rank)
     out = []
     for layer in range(spec.num_layers):
         moe = spec.is_moe and spec.moe_layers[layer]

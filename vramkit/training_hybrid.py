@@ -239,6 +239,12 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
             per_token -= attn
         if has_mixer and not (has_attn and not p.mixed and not lora):
             per_token += block_in(n_proj)  # (pure precision, Falcon-H1: one shared normed input)
+    if lora and spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS:
+        # no adapters on gate/up/down (see lora_shapes): their frozen linears keep no input copies
+        if spec.moe_layers[layer]:
+            per_token -= (lora_in * h * 2 + lora_in * spec.shared_expert_size) if spec.shared_expert_size else 0
+        elif spec.has_dense_mlp(layer):
+            per_token -= lora_in * h * n_mlp_in + lora_in * spec.intermediate_size
     if spec.model_type in ZERO_CENTERED_NORMS and not p.mixed and not lora:
         # RMSNorm as x.float() * rsqrt * (1 + weight).float(): the fp32 normed value is what the weight's
         # product keeps (llama's keeps it cast back to the model dtype)
@@ -308,3 +314,66 @@ def family_extra_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int,
         return (4 * (spec.q_dim + spec.kv_dim) + 4 * (spec.num_heads + spec.num_kv_heads)) * tokens \
             + 8 * (spec.head_dim // 2) * seq
     return 0
+
+
+def mixer_linears(spec: ModelSpec) -> list[tuple[int, int]]:
+    """(in_features, out_features) of the nn.Linear layers in one mixer layer, as PEFT's all-linear sees them."""
+    d, h = _dims(spec), spec.hidden_size
+    if spec.mixer == "gated_deltanet":
+        k, v, hv = d["key_heads"] * d["key_dim"], d["value_heads"] * d["value_dim"], d["value_heads"]
+        if d.get("in_projections", 2) == 2:   # Qwen3-Next: in_proj_qkvz, in_proj_ba
+            return [(h, 2 * k + 2 * v), (h, 2 * hv), (v, h)]
+        return [(h, 2 * k + v), (h, v), (h, hv), (h, hv), (v, h)]   # Qwen3.5: qkv, z, b, a
+    if spec.mixer == "mamba2":
+        inner = d["heads"] * d["head_dim"]
+        return [(h, 2 * inner + 2 * d["groups"] * d["state"] + d["heads"]), (inner, h)]
+    if spec.mixer == "mamba":
+        inner, s, r = d["inner"], d["state"], d["dt_rank"]
+        return [(h, 2 * inner), (inner, r + 2 * s), (r, inner), (inner, h)]
+    if spec.mixer == "short_conv":
+        return [(h, 3 * h), (h, h)]
+    return []
+
+
+def lora_shapes(spec: ModelSpec, rank: int) -> list[tuple[int, ...]]:
+    """LoRA A (r x in) and B (out x r) shapes of a hybrid model with PEFT's "all-linear" targets.
+
+    Per layer: attention's q/k/v/o (q_proj twice as wide with an output gate), the mixer's linears
+    (`mixer_linears`), the dense MLP or the MoE block's shared expert, its sigmoid gate and, on the
+    families in `activations.LORA_ON_EXPERTS`, the router and the fused experts (as
+    `training.lora_shapes` wraps them).
+    """
+    h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
+    vo = spec.num_heads * spec.value_head_dim
+    out: list[tuple[int, ...]] = []
+    # PEFT maps the MLP names onto the fused experts on these families, and then no nn.Linear called
+    # gate_proj / up_proj / down_proj is targeted: dense MLPs and shared experts stay without adapters
+    mlp_adapted = not (spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS)
+
+    def add(fin: int, fout: int) -> None:
+        out.extend([(rank, fin), (fout, rank)])
+
+    for i in range(spec.num_layers):
+        if spec.has_attention(i):
+            for fin, fout in ((h, q * (2 if spec.attention_gate else 1)), (h, kv), (h, kv), (vo, h)):
+                add(fin, fout)
+        if spec.has_mixer(i):
+            for fin, fout in mixer_linears(spec):
+                add(fin, fout)
+        if spec.is_moe and spec.moe_layers[i]:
+            s = spec.shared_expert_size
+            if s and mlp_adapted:
+                for fin, fout in ((h, s), (h, s), (s, h)) if spec.mlp_gated else ((h, s), (s, h)):
+                    add(fin, fout)
+            if spec.shared_expert_gate:
+                add(h, 1)
+            if spec.model_type in act.LORA_ON_EXPERTS:
+                e, mi = spec.num_experts, spec.moe_intermediate_size
+                out += [(rank, h), (e, rank)]
+                out += [(2 * rank * e, h), (2 * mi, 2 * rank * e)]
+                out += [(rank * e, mi), (h, rank * e)]
+        elif spec.has_dense_mlp(i) and mlp_adapted:
+            width = spec.intermediate_size
+            for fin, fout in ((h, width), (h, width), (width, h)) if spec.mlp_gated else ((h, width), (width, h)):
+                add(fin, fout)
+    return out
