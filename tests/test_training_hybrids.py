@@ -82,3 +82,16 @@ def test_unmodelled_mixers_are_refused(cid):
     spec = ModelSpec.from_config(CASES[cid]["config"])
     with pytest.raises(VramkitError, match="not modeled"):
         train_memory(spec, seq=128)
+
+
+def test_lora_follows_peft_on_mamba_models():
+    """PEFT refuses all-linear LoRA on Falcon-H1 and Nemotron-H (their Mamba out_proj; the generator's
+    falcon_h1 and nemotron_h LoRA cases fail there), so vramkit does too; named targets still train,
+    and the adapters counted are the ones PEFT makes where the fixture has them."""
+    falcon = ModelSpec.from_config(CASES["falcon_h1-parallel/mixed-adamw"]["config"])
+    with pytest.raises(VramkitError, match="PEFT refuses"):
+        train_memory(falcon, seq=128, lora_rank=16)
+    assert train_memory(falcon, seq=128, lora_rank=16, lora_targets="attention").trainable_params > 0
+    for cid, case in CASES.items():
+        if case["settings"]["lora_rank"]:
+            assert predict_training(case).trainable_params == case["trainable_params"], cid

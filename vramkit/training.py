@@ -146,8 +146,8 @@ def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list
     rank r, each as lora_A = Linear(in, rank * experts), lora_B = Linear(rank * experts, out).
     """
     names = _lora_targets(spec, targets)
-    if spec.is_hybrid and targets == "all-linear":  # mixer layers have their own linears
-        return hyb.lora_shapes(spec, rank)
+    if spec.is_hybrid:  # mixer layers have their own linears, some layers no attention or MLP
+        return hyb.lora_shapes(spec, rank, None if targets == "all-linear" else names)
     out = []
     for layer in range(spec.num_layers):
         moe = spec.is_moe and spec.moe_layers[layer]

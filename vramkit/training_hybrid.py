@@ -335,14 +335,27 @@ def mixer_linears(spec: ModelSpec) -> list[tuple[int, int]]:
     return []
 
 
-def lora_shapes(spec: ModelSpec, rank: int) -> list[tuple[int, ...]]:
+# PEFT (0.21, tuners_utils) refuses LoRA on `out_proj` and `conv1d` of these Mamba-based models, and
+# "all-linear" includes out_proj: get_peft_model raises.
+PEFT_MAMBA_INCOMPATIBLE = ("falcon_h1", "nemotron_h")
+
+
+def lora_shapes(spec: ModelSpec, rank: int, names: set[str] | None = None) -> list[tuple[int, ...]]:
     """LoRA A (r x in) and B (out x r) shapes of a hybrid model with PEFT's "all-linear" targets.
 
     Per layer: attention's q/k/v/o (q_proj twice as wide with an output gate), the mixer's linears
     (`mixer_linears`), the dense MLP or the MoE block's shared expert, its sigmoid gate and, on the
     families in `activations.LORA_ON_EXPERTS`, the router and the fused experts (as
-    `training.lora_shapes` wraps them).
+    `training.lora_shapes` wraps them). `names` (q, k, v, o, gate, up, down) other than None keeps
+    only those attention and MLP linears, and no mixer linear.
     """
+    from .errors import VramkitError
+
+    if names is None and spec.model_type in PEFT_MAMBA_INCOMPATIBLE:
+        raise VramkitError(f"{spec.source or spec.model_type}: PEFT refuses LoRA on the Mamba out_proj of "
+                           f"{spec.model_type} models, which 'all-linear' targets; name the targets instead "
+                           f"(e.g. --lora-targets attention)")
+    keep = (lambda n: True) if names is None else (lambda n: n in names)
     h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
     vo = spec.num_heads * spec.value_head_dim
     out: list[tuple[int, ...]] = []
@@ -355,25 +368,31 @@ def lora_shapes(spec: ModelSpec, rank: int) -> list[tuple[int, ...]]:
 
     for i in range(spec.num_layers):
         if spec.has_attention(i):
-            for fin, fout in ((h, q * (2 if spec.attention_gate else 1)), (h, kv), (h, kv), (vo, h)):
-                add(fin, fout)
-        if spec.has_mixer(i):
+            for n, fin, fout in (("q", h, q * (2 if spec.attention_gate else 1)), ("k", h, kv), ("v", h, kv),
+                                 ("o", vo, h)):
+                if keep(n):
+                    add(fin, fout)
+        if spec.has_mixer(i) and names is None:
             for fin, fout in mixer_linears(spec):
                 add(fin, fout)
         if spec.is_moe and spec.moe_layers[i]:
             s = spec.shared_expert_size
             if s and mlp_adapted:
-                for fin, fout in ((h, s), (h, s), (s, h)) if spec.mlp_gated else ((h, s), (s, h)):
-                    add(fin, fout)
-            if spec.shared_expert_gate:
+                for n, fin, fout in (("gate", h, s), ("up", h, s), ("down", s, h)) if spec.mlp_gated else \
+                        (("up", h, s), ("down", s, h)):
+                    if keep(n):
+                        add(fin, fout)
+            if spec.shared_expert_gate and keep("gate"):
                 add(h, 1)
-            if spec.model_type in act.LORA_ON_EXPERTS:
+            if spec.model_type in act.LORA_ON_EXPERTS and names is None:
                 e, mi = spec.num_experts, spec.moe_intermediate_size
                 out += [(rank, h), (e, rank)]
                 out += [(2 * rank * e, h), (2 * mi, 2 * rank * e)]
                 out += [(rank * e, mi), (h, rank * e)]
         elif spec.has_dense_mlp(i) and mlp_adapted:
             width = spec.intermediate_size
-            for fin, fout in ((h, width), (h, width), (width, h)) if spec.mlp_gated else ((h, width), (width, h)):
-                add(fin, fout)
+            for n, fin, fout in (("gate", h, width), ("up", h, width), ("down", width, h)) if spec.mlp_gated else \
+                    (("up", h, width), ("down", width, h)):
+                if keep(n):
+                    add(fin, fout)
     return out
