@@ -182,6 +182,8 @@ def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lor
 MIXERS = {"mamba": mamba1_bytes, "short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
 # nn.Linear layers that read a mixer layer's normed input (each saves its own copy under autocast / LoRA)
 IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1, "mamba": 1}
+# hybrids whose gated MLP is one fused input linear (Granite 4.0-H's shared_mlp.input_linear)
+FUSED_MLP = ("granitemoehybrid",)
 # families whose RMSNorm multiplies by (1 + weight) in fp32 (Qwen3-Next, Qwen3.5)
 ZERO_CENTERED_NORMS = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
 
@@ -225,7 +227,7 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
         return 2 * h * k if p.mixed else p.res * h
 
     n_qkv = 1 if spec.model_type in act.FUSED_QKV else 3
-    n_mlp_in = 1 if (spec.model_type in act.FUSED_GATE_UP or not spec.mlp_gated) else 2
+    n_mlp_in = 1 if (spec.model_type in act.FUSED_GATE_UP + FUSED_MLP or not spec.mlp_gated) else 2
     attn = t["attention"] + t["scores"] + block_in(n_qkv)
     mlp = t["mlp"] + block_in(n_mlp_in)
     has_attn, has_mixer = spec.has_attention(layer), spec.has_mixer(layer)
@@ -355,7 +357,7 @@ def lora_shapes(spec: ModelSpec, rank: int, names: set[str] | None = None) -> li
         raise VramkitError(f"{spec.source or spec.model_type}: PEFT refuses LoRA on the Mamba out_proj of "
                            f"{spec.model_type} models, which 'all-linear' targets; name the targets instead "
                            f"(e.g. --lora-targets attention)")
-    keep = (lambda n: True) if names is None else (lambda n: n in names)
+    keep = (lambda n: True) if names is None else (lambda n: n in names or n == "gate_up" and "gate" in names)
     h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
     vo = spec.num_heads * spec.value_head_dim
     out: list[tuple[int, ...]] = []
@@ -391,8 +393,10 @@ def lora_shapes(spec: ModelSpec, rank: int, names: set[str] | None = None) -> li
                 out += [(rank * e, mi), (h, rank * e)]
         elif spec.has_dense_mlp(i) and mlp_adapted:
             width = spec.intermediate_size
-            for n, fin, fout in (("gate", h, width), ("up", h, width), ("down", width, h)) if spec.mlp_gated else \
-                    (("up", h, width), ("down", width, h)):
+            mlp = (("gate_up", h, 2 * width), ("down", width, h)) if spec.model_type in FUSED_MLP else \
+                (("gate", h, width), ("up", h, width), ("down", width, h)) if spec.mlp_gated else \
+                (("up", h, width), ("down", width, h))
+            for n, fin, fout in mlp:
                 if keep(n):
                     add(fin, fout)
     return out
