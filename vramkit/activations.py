@@ -37,7 +37,7 @@ POST_NORM = ("olmo2",)
 # "all-linear"; they get a lora.ParamWrapper. Other MoE families (qwen2_moe, gpt_oss) keep their
 # experts and router frozen and untouched by "all-linear".
 LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
-                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next")
+                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next", "minimax_m2")
 PARALLEL_RESIDUAL = ("gpt_neox",)
 # MoE blocks that run every token through every expert (transformers' Llama4TextMoe repeats the
 # tokens num_experts times and scales them by the router's sigmoid scores, zero for the unchosen)

@@ -152,8 +152,9 @@ def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list
     for layer in range(spec.num_layers):
         moe = spec.is_moe and spec.moe_layers[layer]
         for name, fin, fout in linear_shapes(spec):
-            if name not in names:
-                continue
+            if name not in names or (targets == "all-linear" and hyb.peft_skips_mlp(spec)
+                                     and name in ("gate", "up", "down", "gate_up")):
+                continue  # (PEFT maps these names onto the fused experts: no nn.Linear of them is wrapped)
             if moe and name in ("gate", "up", "down", "gate_up"):
                 s = spec.shared_expert_size
                 if not s:
@@ -287,7 +288,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
                      for i in range(spec.num_layers)]
-    per_layer = [x + hyb.family_extra_bytes(spec, i, precision, seq=seq, batch=batch) for i, x in enumerate(per_layer)]
+    per_layer = [x + hyb.family_extra_bytes(spec, i, precision, seq=seq, batch=batch, lora=lora)
+                 for i, x in enumerate(per_layer)]
     if spec.architecture == "encoder-decoder":
         # T5 (an estimate, not checked to 3%): the encoder's layers keep what a decoder layer keeps,
         # and each decoder layer's cross-attention about half a layer more (its q/k/v/o inputs, SDPA).

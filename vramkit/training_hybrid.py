@@ -241,12 +241,7 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
             per_token -= attn
         if has_mixer and not (has_attn and not p.mixed and not lora):
             per_token += block_in(n_proj)  # (pure precision, Falcon-H1: one shared normed input)
-    if lora and spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS:
-        # no adapters on gate/up/down (see lora_shapes): their frozen linears keep no input copies
-        if spec.moe_layers[layer]:
-            per_token -= (lora_in * h * 2 + lora_in * spec.shared_expert_size) if spec.shared_expert_size else 0
-        elif spec.has_dense_mlp(layer):
-            per_token -= lora_in * h * n_mlp_in + lora_in * spec.intermediate_size
+    per_token -= unadapted_mlp_bytes(spec, layer, p, lora)
     if spec.model_type in ZERO_CENTERED_NORMS and not p.mixed and not lora:
         # RMSNorm as x.float() * rsqrt * (1 + weight).float(): the fp32 normed value is what the weight's
         # product keeps (llama's keeps it cast back to the model dtype)
@@ -303,19 +298,42 @@ def _numel(shape) -> int:
     return n
 
 
-def family_extra_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch: int) -> int:
+def peft_skips_mlp(spec: ModelSpec) -> bool:
+    """PEFT maps the MLP names (gate_proj, up_proj, down_proj) onto the fused experts of these MoE
+    families, and then no nn.Linear of that name is targeted by "all-linear": dense MLPs and shared
+    experts get no adapters (measured: qwen3_next, glm4_moe in training_hybrids.json)."""
+    return spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS
+
+
+def unadapted_mlp_bytes(spec: ModelSpec, layer: int, p: act.Precision, lora: bool, tokens: int = 1) -> int:
+    """The adapter input copies `activations.layer_terms` counts on MLP linears that PEFT leaves alone."""
+    if not (lora and peft_skips_mlp(spec)):
+        return 0
+    h, lora_in = spec.hidden_size, _lora_in(p)
+    if spec.moe_layers[layer]:
+        s = spec.shared_expert_size
+        return (lora_in * h * 2 + lora_in * s) * tokens if s else 0
+    if spec.has_dense_mlp(layer):
+        return (lora_in * h * 2 + lora_in * spec.intermediate_size) * tokens
+    return 0
+
+
+def family_extra_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch: int,
+                       lora: bool = False) -> int:
     """What a 2026 attention family's layer keeps beyond the llama template (bytes, whole micro-batch).
 
+    LoRA where PEFT leaves the MLPs alone (`peft_skips_mlp`): no adapter input copies there.
     Llama 4's RoPE layers (the chunked ones) L2-normalise Q and K without a weight (`x.float()` and
     1/norm per head, fp32) and rotate with complex frequencies (complex64, per position).
     """
     from .model import CHUNKED
 
+    extra = 0 if spec.is_hybrid else -unadapted_mlp_bytes(spec, layer, act.PRECISIONS[precision], lora, seq * batch)
     if spec.model_type == "llama4_text" and spec.layer_types and spec.layer_types[layer] == CHUNKED:
         tokens = seq * batch
-        return (4 * (spec.q_dim + spec.kv_dim) + 4 * (spec.num_heads + spec.num_kv_heads)) * tokens \
+        extra += (4 * (spec.q_dim + spec.kv_dim) + 4 * (spec.num_heads + spec.num_kv_heads)) * tokens \
             + 8 * (spec.head_dim // 2) * seq
-    return 0
+    return extra
 
 
 def mixer_linears(spec: ModelSpec) -> list[tuple[int, int]]:
@@ -361,9 +379,7 @@ def lora_shapes(spec: ModelSpec, rank: int, names: set[str] | None = None) -> li
     h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
     vo = spec.num_heads * spec.value_head_dim
     out: list[tuple[int, ...]] = []
-    # PEFT maps the MLP names onto the fused experts on these families, and then no nn.Linear called
-    # gate_proj / up_proj / down_proj is targeted: dense MLPs and shared experts stay without adapters
-    mlp_adapted = not (spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS)
+    mlp_adapted = not peft_skips_mlp(spec)
 
     def add(fin: int, fout: int) -> None:
         out.extend([(rank, fin), (fout, rank)])
