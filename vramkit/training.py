@@ -318,7 +318,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # -- phases (steady state: the states exist) ------------------------------------------
     # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
     # the outputs (MemTracker files them as activations: they were made in forward).
-    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs else 0
+    kept_logits = hyb.logits_bytes(spec, p) * spec.vocab_size * tokens if keep_outputs else 0
     # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
     held_grads = grads if accumulating else 0
     moments = {}

@@ -298,6 +298,15 @@ def _numel(shape) -> int:
     return n
 
 
+# families whose forward returns the logits upcast to fp32 (`self.lm_head(h).float()`)
+FP32_LOGITS = ("nemotron_h",)
+
+
+def logits_bytes(spec: ModelSpec, p: act.Precision) -> int:
+    """Bytes per element of the logits the model's output holds (what a loop that keeps it keeps)."""
+    return 4 if spec.model_type in FP32_LOGITS else p.act
+
+
 def peft_skips_mlp(spec: ModelSpec) -> bool:
     """PEFT maps the MLP names (gate_proj, up_proj, down_proj) onto the fused experts of these MoE
     families, and then no nn.Linear of that name is targeted by "all-linear": dense MLPs and shared
