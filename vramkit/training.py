@@ -385,6 +385,7 @@ def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
 
 def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets, qlora, zero, gpus,
            attention) -> dict:
+    hyb.check_trainable(spec)
     if spec.is_hybrid and not hyb.supported(spec):
         # a mixer whose saved tensors are not modelled (vramkit.training_hybrid): refuse rather than guess
         raise VramkitError(f"{spec.source or spec.model_type}: training memory of {spec.mixer or 'MLP-only'} "
