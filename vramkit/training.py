@@ -16,7 +16,10 @@ component's own maximum (those are in `maxima`). The numbers follow DESIGN's def
 peak_bytes (tensor memory comparable to torch.cuda.max_memory_allocated); CUDA context and
 allocator caching are reported apart in `overhead_bytes`.
 
-Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py).
+Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py). Hybrid
+layers (Gated DeltaNet, Mamba, Mamba-2, short convolution) and the 2026 families' extra terms are in
+vramkit.training_hybrid: what transformers' PyTorch paths save (tests/reference/training_hybrids.json),
+not the fused CUDA kernels, which save less.
 Explained in the chapter on training memory.
 """
 from __future__ import annotations
