@@ -105,4 +105,5 @@ def test_unmodelled_families_are_refused_for_a_measured_reason(cid):
     s = case["settings"]
     template = sum(sum(act.layer_terms(spec, i, s["precision"], seq=s["seq"]).values())
                    for i in range(spec.num_layers)) * s["seq"] * s["batch"]
-    assert case["peak_snapshot"]["Activation"] > 2 * template
+    if not (s["gradient_checkpointing"] or s["lora_rank"]):  # the template is the plain layer's
+        assert case["peak_snapshot"]["Activation"] > 2 * template
