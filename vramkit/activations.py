@@ -38,11 +38,14 @@ POST_NORM = ("olmo2",)
 # "all-linear"; they get a lora.ParamWrapper. Other MoE families (qwen2_moe, gpt_oss) keep their
 # experts and router frozen and untouched by "all-linear".
 LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
-                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next")
+                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next", "minimax_m2")
 PARALLEL_RESIDUAL = ("gpt_neox",)
 # families with nn.Dropout modules on the residual branches (after attention and after the MLP) and on
 # the embeddings; they keep masks when the config's probability is above 0 (vramkit.dropout)
 RESID_DROPOUT = ("gpt2", "phi", "phi3", "gpt_neox")
+# MoE blocks that run every token through every expert (transformers' Llama4TextMoe repeats the
+# tokens num_experts times and scales them by the router's sigmoid scores, zero for the unchosen)
+DENSE_ROUTED = ("llama4_text",)
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,8 @@ def _moe_terms(spec: ModelSpec, p: Precision, lora: bool) -> int:
     """Routed experts per token: router logits and softmax (fp32), and for each of the k chosen
     experts a gathered copy of the token, the gate/up output, the activation, the product."""
     k, mi, h, e = spec.experts_per_token, spec.moe_intermediate_size, spec.hidden_size, spec.num_experts
+    if spec.model_type in DENSE_ROUTED:  # every expert runs on every token, weighted by its router score
+        k = e
     a = p.act
     router = 4 * e * 2
     per_expert = a * h + a * 2 * mi + a * mi + a * mi + a * h

@@ -16,7 +16,10 @@ component's own maximum (those are in `maxima`). The numbers follow DESIGN's def
 peak_bytes (tensor memory comparable to torch.cuda.max_memory_allocated); CUDA context and
 allocator caching are reported apart in `overhead_bytes`.
 
-Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py).
+Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py). Hybrid
+layers (Gated DeltaNet, Mamba, Mamba-2, short convolution) and the 2026 families' extra terms are in
+vramkit.training_hybrid: what transformers' PyTorch paths save (tests/reference/training_hybrids.json),
+not the fused CUDA kernels, which save less.
 Explained in the chapter on training memory.
 """
 from __future__ import annotations
@@ -112,6 +115,8 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
     The shapes decide the for-loop optimizer's temporaries (largest tensor) and Adafactor's
     factored states; their element count equals `spec.params()` up to small MLA/MoE extras.
     """
+    if spec.is_hybrid:  # layers of different kinds: vramkit.training_hybrid
+        return hyb.param_shapes(spec)
     h, v = spec.hidden_size, spec.vocab_size
     shapes: list[tuple[int, ...]] = [(v, h)]
     if spec.learned_positions:
@@ -148,12 +153,15 @@ def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list
     rank r, each as lora_A = Linear(in, rank * experts), lora_B = Linear(rank * experts, out).
     """
     names = _lora_targets(spec, targets)
+    if spec.is_hybrid:  # mixer layers have their own linears, some layers no attention or MLP
+        return hyb.lora_shapes(spec, rank, None if targets == "all-linear" else names)
     out = []
     for layer in range(spec.num_layers):
         moe = spec.is_moe and spec.moe_layers[layer]
         for name, fin, fout in linear_shapes(spec):
-            if name not in names:
-                continue
+            if name not in names or (targets == "all-linear" and hyb.peft_skips_mlp(spec)
+                                     and name in ("gate", "up", "down", "gate_up")):
+                continue  # (PEFT maps these names onto the fused experts: no nn.Linear of them is wrapped)
             if moe and name in ("gate", "up", "down", "gate_up"):
                 s = spec.shared_expert_size
                 if not s:
@@ -307,6 +315,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
                      for i in range(spec.num_layers)]
+    per_layer = [x + hyb.family_extra_bytes(spec, i, precision, seq=seq, batch=batch, lora=lora)
+                 for i, x in enumerate(per_layer)]
     seq2seq = spec.architecture == "encoder-decoder"
     if seq2seq:  # T5: activations_t5 (the encoder's layers spread over the decoder's for the walk)
         per_layer, t5_head, t5_loss = _t5_activations(spec, precision, seq, batch, attention)
@@ -350,7 +360,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # -- phases (steady state: the states exist) ------------------------------------------
     # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
     # the outputs (MemTracker files them as activations: they were made in forward).
-    kept_logits = p.act * spec.vocab_size * tokens if keep_outputs and not liger else 0
+    kept_logits = hyb.logits_bytes(spec, p) * spec.vocab_size * tokens if keep_outputs and not liger else 0
     # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
     held_grads = grads if accumulating else 0
     moments = {}
@@ -384,7 +394,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
-                _layer_backward_temp(spec, p, tokens)) + experts[j][1]
+                hyb.backward_temp_bytes(spec, j, p, seq=seq, batch=batch)
+                or _layer_backward_temp(spec, p, tokens)) + experts[j][1]
         if seq2seq:  # T5: the position bias's gradient, one attention block at a time
             temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
@@ -483,6 +494,7 @@ def _layer_backward_temp(spec: ModelSpec, p: act.Precision, tokens: int) -> int:
 
 def _check(spec, seq, batch, precision, optimizer, impl, lora_rank, lora_targets, qlora, zero, gpus,
            attention) -> dict:
+    hyb.check_trainable(spec)
     if spec.is_hybrid and not hyb.supported(spec):
         # a mixer whose saved tensors are not modelled (vramkit.training_hybrid): refuse rather than guess
         raise VramkitError(f"{spec.source or spec.model_type}: training memory of {spec.mixer or 'MLP-only'} "

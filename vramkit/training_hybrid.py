@@ -29,7 +29,7 @@ def _ceil(n: int, k: int) -> int:
     return -(-n // k) * k
 
 
-def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """LFM2's gated short convolution: BCx = in_proj(x) (3h), Bx = B * x, conv(Bx), y = C * conv_out.
 
     The products save B, x and C (views of BCx: its whole storage), the conv saves its input Bx and
@@ -37,10 +37,11 @@ def short_conv_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int)
     """
     h, k, t = spec.hidden_size, spec.mixer_conv_kernel, seq * batch
     a = p.act
-    return a * 3 * h * t + a * h * t + a * h * batch * (seq + k - 1) + a * h * t + (2 * h * k if p.mixed else 0)
+    out_in = _lora_in(p) if lora else a                         # out_proj's input (LoRA: the adapter's copy)
+    return a * 3 * h * t + a * h * t + a * h * batch * (seq + k - 1) + out_in * h * t + (2 * h * k if p.mixed else 0)
 
 
-def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Qwen3-Next / Qwen3.5 Gated DeltaNet through `torch_chunk_gated_delta_rule`.
 
     Before the scan: the conv's input and padded output (conv_dim wide), beta's sigmoid, the decay's
@@ -71,18 +72,23 @@ def gated_deltanet_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: 
         b += batch * hv * loop
     else:
         b += hv * tp * 4 * (4 * c + 3 * dk + dv + 3)
-        b += batch * hv * (4 * dk * dv + 4 * c * dv) * n
+        # the loop's matmuls keep the intra-chunk attention and the decayed Q and K whole, and one
+        # state and one v_new per chunk
+        b += hv * tp * 4 * (c + 2 * dk) + batch * hv * (4 * dk * dv + 4 * c * dv) * n
     b += 4 * batch * hv * n                                     # per-chunk decay
     # gated RMSNorm over value_dim: fp32 input copy, 1/rms, the normed value in the input dtype,
     # the weighted product (fp32 under autocast), gate.float() and its silu; out_proj's input
     wprod = 4 if p.mixed else a
     b += (4 * hv * dv + 4 * hv + a * hv * dv + wprod * hv * dv + 8 * hv * dv + a * hv * dv) * t
+    if lora:  # frozen A_log and norm weight: their products keep only the frozen side
+        b -= (4 * hv + a * hv * dv) * t
+        b += (_lora_in(p) - a) * hv * dv * t                    # out_proj's adapter keeps its own copy
     if p.mixed:
         b += 2 * conv * k                                       # bf16 cast of the conv kernel
     return b
 
 
-def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> int:
+def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Mamba-2 (Bamba, Granite 4.0-H, Nemotron-H, Falcon-H1) through `torch_forward` / `mamba2_chunk_scan`.
 
     Before the scan: the conv's input and padded output (conv_dim = inner + 2 groups x state), dt's
@@ -102,10 +108,17 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
     n = lp // c
     conv = inner + 2 * g * s
     proj = 2 * inner + 2 * g * s + hh
-    b = (2 * conv if p.mixed else a * proj) * t                 # conv input (pure: a view of in_proj's output)
+    # Falcon-H1 multiplies in_proj's output by its fp32 mup_vector: under autocast the projected
+    # stream (gate, x/B/C, dt) is fp32 from there on
+    mup = spec.model_type == "falcon_h1"
+    pb = 4 if (mup and p.mixed) else a
+    b = 4 * proj if mup else 0                                  # the mup vector, saved once
+    b += (2 * conv if p.mixed else a * proj) * t                # conv input (pure: a view of in_proj's output)
     b += a * conv * batch * (seq + k - 1)                       # conv output (padded)
-    b += 2 * a * hh * t                                         # softplus and clamp of dt
-    b += 4 * inner * tp + 4 * inner * t + 8 * hh * t            # padded x (D residual), x.float(), dt casts
+    b += 2 * pb * hh * t                                        # softplus and clamp of dt
+    b += 4 * inner * tp                                         # padded x (D residual)
+    b += (4 * conv if pb == 4 else 4 * inner) * t               # x.float() (a view of the fp32 conv output)
+    b += (4 if pb == 4 else 8) * hh * t                         # dt.float() for x * dt and A * dt
     b += 2 * c * c + 2 * c * c                                  # masks of the two segment sums (bool)
     b += 4 * hh * c * tp                                        # exp(segsum): the intra-chunk decays
     b += 8 * hh * tp                                            # decay_states, state_decay_out
@@ -123,15 +136,86 @@ def mamba2_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int) -> 
         # x * silu(gate): the padded scan output, gate.float() and silu's output; the grouped RMSNorm
         # keeps the product, 1/rms per group and the normed value (fp32)
         b += 4 * inner * tp + 8 * inner * t + 4 * inner * t + 4 * g * t + 4 * inner * t
+    else:  # scan_output * silu(gate): silu keeps the gate (a view of the projected stream), the product both
+        b += pb * proj * t + pb * inner * t + 4 * inner * tp
     b += (2 if p.mixed else a) * inner * t                      # out_proj's input
+    if lora:  # frozen D, A and norm weight: D * x, A * dt and weight * normed keep only the frozen side
+        b -= 4 * inner * tp + (0 if pb == 4 else 4) * hh * t
+        b -= 4 * inner * t if d.get("gated_norm", 1) else 0
+        b += (_lora_in(p) - (2 if p.mixed else a)) * inner * t  # out_proj's adapter keeps its own copy
     if p.mixed:
         b += 2 * conv * k
     return b
 
 
-MIXERS = {"short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
+def _lora_in(p: act.Precision) -> int:
+    """Bytes per element of the input copy a LoRA adapter keeps (fp32 adapters; bf16 under autocast)."""
+    return 2 if p.mixed else 4
+
+
+def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
+    """Jamba's Mamba through `slow_forward` / `mamba_selective_scan`'s recurrent loop (one step per token).
+
+    Before the scan: the conv's input and padded output (inner wide), x_proj's input, the RMSNorms
+    over dt, B and C (fp32 inside), dt_proj's input, softplus. The discretised A and B·dt are
+    inner x state per token in fp32, and the loop keeps, per token, the fp32 state (inner x state)
+    that the next step multiplies, its bf16 cast for the output matmul and a copy of C's row:
+    this path grows as inner x state x 10 bytes per token, the largest activation of the layer.
+    After: silu(gate), the D residual sum (fp32) and out_proj's input.
+    """
+    d = _dims(spec)
+    inner, s, r = d["inner"], d["state"], d["dt_rank"]
+    k, a, t = spec.mixer_conv_kernel, p.act, seq * batch
+    b = (2 * inner if p.mixed else a * 2 * inner) * t           # conv input (pure: a view of in_proj's output)
+    b += a * inner * batch * (seq + k - 1) + a * inner * t      # conv output (padded), x_proj's input
+    b += ((4 + a) * r + 4 + 2 * ((4 + a) * s + 4)) * t          # RMSNorms over dt, B, C
+    b += a * r * t + 2 * a * inner * t                          # dt_proj's input; softplus in and out
+    b += 8 * inner * s * t + 4 * s * t + 4 * inner * t          # exp(A dt), dt B (fp32); B.float(), x.float()
+    b += batch * ((seq - 1) * 4 * inner * s + 2 * inner * s + seq * (2 * inner * s + a * s))  # the loop
+    b += (2 * a * inner * t if p.mixed else 0) + a * inner * t  # the gate (pure: in the conv input's storage), silu
+    b += 4 * inner * t + (2 if p.mixed else a) * inner * t      # y + D x (fp32), out_proj's input
+    if p.mixed:
+        b += 2 * inner * k
+    return b
+
+
+MIXERS = {"mamba": mamba1_bytes, "short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
 # nn.Linear layers that read a mixer layer's normed input (each saves its own copy under autocast / LoRA)
-IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1}
+IN_PROJECTIONS = {"short_conv": 1, "mamba2": 1, "mamba": 1}
+# hybrids whose gated MLP is one fused input linear (Granite 4.0-H's shared_mlp.input_linear)
+FUSED_MLP = ("granitemoehybrid",)
+# families whose RMSNorm multiplies by (1 + weight) in fp32 (Qwen3-Next, Qwen3.5)
+ZERO_CENTERED_NORMS = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
+
+
+def backward_temp_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int) -> int:
+    """Gradients in flight inside a mixer layer's backward where they outgrow the MLP's (0: the default).
+
+    Mamba-1's loop: the gradients of the discretised A and B·x (inner x state per token, fp32) are
+    accumulated whole while the per-step gradients of the states flow back; MemTracker sees about
+    four tensors of that size as temporaries at the peak while the loop has already freed part of
+    its saved states. Net of that, three such tensors and two fp32 inner-wide ones: this count is
+    read off the fixture (jamba-mamba1 cases), not derived term by term.
+    """
+    if spec.mixer == "mamba" and spec.has_mixer(layer):
+        d, t = _dims(spec), seq * batch
+        return 12 * d["inner"] * d["state"] * t + 8 * d["inner"] * t
+    return 0
+
+
+# Families `train` refuses: what their layers keep is measured (training_hybrids.json) and far from
+# the attention + MLP template, but not modelled term by term yet.
+UNMODELLED = {"gemma3n_text": "Gemma 3n's AltUp streams, Laurel blocks and per-layer inputs"}
+
+
+def check_trainable(spec: ModelSpec) -> None:
+    """Raise the one-line VramkitError for a family whose training activations are not modelled."""
+    from .errors import VramkitError
+
+    why = UNMODELLED.get(spec.model_type)
+    if why:
+        raise VramkitError(f"{spec.source or spec.model_type}: training memory of {why} is not modeled yet "
+                           f"(they keep far more than an attention + MLP layer); 'params' and 'infer' are")
 
 
 def supported(spec: ModelSpec) -> bool:
@@ -158,7 +242,7 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
         return 2 * h * k if p.mixed else p.res * h
 
     n_qkv = 1 if spec.model_type in act.FUSED_QKV else 3
-    n_mlp_in = 1 if (spec.model_type in act.FUSED_GATE_UP or not spec.mlp_gated) else 2
+    n_mlp_in = 1 if (spec.model_type in act.FUSED_GATE_UP + FUSED_MLP or not spec.mlp_gated) else 2
     attn = t["attention"] + t["scores"] + block_in(n_qkv)
     mlp = t["mlp"] + block_in(n_mlp_in)
     has_attn, has_mixer = spec.has_attention(layer), spec.has_mixer(layer)
@@ -172,7 +256,187 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
             per_token -= attn
         if has_mixer and not (has_attn and not p.mixed and not lora):
             per_token += block_in(n_proj)  # (pure precision, Falcon-H1: one shared normed input)
+    per_token -= unadapted_mlp_bytes(spec, layer, p, lora)
+    if spec.model_type in ZERO_CENTERED_NORMS and not p.mixed and not lora:
+        # RMSNorm as x.float() * rsqrt * (1 + weight).float(): the fp32 normed value is what the weight's
+        # product keeps (llama's keeps it cast back to the model dtype)
+        widths = [h, h] + ([spec.q_dim, spec.kv_dim]
+                           if has_attn and spec.qk_norm == "head" else [])
+        per_token += sum((4 - p.res) * w for w in widths)
+    if has_attn and spec.attention_gate:
+        # attn_output * sigmoid(gate): the reshaped output, the sigmoid and the product (o_proj's input)
+        per_token += 3 * p.act * spec.q_dim
     b = per_token * tokens
     if has_mixer:
-        b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch)
+        b += MIXERS[spec.mixer](spec, p, seq=seq, batch=batch, lora=lora)
     return b
+
+
+def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
+    """Parameter tensor shapes of a hybrid model, for the optimizer (states, step temporaries).
+
+    Per layer what it has: attention's q/k/v/o, the mixer's projections as one (rows, hidden)
+    matrix and its small tensors (conv kernel, A_log, D, dt_bias, norm) as a vector, the MLP or
+    experts; the rest of `spec.params()` (norms, biases) as one vector, so the total is exact.
+    """
+    from .training import linear_shapes
+
+    h, v = spec.hidden_size, spec.vocab_size
+    shapes: list[tuple[int, ...]] = [(v, h)]
+    lin = linear_shapes(spec)
+    n_attn = 2 if spec.model_type in act.FUSED_QKV else 4
+    for i in range(spec.num_layers):
+        if spec.has_attention(i):
+            shapes += [(fout, fin) for _, fin, fout in lin[:n_attn]]
+        if spec.has_mixer(i):
+            rows, rest = divmod(spec.mixer_linear_params, h)
+            shapes += [(rows, h)] + ([(rest,)] if rest else []) + [(spec.mixer_other_params,)]
+        if spec.is_moe and spec.moe_layers[i]:
+            shapes.append((spec.num_experts, h))
+            shapes.append((spec.num_experts, 2 * spec.moe_intermediate_size, h))
+            shapes.append((spec.num_experts, h, spec.moe_intermediate_size))
+        elif spec.has_dense_mlp(i):
+            shapes += [(fout, fin) for _, fin, fout in lin[n_attn:]]
+    if not spec.tie_word_embeddings:
+        shapes.append((v, h))
+    counted = sum(_numel(s) for s in shapes)
+    rest = spec.params() - counted
+    if rest > 0:
+        shapes.append((rest,))
+    return shapes
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# families whose forward returns the logits upcast to fp32 (`self.lm_head(h).float()`)
+FP32_LOGITS = ("nemotron_h",)
+
+
+def logits_bytes(spec: ModelSpec, p: act.Precision) -> int:
+    """Bytes per element of the logits the model's output holds (what a loop that keeps it keeps)."""
+    return 4 if spec.model_type in FP32_LOGITS else p.act
+
+
+def peft_skips_mlp(spec: ModelSpec) -> bool:
+    """PEFT maps the MLP names (gate_proj, up_proj, down_proj) onto the fused experts of these MoE
+    families, and then no nn.Linear of that name is targeted by "all-linear": dense MLPs and shared
+    experts get no adapters (measured: qwen3_next, glm4_moe in training_hybrids.json)."""
+    return spec.is_moe and spec.model_type in act.LORA_ON_EXPERTS
+
+
+def unadapted_mlp_bytes(spec: ModelSpec, layer: int, p: act.Precision, lora: bool, tokens: int = 1) -> int:
+    """The adapter input copies `activations.layer_terms` counts on MLP linears that PEFT leaves alone."""
+    if not (lora and peft_skips_mlp(spec)):
+        return 0
+    h, lora_in = spec.hidden_size, _lora_in(p)
+    if spec.moe_layers[layer]:
+        s = spec.shared_expert_size
+        return (lora_in * h * 2 + lora_in * s) * tokens if s else 0
+    if spec.has_dense_mlp(layer):
+        return (lora_in * h * 2 + lora_in * spec.intermediate_size) * tokens
+    return 0
+
+
+def family_extra_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch: int,
+                       lora: bool = False) -> int:
+    """What a 2026 attention family's layer keeps beyond the llama template (bytes, whole micro-batch).
+
+    LoRA where PEFT leaves the MLPs alone (`peft_skips_mlp`): no adapter input copies there.
+    Llama 4's RoPE layers (the chunked ones) L2-normalise Q and K without a weight (`x.float()` and
+    1/norm per head, fp32) and rotate with complex frequencies (complex64, per position).
+    """
+    from .model import CHUNKED
+
+    extra = 0 if spec.is_hybrid else -unadapted_mlp_bytes(spec, layer, act.PRECISIONS[precision], lora, seq * batch)
+    if spec.model_type == "llama4_text" and spec.layer_types and spec.layer_types[layer] == CHUNKED:
+        tokens = seq * batch
+        extra += (4 * (spec.q_dim + spec.kv_dim) + 4 * (spec.num_heads + spec.num_kv_heads)) * tokens \
+            + 8 * (spec.head_dim // 2) * seq
+    return extra
+
+
+def mixer_linears(spec: ModelSpec) -> list[tuple[int, int]]:
+    """(in_features, out_features) of the nn.Linear layers in one mixer layer, as PEFT's all-linear sees them."""
+    d, h = _dims(spec), spec.hidden_size
+    if spec.mixer == "gated_deltanet":
+        k, v, hv = d["key_heads"] * d["key_dim"], d["value_heads"] * d["value_dim"], d["value_heads"]
+        if d.get("in_projections", 2) == 2:   # Qwen3-Next: in_proj_qkvz, in_proj_ba
+            return [(h, 2 * k + 2 * v), (h, 2 * hv), (v, h)]
+        return [(h, 2 * k + v), (h, v), (h, hv), (h, hv), (v, h)]   # Qwen3.5: qkv, z, b, a
+    if spec.mixer == "mamba2":
+        inner = d["heads"] * d["head_dim"]
+        return [(h, 2 * inner + 2 * d["groups"] * d["state"] + d["heads"]), (inner, h)]
+    if spec.mixer == "mamba":
+        inner, s, r = d["inner"], d["state"], d["dt_rank"]
+        return [(h, 2 * inner), (inner, r + 2 * s), (r, inner), (inner, h)]
+    if spec.mixer == "short_conv":
+        return [(h, 3 * h), (h, h)]
+    return []
+
+
+# PEFT (0.21, tuners_utils) refuses LoRA on `out_proj` and `conv1d` of these Mamba-based models, and
+# "all-linear" includes out_proj: get_peft_model raises.
+PEFT_MAMBA_INCOMPATIBLE = ("falcon_h1", "nemotron_h")
+
+
+def lora_shapes(spec: ModelSpec, rank: int, names: set[str] | None = None) -> list[tuple[int, ...]]:
+    """LoRA A (r x in) and B (out x r) shapes of a hybrid model with PEFT's "all-linear" targets.
+
+    Per layer: attention's q/k/v/o (q_proj twice as wide with an output gate), the mixer's linears
+    (`mixer_linears`), the dense MLP or the MoE block's shared expert, its sigmoid gate and, on the
+    families in `activations.LORA_ON_EXPERTS`, the router and the fused experts (as
+    `training.lora_shapes` wraps them). `names` (q, k, v, o, gate, up, down) other than None keeps
+    only those attention and MLP linears, and no mixer linear.
+    """
+    from .errors import VramkitError
+
+    if names is None and spec.model_type in PEFT_MAMBA_INCOMPATIBLE:
+        raise VramkitError(f"{spec.source or spec.model_type}: PEFT refuses LoRA on the Mamba out_proj of "
+                           f"{spec.model_type} models, which 'all-linear' targets; name the targets instead "
+                           f"(e.g. --lora-targets attention)")
+    keep = (lambda n: True) if names is None else (lambda n: n in names or n == "gate_up" and "gate" in names)
+    h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
+    vo = spec.num_heads * spec.value_head_dim
+    out: list[tuple[int, ...]] = []
+    mlp_adapted = not peft_skips_mlp(spec)
+
+    def add(fin: int, fout: int) -> None:
+        out.extend([(rank, fin), (fout, rank)])
+
+    for i in range(spec.num_layers):
+        if spec.has_attention(i):
+            for n, fin, fout in (("q", h, q * (2 if spec.attention_gate else 1)), ("k", h, kv), ("v", h, kv),
+                                 ("o", vo, h)):
+                if keep(n):
+                    add(fin, fout)
+        if spec.has_mixer(i) and names is None:
+            for fin, fout in mixer_linears(spec):
+                add(fin, fout)
+        if spec.is_moe and spec.moe_layers[i]:
+            s = spec.shared_expert_size
+            if s and mlp_adapted:
+                for n, fin, fout in (("gate", h, s), ("up", h, s), ("down", s, h)) if spec.mlp_gated else \
+                        (("up", h, s), ("down", s, h)):
+                    if keep(n):
+                        add(fin, fout)
+            if spec.shared_expert_gate and keep("gate"):
+                add(h, 1)
+            if spec.model_type in act.LORA_ON_EXPERTS and names is None:
+                e, mi = spec.num_experts, spec.moe_intermediate_size
+                out += [(rank, h), (e, rank)]
+                out += [(2 * rank * e, h), (2 * mi, 2 * rank * e)]
+                out += [(rank * e, mi), (h, rank * e)]
+        elif spec.has_dense_mlp(i) and mlp_adapted:
+            width = spec.intermediate_size
+            mlp = (("gate_up", h, 2 * width), ("down", width, h)) if spec.model_type in FUSED_MLP else \
+                (("gate", h, width), ("up", h, width), ("down", width, h)) if spec.mlp_gated else \
+                (("up", h, width), ("down", width, h))
+            for n, fin, fout in mlp:
+                if keep(n):
+                    add(fin, fout)
+    return out

@@ -51,7 +51,7 @@ HYBRID_ARCHS: dict[str, dict] = {
                          no_rope_layer_interval=2, pad_token_id=0, **_ATT),
     "olmo3-window": dict(model_type="olmo3", hidden_size=256, num_hidden_layers=4, intermediate_size=512,
                          sliding_window=4096, **{k: v for k, v in _ATT.items() if k != "head_dim"}),
-    "gemma3n-altup": dict(model_type="gemma3n_text", hidden_size=256, num_hidden_layers=6, intermediate_size=512,
+    "gemma3n-altup": dict(model_type="gemma3n_text", hidden_size=256, num_hidden_layers=7, intermediate_size=512,
                           vocab_size_per_layer_input=1000, hidden_size_per_layer_input=32, altup_num_inputs=4,
                           laurel_rank=16, num_kv_shared_layers=2, sliding_window=4096,
                           **{k: v for k, v in _ATT.items() if k != "vocab_size"}, vocab_size=V),

@@ -1,0 +1,109 @@
+"""Training peaks of hybrid models and of the 2026 attention families, against MemTracker.
+
+tests/reference/training_hybrids.json is written by `generate_training.py --set hybrids` (MemTracker
+under FakeTensorMode, two optimizer steps; transformers' torch paths of Gated DeltaNet, Mamba-2 and
+LFM2's short convolution, as on a machine without flash-linear-attention / mamba-ssm /
+causal-conv1d). Issue 17's bar: every case within 3% of the measured peak, the median under 1%.
+Families in ESTIMATED train but are not yet modelled to that bar: their error is bounded and named
+here, so a change that makes them worse (or better: then move them out) shows.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from vramkit.errors import VramkitError
+from vramkit.model import ModelSpec
+from vramkit.training import train_memory
+from vramkit.validate import predict_training
+
+FIXTURE = Path(__file__).parent / "reference" / "training_hybrids.json"
+CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
+# family prefix of the case id -> the largest error tolerated where the fixture is not the truth.
+# DeepSeek-V3.2 turns the indexer's top-k into a boolean attention mask; with a mask CPU SDPA runs its
+# math kernel (fp32 q, k, v and the seq x seq probabilities saved), CUDA's memory-efficient kernel
+# does not: vramkit models the CUDA kernel (DESIGN: a CPU math-kernel run is not the truth there).
+# Jamba's Mamba-1 loop: its saved tensors are derived, but the gradients in flight at the peak inside
+# the loop's backward are a count read off these cases (training_hybrid.backward_temp_bytes).
+ESTIMATED = {"deepseek_v32-dsa": 0.09, "jamba-mamba1": 0.04}
+REFUSED = ("gemma3n-altup",)  # `train` refuses Gemma 3n (vramkit.training_hybrid.UNMODELLED)
+
+
+def _err(case: dict) -> float:
+    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
+
+
+def _family(cid: str) -> str:
+    return cid.split("/")[0]
+
+
+EXACT = sorted(c for c in CASES if _family(c) not in ESTIMATED and _family(c) not in REFUSED)
+
+
+@pytest.mark.parametrize("cid", EXACT)
+def test_peak_within_3_percent(cid):
+    case = CASES[cid]
+    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+
+
+def test_median_under_1_percent():
+    assert len(EXACT) >= 40
+    assert statistics.median(abs(_err(CASES[c])) for c in EXACT) < 0.01
+
+
+@pytest.mark.parametrize("cid", sorted(c for c in CASES if _family(c) in ESTIMATED))
+def test_estimated_families_stay_bounded(cid):
+    assert abs(_err(CASES[cid])) <= ESTIMATED[_family(cid)]
+
+
+def test_every_mixer_kind_is_measured():
+    kinds = {ModelSpec.from_config(c["config"]).mixer for c in CASES.values()}
+    assert {"gated_deltanet", "mamba2", "short_conv"} <= kinds
+    settings = {(c["settings"]["gradient_checkpointing"], bool(c["settings"]["lora_rank"]), c["settings"]["keep_outputs"])
+                for c in CASES.values() if ModelSpec.from_config(c["config"]).mixer}
+    assert (True, False, False) in settings and (False, False, False) in settings
+
+
+def test_the_scan_is_what_dominates():
+    """The fixture measures the mixers, not only the vocabulary: a Gated DeltaNet layer keeps over 1.5 times
+    what the same model's attention layer keeps (the chunked scan's fp32 intermediates)."""
+    from vramkit import training_hybrid as hyb
+
+    spec = ModelSpec.from_config(CASES["qwen3_5-gdn/mixed-adamw"]["config"])
+    gdn = hyb.layer_bytes(spec, 0, "mixed", seq=200, batch=2, attention="sdpa", lora=False)
+    attn = hyb.layer_bytes(spec, 3, "mixed", seq=200, batch=2, attention="sdpa", lora=False)
+    assert spec.layer_types[0] == "linear_attention" and spec.layer_types[3] == "full_attention"
+    assert gdn > 1.5 * attn
+
+
+def test_lora_follows_peft_on_mamba_models():
+    """PEFT refuses all-linear LoRA on Falcon-H1 and Nemotron-H (their Mamba out_proj; the generator's
+    falcon_h1 and nemotron_h LoRA cases fail there), so vramkit does too; named targets still train,
+    and the adapters counted are the ones PEFT makes where the fixture has them."""
+    falcon = ModelSpec.from_config(CASES["falcon_h1-parallel/mixed-adamw"]["config"])
+    with pytest.raises(VramkitError, match="PEFT refuses"):
+        train_memory(falcon, seq=128, lora_rank=16)
+    assert train_memory(falcon, seq=128, lora_rank=16, lora_targets="attention").trainable_params > 0
+    for cid in EXACT:
+        case = CASES[cid]
+        if case["settings"]["lora_rank"]:
+            assert predict_training(case).trainable_params == case["trainable_params"], cid
+
+
+@pytest.mark.parametrize("cid", sorted(c for c in CASES if _family(c) in REFUSED))
+def test_unmodelled_families_are_refused_for_a_measured_reason(cid):
+    """Gemma 3n: the measured activations are more than twice what the attention + MLP template
+    gives for the same layers, so `train` refuses rather than answer that."""
+    case = CASES[cid]
+    spec = ModelSpec.from_config(case["config"])
+    with pytest.raises(VramkitError, match="not modeled"):
+        train_memory(spec, seq=128)
+    from vramkit import activations as act
+    s = case["settings"]
+    template = sum(sum(act.layer_terms(spec, i, s["precision"], seq=s["seq"]).values())
+                   for i in range(spec.num_layers)) * s["seq"] * s["batch"]
+    if not (s["gradient_checkpointing"] or s["lora_rank"]):  # the template is the plain layer's
+        assert case["peak_snapshot"]["Activation"] > 2 * template
