@@ -11,6 +11,7 @@ from functools import lru_cache
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec, memo
+from . import prefill_hybrid
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -393,9 +394,25 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     """
     tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
     spec = _as_spec(spec)
-    if spec.is_hybrid:
+    if spec.is_hybrid and not prefill_hybrid.measured(spec):
         return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
-    return _prefill_peak(spec, tokens, batch, dtype, attention)
+    peak = _prefill_peak(spec, tokens, batch, dtype, attention)
+    if spec.mixer:
+        # the widest moment of a mixer layer (vramkit.prefill_hybrid), the eager masks kept meanwhile
+        b = _element_bytes(get_format(dtype).bits)[0]
+        masks = len(_attention_kinds(spec)) * batch * tokens * tokens * b if attention == "eager" else 0
+        peak = max(peak, prefill_hybrid.mixer_prefill_peak(spec, tokens, batch, b, masks))
+    return peak
+
+
+def _activation_estimated(spec: ModelSpec) -> bool:
+    """Whether `prefill_activation_bytes` is still an estimate for `spec` (no measured rule yet)."""
+    return spec.is_hybrid and not prefill_hybrid.measured(spec)
+
+
+def _attention_kinds(spec: ModelSpec) -> set:
+    return memo(spec, "attention_kinds", lambda: {t for i, t in enumerate(spec.layer_types)
+                                                 if spec.has_attention(i)} or {"full_attention"})
 
 
 def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
@@ -445,8 +462,7 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
         mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
                   h + 3 * spec.shared_expert_size)
     peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
-    types = memo(spec, "attention_kinds", lambda: {t for i, t in enumerate(spec.layer_types)
-                                                   if spec.has_attention(i)} or {"full_attention"})
+    types = _attention_kinds(spec)
     scores = batch * spec.num_heads * tokens * tokens
     if attention == "eager":
         # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
@@ -536,7 +552,7 @@ class InferenceMemory:
     request: object = field(default=None, compare=False, repr=False)  # to plan on demand (to_json)
     images: int = 0                         # images per sequence
     image_tokens: int = 0                   # context tokens they add per sequence (inside `context`)
-    activation_estimated: bool = False      # hybrids: activation_bytes is an estimate (no reference yet)
+    activation_estimated: bool = False      # activation_bytes is an estimate (a hybrid kind with no reference yet)
 
     @property
     def total_bytes(self) -> int:
@@ -663,7 +679,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
             kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
-            plan=plan, images=images, image_tokens=added, activation_estimated=spec.is_hybrid)
+            plan=plan, images=images, image_tokens=added, activation_estimated=_activation_estimated(spec))
     if engine == "llama.cpp":
         # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
         # types, the compute buffer of --ubatch-size and --flash-attn (vramkit.engines.llama_cpp).
@@ -690,7 +706,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
-        activation_estimated=spec.is_hybrid)
+        activation_estimated=_activation_estimated(spec))
 
 
 _UPPER: tuple = ()
