@@ -11,7 +11,7 @@ from functools import lru_cache
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec, memo
-from . import prefill_hybrid
+from . import prefill_families, prefill_hybrid
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -397,6 +397,11 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     if spec.is_hybrid and not prefill_hybrid.measured(spec):
         return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
     peak = _prefill_peak(spec, tokens, batch, dtype, attention)
+    if spec.model_type in prefill_families.RULES:
+        b = _element_bytes(get_format(dtype).bits)[0]
+        peak = max(peak, prefill_families.family_prefill_peak(spec, tokens, batch, b, attention,
+                                                              len(_attention_kinds(spec)))
+                   + _slice_bytes(spec, tokens, batch, dtype))
     if spec.mixer:
         # the widest moment of a mixer layer (vramkit.prefill_hybrid), the eager masks kept meanwhile
         b = _element_bytes(get_format(dtype).bits)[0]
@@ -491,12 +496,16 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
     rows = n if spec.architecture == "encoder" and spec.lm_head else batch
     peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
-    slices = 0
+    return int(peak + positions * b) + _slice_bytes(spec, tokens, batch, dtype)
+
+
+def _slice_bytes(spec: ModelSpec, tokens: int, batch: int, dtype: str) -> int:
+    """The rest of the prefill's K/V that capped (sliding, chunked) layers' cache slices keep alive."""
     # encoders keep no K/V; T5's cache is not sliced; without a capped layer nothing is left over
     if spec.architecture == "decoder" and any(cap != ALL_TOKENS for cap, _ in kv_groups(spec)):
-        slices = storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), el) \
+        return storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), get_format(dtype)) \
             - attention_kv_bytes(spec, tokens, batch, dtype)
-    return int(peak + positions * b) + slices
+    return 0
 
 
 # ---- runtime overhead by engine --------------------------------------------------------------
