@@ -396,7 +396,8 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     spec = _as_spec(spec)
     if spec.is_hybrid and not prefill_hybrid.measured(spec):
         return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
-    peak = _prefill_peak(spec, tokens, batch, dtype, attention)
+    own = spec.model_type in prefill_families.OWN_EAGER
+    peak = _prefill_peak(spec, tokens, batch, dtype, "sdpa" if own else attention)
     if spec.model_type in prefill_families.RULES:
         b = _element_bytes(get_format(dtype).bits)[0]
         peak = max(peak, prefill_families.family_prefill_peak(spec, tokens, batch, b, attention,
@@ -412,7 +413,7 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
 
 def _activation_estimated(spec: ModelSpec) -> bool:
     """Whether `prefill_activation_bytes` is still an estimate for `spec` (no measured rule yet)."""
-    return spec.is_hybrid and not prefill_hybrid.measured(spec)
+    return spec.is_hybrid and not prefill_hybrid.measured(spec) or spec.model_type in prefill_families.UNMEASURED
 
 
 def _attention_kinds(spec: ModelSpec) -> set:

@@ -11,7 +11,12 @@ this and the classic peak, so a rule only has to describe the moment the classic
   copies of the rows each), beside five hidden-wide rows (embedding output, layer input, attention
   output, residual, normed copy) and the router's logits and scores. Its chunked layers keep a
   batch x tokens x tokens mask even under SDPA (bool; eager: one per attention type in the compute
-  dtype), and the rotary table is complex64 (8 bytes per tokens x head_dim / 2).
+  dtype), and the rotary table is complex64 (8 bytes per tokens x head_dim / 2). Its eager
+  attention keeps the scores and their masked copy in the compute dtype (no fp32 softmax).
+- olmo3, smollm3: under SDPA with a window shorter than the prompt, the sliding mask twice (bool,
+  and SDPA's additive copy in the compute dtype).
+- minimax_m2, glm4_moe: the routed experts weight their outputs in fp32 (2 x 4 bytes more per
+  routed row and hidden element than the compute dtype's gather and grouped_mm output).
 """
 from __future__ import annotations
 
@@ -19,17 +24,52 @@ from .model import CHUNKED, ModelSpec
 
 
 def _llama4(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds: int) -> int:
-    n, h = batch * tokens, spec.hidden_size
+    n, h, q = batch * tokens, spec.hidden_size, spec.num_heads * spec.head_dim
     e, w = spec.num_experts, spec.moe_intermediate_size
     chunked = any(t == CHUNKED for t in spec.layer_types)
     masks = kinds * batch * tokens * tokens * b if attention == "eager" else \
         (batch * tokens * tokens if chunked else 0)
     rotary = 4 * tokens * spec.head_dim
     moe = n * b * (5 * h + e * (2 * h + 3 * w) + 2 * e) if spec.is_moe else 0
-    return int(moe + masks + rotary)
+    eager = 0
+    if attention == "eager":
+        # the scores and their masked copy in the compute dtype (softmax stays in it), the
+        # QK-normed Q and K, V repeated to every head
+        scores = batch * spec.num_heads * tokens * tokens
+        eager = n * b * (3 * h + q + (2 * q if 1 < spec.num_kv_heads < spec.num_heads else 0)) + 2 * scores * b
+    return int(max(moe, eager) + masks + rotary)
 
 
-RULES = {"llama4_text": _llama4}
+def _sliding_sdpa(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds: int) -> int:
+    # OLMo 3, SmolLM3: under SDPA with a window shorter than the prompt, the model's bool sliding
+    # mask and the attention's additive copy of it in the compute dtype, beside the rotated Q, K and V
+    # repeated to every head, SDPA's output and its fp32 log-sum-exp, the embedding and layer input.
+    windows = [w for w in (spec.sliding_window,) if w]
+    if attention != "sdpa" or not windows or min(windows) >= tokens:
+        return 0
+    n, h, q = batch * tokens, spec.hidden_size, spec.num_heads * spec.head_dim
+    kv = 2 * q if 1 < spec.num_kv_heads < spec.num_heads else 2 * spec.num_kv_heads * spec.head_dim
+    rotary = (16 if spec.model_type == "olmo3" else 2 * b) * tokens * spec.head_dim
+    return int(n * b * (2 * h + 2 * q + kv) + 4 * batch * spec.num_heads * tokens
+               + batch * tokens * tokens * (1 + b) + rotary)
+
+
+def _minimax_m2(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds: int) -> int:
+    # MiniMax-M2's experts weight their outputs in fp32: the k routed copies of every row in the
+    # compute dtype (gathered input, grouped_mm output) and in fp32 (gathered output, weighted).
+    n, h, k = batch * tokens, spec.hidden_size, spec.experts_per_token
+    return int(n * (4 * h * b + k * h * (2 * b + 8) + spec.num_experts * b) + 2 * tokens * spec.head_dim * b)
+
+
+RULES = {"llama4_text": _llama4, "olmo3": _sliding_sdpa, "smollm3": _sliding_sdpa, "minimax_m2": _minimax_m2,
+         "glm4_moe": _minimax_m2}
+# Measured but not matched yet (tests/reference/prefill_2026.json): the classic peak stands, flagged
+# as an estimate (`InferenceMemory.activation_estimated`). gemma3n_text: AltUp's streams, per-layer
+# inputs and SDPA's additive sliding mask; deepseek_v32: the DSA indexer's top-k mask and SDPA's
+# fp32 math path under an arbitrary mask (CPU).
+UNMEASURED = {"gemma3n_text", "deepseek_v32"}
+# Rules that describe eager attention themselves (the classic eager terms do not hold there).
+OWN_EAGER = {"llama4_text"}
 
 
 def family_prefill_peak(spec: ModelSpec, tokens: int, batch: int, element_bytes, attention: str,

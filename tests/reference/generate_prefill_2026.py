@@ -42,7 +42,7 @@ _HYBRID = ("qwen3_next_sparse_moe", "qwen3_5_text_dense", "qwen3_5_moe_text_tied
            "granitemoehybrid_moe", "granitemoehybrid_dense_bias", "falcon_h1_d_ssm", "jamba_moe_odd",
            "bamba_attn_1", "lfm2_full_attn_idxs")
 _ATTN = ("llama4_text_chunk8_interleave2", "gemma3n_text_shared2_widths", "deepseek_v32_dsa",
-         "glm4_moe_bias_qknorm_headdim", "minimax_m2_rotary_dim", "olmo3_window8_gqa", "smollm3_nope_sliding")
+         "glm4_moe_bias_qknorm_headdim", "glm4_moe_alias_no_headdim_tied", "minimax_m2_rotary_dim", "olmo3_window8_gqa", "smollm3_nope_sliding")
 ARCHS: dict[str, dict] = {**{n: generate_hybrid.SMALL[n] for n in _HYBRID},
                           **{n: generate_static_attn.SMALL[n] for n in _ATTN}}
 CONTEXTS = (64, 512)
@@ -126,7 +126,18 @@ def side_by_side(rec: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="run (and print, not write) only architectures whose name contains this")
+    ap.add_argument("--add", help="run only this architecture and append its cases to the existing fixture")
     args = ap.parse_args(argv)
+    if args.add:
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        assert data["torch"] == torch.__version__ and data["transformers"] == transformers.__version__
+        data["cases"] = [c for c in data["cases"] if c["arch"] != args.add]
+        data["archs"][args.add] = ARCHS[args.add]
+        for attention in ATTENTIONS:
+            data["cases"] += run_arch(args.add, attention)
+        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"appended {args.add}: {len(data['cases'])} cases", file=sys.stderr)
+        return 0
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
     t0 = time.time()
