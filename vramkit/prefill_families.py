@@ -15,6 +15,8 @@ this and the classic peak, so a rule only has to describe the moment the classic
   attention keeps the scores and their masked copy in the compute dtype (no fp32 softmax).
 - olmo3, smollm3: under SDPA with a window shorter than the prompt, the sliding mask twice (bool,
   and SDPA's additive copy in the compute dtype).
+- gemma3n_text: AltUp's stacked streams, the per-layer inputs and Laurel beside every moment
+  (attention, the end of a layer), the sliding masks (see `_gemma3n`).
 - minimax_m2, glm4_moe: the routed experts weight their outputs in fp32 (2 x 4 bytes more per
   routed row and hidden element than the compute dtype's gather and grouped_mm output).
 """
@@ -61,13 +63,40 @@ def _minimax_m2(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kin
     return int(n * (4 * h * b + k * h * (2 * b + 8) + spec.num_experts * b) + 2 * tokens * spec.head_dim * b)
 
 
+def _gemma3n(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds: int) -> int:
+    # Gemma 3n carries `altup_num_inputs` streams of the hidden state: at every moment the stacked
+    # streams and their corrected copy (2 x A x hidden), six hidden rows (embedding output, the extra
+    # streams' projection and norms, the normed input, Laurel's output) and the per-layer inputs
+    # (layers x per-layer width). At the end of a layer three stacked copies, fourteen hidden rows
+    # and two fp32 ones (the per-layer-input norm). Masks: the bool sliding mask under SDPA
+    # (plus its additive copy in the compute dtype inside attention), one per type under eager.
+    n, h, q, t = batch * tokens, spec.hidden_size, spec.num_heads * spec.head_dim, tokens
+    extra = dict(spec.extra_params)
+    alt = extra["altup_projections"] // (2 * h * h) + 1
+    per_layer = (extra["per_layer_projection"] // (h * spec.num_layers + 1)) * spec.num_layers
+    rows = n * b * (2 * alt * h + 6 * h + per_layer)
+    kv = 2 * q if 1 < spec.num_kv_heads < spec.num_heads else 2 * spec.num_kv_heads * spec.head_dim
+    window = spec.sliding_window or tokens
+    rotary = 4 * t * spec.head_dim * b
+    if attention == "eager":
+        masks = kinds * batch * t * t * b
+        attn = rows + n * b * (q + kv) + batch * spec.num_heads * t * t * (b + 8) + masks
+    else:
+        masks = batch * t * t if window < t else 0
+        attn = rows + n * b * (2 * q + kv) + 4 * batch * spec.num_heads * t + masks \
+            + (batch * t * t * b if window < t else 0)
+    end = n * b * (3 * alt * h + 14 * h + per_layer) + 8 * n * h + masks
+    widest = max(spec.intermediate_sizes or (spec.intermediate_size,))
+    mlp = rows + n * b * 3 * widest + masks  # not reached by the measured configs
+    return int(max(attn, end, mlp) + rotary)
+
+
 RULES = {"llama4_text": _llama4, "olmo3": _sliding_sdpa, "smollm3": _sliding_sdpa, "minimax_m2": _minimax_m2,
-         "glm4_moe": _minimax_m2}
+         "glm4_moe": _minimax_m2, "gemma3n_text": _gemma3n}
 # Measured but not matched yet (tests/reference/prefill_2026.json): the classic peak stands, flagged
-# as an estimate (`InferenceMemory.activation_estimated`). gemma3n_text: AltUp's streams, per-layer
-# inputs and SDPA's additive sliding mask; deepseek_v32: the DSA indexer's top-k mask and SDPA's
-# fp32 math path under an arbitrary mask (CPU).
-UNMEASURED = {"gemma3n_text", "deepseek_v32"}
+# as an estimate (`InferenceMemory.activation_estimated`). deepseek_v32: the DSA indexer's top-k
+# mask and SDPA's fp32 math path under an arbitrary mask (CPU; MLA's K and V widths differ).
+UNMEASURED = {"deepseek_v32"}
 # Rules that describe eager attention themselves (the classic eager terms do not hold there).
 OWN_EAGER = {"llama4_text"}
 
