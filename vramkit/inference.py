@@ -374,7 +374,9 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
 
     What `model(ids, use_cache=True, logits_to_keep=1)` under `no_grad` holds at its peak besides
     the weights and the K/V bytes of `kv_cache_bytes`, as transformers 5's modeling code allocates it
-    (checked against MemTracker in tests/reference/prefill.json: 150 cases, 13 architectures).
+    (checked against MemTracker in tests/reference/prefill.json: 150 cases, 13 architectures; the
+    2026 families in tests/reference/prefill_2026.json: hybrid mixers through `vramkit.prefill_hybrid`,
+    the attention families whose modeling code differs through `vramkit.prefill_families`).
     Nothing is kept between layers, so the peak is the widest moment of the last layer, where
     n = batch x tokens rows of these live tensors (widths in elements of `dtype`):
 
@@ -423,7 +425,8 @@ def _attention_kinds(spec: ModelSpec) -> set:
 
 def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
                                        attention: str = "sdpa") -> int:
-    """An estimate, not checked against a measurement: the prefill peak of a hybrid model.
+    """An estimate, not checked against a measurement: the prefill peak of a hybrid model whose mixer
+    kind has no measured rule in `vramkit.prefill_hybrid` (every kind transformers has today has one).
 
     Its attention and MLP layers are the modules `prefill_activation_bytes` measures; a mixer layer
     holds about the layer's input and residual (3 x hidden), its projections' outputs (their

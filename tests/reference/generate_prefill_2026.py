@@ -41,8 +41,9 @@ OUT = Path(__file__).with_name("prefill_2026.json")
 _HYBRID = ("qwen3_next_sparse_moe", "qwen3_5_text_dense", "qwen3_5_moe_text_tied", "nemotron_h_pattern_moe",
            "granitemoehybrid_moe", "granitemoehybrid_dense_bias", "falcon_h1_d_ssm", "jamba_moe_odd",
            "bamba_attn_1", "lfm2_full_attn_idxs")
-_ATTN = ("llama4_text_chunk8_interleave2", "gemma3n_text_shared2_widths", "gemma3n_text_layer_types_shared3_bias", "deepseek_v32_dsa",
-         "glm4_moe_bias_qknorm_headdim", "glm4_moe_alias_no_headdim_tied", "minimax_m2_rotary_dim", "olmo3_window8_gqa", "smollm3_nope_sliding")
+_ATTN = ("llama4_text_chunk8_interleave2", "gemma3n_text_shared2_widths", "gemma3n_text_layer_types_shared3_bias",
+         "deepseek_v32_dsa", "glm4_moe_bias_qknorm_headdim", "glm4_moe_alias_no_headdim_tied",
+         "minimax_m2_rotary_dim", "olmo3_window8_gqa", "smollm3_nope_sliding")
 ARCHS: dict[str, dict] = {**{n: generate_hybrid.SMALL[n] for n in _HYBRID},
                           **{n: generate_static_attn.SMALL[n] for n in _ATTN}}
 CONTEXTS = (64, 512)
