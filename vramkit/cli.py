@@ -322,11 +322,11 @@ def _table_infer(d: dict) -> str:
     rows = [f"{d['model']}: {d['context']:,} tokens x {d['batch']} on {d['engine']} "
             f"(weights {d['weights']}, KV {d['kv_dtype']})"]
     for key in ("weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes", "total_bytes"):
-        note = " (estimate: hybrid layers)" if key == "activation_bytes" and d.get("activation_estimated") else ""
+        note = " (estimate: no measured rule)" if key == "activation_bytes" and d.get("activation_estimated") else ""
         rows.append(f"  {key.removesuffix('_bytes'):<12} {fmt_bytes(d[key], 'both')}{note}")
     rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B"
                 + (" (attention layers; the cache also holds a constant state per sequence)"
-                   if d.get("activation_estimated") else ""))
+                   if d["kv_cache_bytes"] > d["kv_bytes_per_token"] * d["context"] * d["batch"] else ""))
     if d.get("images"):
         rows.append(f"  {d['images']} image(s) per sequence: {d['image_tokens']:,} of the {d['context']:,} tokens")
     if d["gpu"]:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec, memo
+from . import prefill_families, prefill_hybrid
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -373,7 +374,9 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
 
     What `model(ids, use_cache=True, logits_to_keep=1)` under `no_grad` holds at its peak besides
     the weights and the K/V bytes of `kv_cache_bytes`, as transformers 5's modeling code allocates it
-    (checked against MemTracker in tests/reference/prefill.json: 150 cases, 13 architectures).
+    (checked against MemTracker in tests/reference/prefill.json: 150 cases, 13 architectures; the
+    2026 families in tests/reference/prefill_2026.json: hybrid mixers through `vramkit.prefill_hybrid`,
+    the attention families whose modeling code differs through `vramkit.prefill_families`).
     Nothing is kept between layers, so the peak is the widest moment of the last layer, where
     n = batch x tokens rows of these live tensors (widths in elements of `dtype`):
 
@@ -393,14 +396,37 @@ def prefill_activation_bytes(spec: ModelSpec, tokens: int, batch: int = 1, dtype
     """
     tokens, batch = require_positive("tokens", tokens), require_positive("batch", batch)
     spec = _as_spec(spec)
-    if spec.is_hybrid:
+    if spec.is_hybrid and not prefill_hybrid.measured(spec):
         return hybrid_prefill_activation_estimate(spec, tokens, batch, dtype, attention)
-    return _prefill_peak(spec, tokens, batch, dtype, attention)
+    own = spec.model_type in prefill_families.OWN_EAGER
+    peak = _prefill_peak(spec, tokens, batch, dtype, "sdpa" if own else attention)
+    if spec.model_type in prefill_families.RULES:
+        b = _element_bytes(get_format(dtype).bits)[0]
+        peak = max(peak, prefill_families.family_prefill_peak(spec, tokens, batch, b, attention,
+                                                              len(_attention_kinds(spec)))
+                   + _slice_bytes(spec, tokens, batch, dtype))
+    if spec.mixer:
+        # the widest moment of a mixer layer (vramkit.prefill_hybrid), the eager masks kept meanwhile
+        b = _element_bytes(get_format(dtype).bits)[0]
+        masks = len(_attention_kinds(spec)) * batch * tokens * tokens * b if attention == "eager" else 0
+        peak = max(peak, prefill_hybrid.mixer_prefill_peak(spec, tokens, batch, b, masks))
+    return peak
+
+
+def _activation_estimated(spec: ModelSpec) -> bool:
+    """Whether `prefill_activation_bytes` is still an estimate for `spec` (no measured rule yet)."""
+    return spec.is_hybrid and not prefill_hybrid.measured(spec) or spec.model_type in prefill_families.UNMEASURED
+
+
+def _attention_kinds(spec: ModelSpec) -> set:
+    return memo(spec, "attention_kinds", lambda: {t for i, t in enumerate(spec.layer_types)
+                                                 if spec.has_attention(i)} or {"full_attention"})
 
 
 def hybrid_prefill_activation_estimate(spec: ModelSpec, tokens: int, batch: int = 1, dtype: str = "bf16",
                                        attention: str = "sdpa") -> int:
-    """An estimate, not checked against a measurement: the prefill peak of a hybrid model.
+    """An estimate, not checked against a measurement: the prefill peak of a hybrid model whose mixer
+    kind has no measured rule in `vramkit.prefill_hybrid` (every kind transformers has today has one).
 
     Its attention and MLP layers are the modules `prefill_activation_bytes` measures; a mixer layer
     holds about the layer's input and residual (3 x hidden), its projections' outputs (their
@@ -445,8 +471,7 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
         mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
                   h + 3 * spec.shared_expert_size)
     peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
-    types = memo(spec, "attention_kinds", lambda: {t for i, t in enumerate(spec.layer_types)
-                                                   if spec.has_attention(i)} or {"full_attention"})
+    types = _attention_kinds(spec)
     scores = batch * spec.num_heads * tokens * tokens
     if attention == "eager":
         # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
@@ -475,12 +500,16 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
     rows = n if spec.architecture == "encoder" and spec.lm_head else batch
     peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
     positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
-    slices = 0
+    return int(peak + positions * b) + _slice_bytes(spec, tokens, batch, dtype)
+
+
+def _slice_bytes(spec: ModelSpec, tokens: int, batch: int, dtype: str) -> int:
+    """The rest of the prefill's K/V that capped (sliding, chunked) layers' cache slices keep alive."""
     # encoders keep no K/V; T5's cache is not sliced; without a capped layer nothing is left over
     if spec.architecture == "decoder" and any(cap != ALL_TOKENS for cap, _ in kv_groups(spec)):
-        slices = storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), el) \
+        return storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), get_format(dtype)) \
             - attention_kv_bytes(spec, tokens, batch, dtype)
-    return int(peak + positions * b) + slices
+    return 0
 
 
 # ---- runtime overhead by engine --------------------------------------------------------------
@@ -536,7 +565,7 @@ class InferenceMemory:
     request: object = field(default=None, compare=False, repr=False)  # to plan on demand (to_json)
     images: int = 0                         # images per sequence
     image_tokens: int = 0                   # context tokens they add per sequence (inside `context`)
-    activation_estimated: bool = False      # hybrids: activation_bytes is an estimate (no reference yet)
+    activation_estimated: bool = False      # activation_bytes is an estimate (a hybrid kind with no reference yet)
 
     @property
     def total_bytes(self) -> int:
@@ -663,7 +692,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
             kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
-            plan=plan, images=images, image_tokens=added, activation_estimated=spec.is_hybrid)
+            plan=plan, images=images, image_tokens=added, activation_estimated=_activation_estimated(spec))
     if engine == "llama.cpp":
         # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
         # types, the compute buffer of --ubatch-size and --flash-attn (vramkit.engines.llama_cpp).
@@ -690,7 +719,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
-        activation_estimated=spec.is_hybrid)
+        activation_estimated=_activation_estimated(spec))
 
 
 _UPPER: tuple = ()
