@@ -951,7 +951,12 @@ def _check_value(where: str, name: str, value) -> None:
     elif isinstance(value, (tuple, list, dict)):
         if len(value) > MAX_LAYERS * 64:
             raise VramkitError(f"{where}: {name} has {len(value):,} entries")
-        for v in (value.values() if isinstance(value, dict) else value):
+        items = value.values() if isinstance(value, dict) else value
+        # the common case, a per-layer tuple of short strings or flags, in one pass
+        if all(v.__class__ is bool or (v.__class__ is str and len(v) <= 4096)
+               or (v.__class__ is int and 0 <= v <= MAX_FIELD) for v in items):
+            return
+        for v in items:
             _check_value(where, name, v)
 
 

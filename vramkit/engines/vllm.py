@@ -309,15 +309,21 @@ def plan(request: EngineRequest) -> EnginePlan:
                  "blocks_per_request": need_blocks,
                  "mamba_page_bytes": lay.mamba_page, "mamba_cache_mode": lay.mamba_mode,
                  "group_kinds": [k for k, _ in groups],
-                 "ranks": [{"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
-                            "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
-                            "groups": [list(g) for g in r["groups"]], "block_size": r["layout"].block_size,
-                            "mamba_page_bytes": r["layout"].mamba_page, "mamba_cache_mode": r["layout"].mamba_mode,
-                            "mamba_block_size": r["layout"].mamba_block_size} for r in ranks]},
+                 "ranks": [dict(r, groups=[list(g) for g in r["groups"]]) for r in
+                           (_ranks_json(ranks) if key is None else memo(spec, key + ("json",), lambda: _ranks_json(ranks)))]},
     }
     return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
                       host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
                       max_concurrency=concurrency, fits=fits, notes=notes, extra=extra)
+
+
+def _ranks_json(ranks) -> tuple[dict, ...]:
+    """The ranks as the plan's JSON shows them (context-independent: built once per setup)."""
+    return tuple({"stage": r["stage"], "weights_bytes": r["weights"], "activation_bytes": r["activation"],
+                  "available_kv_bytes": r["available"], "page_bytes": r["page"], "group_size": r["group"],
+                  "groups": r["groups"], "block_size": r["layout"].block_size,
+                  "mamba_page_bytes": r["layout"].mamba_page, "mamba_cache_mode": r["layout"].mamba_mode,
+                  "mamba_block_size": r["layout"].mamba_block_size} for r in ranks)
 
 
 def _flags(request: EngineRequest) -> dict:
@@ -325,7 +331,9 @@ def _flags(request: EngineRequest) -> dict:
     change between the calls of a sweep); batched tokens and sequences are None when defaulted."""
     o = request.options
     try:
-        key = ("vllm_flags", tuple(sorted(o.items())), request.gpu)
+        gpu = request.gpu  # the fields the flags read: hashing the whole GPU costs more than the rest
+        key = ("vllm_flags", tuple(sorted(o.items())),
+               None if gpu is None else (gpu.id, gpu.name, gpu.memory_bytes, gpu.driver_total_bytes))
         hash(key)
     except TypeError:  # an option that is not a plain value: read afresh, its error raised each time
         return _read_flags(request, None)
