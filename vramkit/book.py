@@ -5,12 +5,10 @@ myst-nb (and so Sphinx) is not installed. Explained in chapters/README.md.
 """
 from __future__ import annotations
 
-from typing import Any
-
 LANGS = ("ko", "en")
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
+def glue(name: str, value: object, display: bool = False) -> object:
     """Store `value` under `name` for `{glue:text}` in the prose; show it only if `display`.
 
     Uses myst_nb.glue when myst-nb is importable (the book build reads the glued output from the
@@ -29,7 +27,7 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     return value
 
 
-def glue_all(values: dict[str, Any]) -> None:
+def glue_all(values: dict[str, object]) -> None:
     """Glue every `name: value` of `values` at once; shows and returns nothing (a cell may end with it).
 
     One call after a computation names the numbers the prose uses, instead of a line of plumbing

@@ -46,7 +46,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from .errors import VramkitError, unknown
 from .model import ModelSpec

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import VramkitError, clip
 

@@ -15,7 +15,7 @@ gpt_neox/falcon `hidden_dropout`, modernbert `mlp_dropout`/`embedding_dropout`; 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 # model_type -> (hidden field, attention field, embedding field, default for absent fields)
 FIELDS: dict[str, tuple[str | None, str | None, str | None, float]] = {
@@ -32,7 +32,7 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None, float]] = {
 }
 
 
-def _prob(config: Mapping[str, Any], name: str | None, default: float) -> float:
+def _prob(config: Mapping[str, object], name: str | None, default: float) -> float:
     if name is None:
         return 0.0
     v = config.get(name, default)
@@ -41,7 +41,7 @@ def _prob(config: Mapping[str, Any], name: str | None, default: float) -> float:
     return float(v)
 
 
-def read(config: Mapping[str, Any]) -> dict[str, float]:
+def read(config: Mapping[str, object]) -> dict[str, float]:
     """The dropout probabilities of a config (its text config for a multimodal wrapper)."""
     text = config.get("text_config")
     if isinstance(text, Mapping) and "model_type" in text:

@@ -6,7 +6,7 @@ prints it to stderr and exits with code 2; the library simply raises it.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class VramkitError(ValueError):

@@ -15,7 +15,7 @@ import os
 import stat
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from .errors import VramkitError, clip, did_you_mean, unknown
 from . import dropout
@@ -49,7 +49,7 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
 }
 # Config class defaults applied when a key is absent (not when it is null), for the fields the
 # readers would otherwise reject: e.g. gemma-3-27b-it's text_config has no vocab_size. Families add theirs.
-CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+CLASS_DEFAULTS: dict[str, dict[str, object]] = {
     "gemma3_text": {"vocab_size": 262208},
     "deepseek_v3": dict(  # DeepseekV3Config: DeepSeek-V3's shapes (e.g. 3 dense layers first)
         vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
@@ -168,7 +168,7 @@ class ModelSpec:
     image_tokens: tuple = ()
     source: str = field(default="", compare=False)
     # The checkpoint's own storage: `quantization_config` (vramkit.checkpoints prices it) and torch_dtype.
-    quantization: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    quantization: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
     torch_dtype: str | None = field(default=None, compare=False, repr=False)
     # Dropout probabilities {"hidden", "attention", "embedding"} as the config sets them (vramkit.dropout).
     dropout: Mapping[str, float] | None = field(default=None, compare=False, repr=False)
@@ -179,7 +179,7 @@ class ModelSpec:
     # ---- construction -------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | str | Path, *, source: str = "") -> "ModelSpec":
+    def from_config(cls, config: Mapping[str, object] | str | Path, *, source: str = "") -> "ModelSpec":
         """Read a config dict, a `config.json` path or a folder holding one."""
         if not isinstance(config, Mapping):
             if not isinstance(config, (str, os.PathLike)):
@@ -531,7 +531,7 @@ def _json_kind(value) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def parse_json_bytes(data: bytes, path) -> Any:
+def parse_json_bytes(data: bytes, path) -> object:
     """JSON from UTF-8 bytes (a UTF-8 BOM allowed), with one-line errors for every way it can fail."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise VramkitError(f"{_short(path)}: the file is UTF-16; save it as UTF-8")

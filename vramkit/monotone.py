@@ -6,7 +6,7 @@ it in log2(range) evaluations.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def largest_true(ok: Callable[[int], bool], hi: int, lo: int = 0) -> int:

@@ -9,7 +9,7 @@ above (`vramkit.engines.plan`). All sizes are ints in bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from ..model import ModelSpec
 
@@ -45,9 +45,9 @@ class EngineRequest:
     batch: int = 1
     weights: str = "bf16"
     kv_dtype: str | None = None
-    gpu: Any = None            # a vramkit.hardware.GPU, or None (no device given)
+    gpu: object = None            # a vramkit.hardware.GPU, or None (no device given)
     gpus: int = 1              # devices of that kind
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class EnginePlan:
     max_concurrency: float | None = None   # vLLM: requests of max_model_len the pool serves at once
     fits: bool | None = None               # None when no device was given
     notes: tuple[str, ...] = ()            # what is estimated rather than exact, in words
-    extra: Mapping[str, Any] = field(default_factory=dict)  # engine-specific numbers (ints, bools, str)
+    extra: Mapping[str, object] = field(default_factory=dict)  # engine-specific numbers (ints, bools, str)
 
     def to_json(self) -> dict:
         return {"engine": self.engine, "engine_version": self.engine_version,
