@@ -9,6 +9,7 @@ Explained in the chapter on parameters (chapters/*/01-parameters.ipynb).
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -195,10 +196,11 @@ class ModelSpec:
         dtype = config.get("torch_dtype") or config.get("dtype") or (text.get("torch_dtype") if isinstance(text, Mapping) else None)
         if quant is not None and not isinstance(quant, Mapping):
             raise VramkitError(f"{source or 'config'}: field 'quantization_config' must be an object")
+        changes = {"dropout": dropout.read(config)}
         if quant or dtype:
-            spec = replace(spec, quantization=dict(quant) if quant else None,
+            changes.update(quantization=dict(quant) if quant else None,
                            torch_dtype=dtype if isinstance(dtype, str) else None)
-        return replace(spec, dropout=dropout.read(config))
+        return _with_storage_fields(spec, changes)
 
     def with_changes(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (e.g. a different context window or vocabulary)."""
@@ -409,6 +411,25 @@ class ModelSpec:
         for name, count in self.extra_params:
             parts[name] = parts.get(name, 0) + count
         return parts
+
+
+def _with_storage_fields(spec: ModelSpec, changes: dict) -> ModelSpec:
+    """`spec` with fields that say how it is stored and trained (quantization_config, torch_dtype,
+    dropout), none of which the shape checks of `check_spec` read: each new value is checked
+    alone instead of the whole spec again (`dataclasses.replace` would run every check once more
+    per field set, which is most of what reading the catalog costs)."""
+    where = spec.source or "ModelSpec"
+    for name, value in changes.items():
+        if name != "quantization":  # read by vramkit.checkpoints
+            _check_value(where, name, value)
+    new = copy.copy(spec)
+    # A copy of the memo, not the same dict: what check_spec memoized (parameter counts, layer
+    # counts) depends on the shapes only, but later answers may depend on the storage too.
+    if "_memo" in spec.__dict__:
+        object.__setattr__(new, "_memo", dict(spec.__dict__["_memo"]))
+    for name, value in changes.items():
+        object.__setattr__(new, name, value)
+    return new
 
 
 def memo(spec: ModelSpec, key, compute):
