@@ -674,8 +674,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     device = get_gpu(gpu) if gpu is not None else None
     check_format(engine, weights, device)
     kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    per_token = _cached(spec, ("kv_per_token", kv_dtype, engine), lambda: _growing_kv_per_token(spec, kv_dtype, engine),
-                        kv_dtype)
+    per_token = memo(spec, ("kv_per_token", kv_dtype, engine), lambda: _growing_kv_per_token(spec, kv_dtype, engine))
     request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
                             gpu=device, gpus=gpus, options=options)
     if engine == "vllm" and device is not None:
@@ -705,7 +704,7 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
         act = prefill_activation_bytes(spec, context, batch, attention=attention) if engine == "transformers" \
             else prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
                                           attention=attention)
-    w = _cached(spec, ("weights_bytes", weights, engine), lambda: weights_bytes(spec, weights, engine=engine), weights)
+    w = memo(spec, ("weights_bytes", weights, engine), lambda: weights_bytes(spec, weights, engine=engine))
     unified = bool(device and device.unified_memory)
     if engine == "llama.cpp":
         over = (0 if unified else CUDA_CONTEXT_BYTES) + llama_cpp.compute_bytes(spec, s)
@@ -739,14 +738,8 @@ def _upper_floors() -> tuple:
     return _UPPER
 
 
-def _cached(spec: ModelSpec, key: tuple, compute, name):
-    """`compute()` memoized on the spec under `key` when `name` (a format the caller typed) is a
-    plain string; anything else is computed afresh, so its error is raised every time."""
-    return memo(spec, key, compute) if name.__class__ is str else compute()
-
-
 def _label(spec: ModelSpec, weights: str) -> str:
-    return _cached(spec, ("weights_label", weights), lambda: weights_label(spec, weights), weights)
+    return memo(spec, ("weights_label", weights), lambda: weights_label(spec, weights))
 
 
 def _growing_kv_per_token(spec: ModelSpec, kv_dtype: str, engine: str) -> int:

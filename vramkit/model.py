@@ -436,7 +436,9 @@ def memo(spec: ModelSpec, key, compute):
     """`compute()` once per spec and `key`: a cache of what a spec's (immutable) fields determine.
 
     Kept in the instance itself, so a lookup costs one dict access instead of hashing every field;
-    `with_changes` builds a new spec with an empty cache.
+    `with_changes` builds a new spec with an empty cache. A key that cannot be hashed (it holds a
+    value a caller passed, such as a list-valued option) is not cached: `compute()` runs each time,
+    so an error it raises is raised each time.
     """
     cache = spec.__dict__.get("_memo")
     if cache is None:
@@ -447,6 +449,8 @@ def memo(spec: ModelSpec, key, compute):
     except KeyError:
         cache[key] = value = compute()
         return value
+    except TypeError:  # a key holding something unhashable (a caller's odd option): computed afresh
+        return compute()
 
 
 def _mla_params(s: ModelSpec) -> int:

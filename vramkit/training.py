@@ -24,6 +24,7 @@ Explained in the chapter on training memory.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from . import activations as act
@@ -136,7 +137,7 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
     shapes.append((h,))
     if not spec.tie_word_embeddings:
         shapes.append((v, h))
-    counted = sum(_numel(s) for s in shapes)
+    counted = sum(math.prod(s) for s in shapes)
     rest = spec.params() - counted           # biases, QK norms, sinks, MLA extras: small vectors
     if rest > 0:
         shapes.append((rest,))
@@ -189,13 +190,6 @@ def _lora_targets(spec: ModelSpec, targets: str) -> set[str]:
         if n not in all_names:
             raise unknown(f"--lora-targets module for {spec.model_type}", n, sorted(all_names))
     return names
-
-
-def _numel(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 # ---- the model ------------------------------------------------------------------------------
@@ -265,7 +259,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             # fp32 offset (bitsandbytes QuantState; measured in training_optimizers.json)
             nf4 += _linear_tensors(spec) * (16 * 4 + 256 * 4 + 4)
             base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
-        n_train = sum(_numel(x) for x in trainable)
+        n_train = sum(math.prod(x) for x in trainable)
         weights = base + n_train * train_bytes
     else:
         trainable = param_shapes(spec)

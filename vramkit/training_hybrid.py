@@ -17,6 +17,8 @@ formulas, and checked with saved-tensor hooks. Explained in the chapter on train
 """
 from __future__ import annotations
 
+import math
+
 from . import activations as act
 from .model import ModelSpec
 
@@ -299,18 +301,11 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
             shapes += [(fout, fin) for _, fin, fout in lin[n_attn:]]
     if not spec.tie_word_embeddings:
         shapes.append((v, h))
-    counted = sum(_numel(s) for s in shapes)
+    counted = sum(math.prod(s) for s in shapes)
     rest = spec.params() - counted
     if rest > 0:
         shapes.append((rest,))
     return shapes
-
-
-def _numel(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 # families whose forward returns the logits upcast to fp32 (`self.lm_head(h).float()`)

@@ -138,12 +138,8 @@ def _flags(req: EngineRequest) -> dict:
     the fit solver asks with the same flags thousands of times); options that are not plain values
     are read afresh, so their error is raised every time."""
     gpu = req.gpu
-    try:
-        key = ("llama_cpp_flags", tuple(sorted(req.options.items())), req.kv_dtype, req.gpus,
-               None if gpu is None else (gpu.id, gpu.vendor))
-        hash(key)
-    except TypeError:
-        return _read_flags(req)
+    key = ("llama_cpp_flags", tuple(sorted(req.options.items())), req.kv_dtype, req.gpus,
+           None if gpu is None else (gpu.id, gpu.vendor))
     return memo(req.spec, key, lambda: _read_flags(req))
 
 

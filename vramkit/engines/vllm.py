@@ -262,12 +262,7 @@ def plan(request: EngineRequest) -> EnginePlan:
         raise VramkitError(f"--max-num-batched-tokens {batched} is below --max-model-len {max_model_len} "
                            "without chunked prefill (vLLM 0.6 refuses it)")
     key = ("vllm_ranks", request.weights, request.kv_dtype, flags["key"], batched, seqs)
-    try:
-        hash(key)
-    except TypeError:  # a weights or KV name that is not a plain string: checked afresh below
-        key = None
-    setup = _ranks(spec, request, flags, batched, seqs) if key is None else \
-        memo(spec, key, lambda: _ranks(spec, request, flags, batched, seqs))
+    setup = memo(spec, key, lambda: _ranks(spec, request, flags, batched, seqs))
     ranks, blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested = setup
     tp, pp, gpu = flags["tp"], flags["pp"], request.gpu
     block_size = ranks[0]["layout"].block_size  # a hybrid's attention block grows to hold a Mamba page
@@ -310,7 +305,7 @@ def plan(request: EngineRequest) -> EnginePlan:
                  "mamba_page_bytes": lay.mamba_page, "mamba_cache_mode": lay.mamba_mode,
                  "group_kinds": [k for k, _ in groups],
                  "ranks": [dict(r, groups=[list(g) for g in r["groups"]]) for r in
-                           (_ranks_json(ranks) if key is None else memo(spec, key + ("json",), lambda: _ranks_json(ranks)))]},
+                           memo(spec, key + ("json",), lambda: _ranks_json(ranks))]},
     }
     return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
                       host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
@@ -329,14 +324,9 @@ def _ranks_json(ranks) -> tuple[dict, ...]:
 def _flags(request: EngineRequest) -> dict:
     """The request's vLLM flags read and checked (memoized per spec, flags and GPU: they do not
     change between the calls of a sweep); batched tokens and sequences are None when defaulted."""
-    o = request.options
-    try:
-        gpu = request.gpu  # the fields the flags read: hashing the whole GPU costs more than the rest
-        key = ("vllm_flags", tuple(sorted(o.items())),
-               None if gpu is None else (gpu.id, gpu.name, gpu.memory_bytes, gpu.driver_total_bytes))
-        hash(key)
-    except TypeError:  # an option that is not a plain value: read afresh, its error raised each time
-        return _read_flags(request, None)
+    gpu = request.gpu  # the fields the flags read: hashing the whole GPU costs more than the rest
+    key = ("vllm_flags", tuple(sorted(request.options.items())),
+           None if gpu is None else (gpu.id, gpu.name, gpu.memory_bytes, gpu.driver_total_bytes))
     return memo(request.spec, key, lambda: _read_flags(request, key))
 
 
