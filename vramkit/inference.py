@@ -692,24 +692,22 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
             plan=plan, images=images, image_tokens=added, activation_estimated=_activation_estimated(spec))
+    unified = bool(device and device.unified_memory)
     if engine == "llama.cpp":
         # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
         # types, the compute buffer of --ubatch-size and --flash-attn (vramkit.engines.llama_cpp).
         s = llama_cpp.settings(request)
         kv = llama_cpp.kv_total_bytes(spec, s)
         act = 0  # inside the compute buffer, counted as overhead
+        over = (0 if unified else CUDA_CONTEXT_BYTES) + llama_cpp.compute_bytes(spec, s)
     else:
         kv = kv_cache_bytes(spec, context, batch, kv_dtype, engine, decoder_tokens=decoder_tokens)
         # vLLM chunks the prefill at max_num_batched_tokens, mlx-lm at 2,048 tokens
         act = prefill_activation_bytes(spec, context, batch, attention=attention) if engine == "transformers" \
             else prefill_activation_bytes(spec, min(context, 8192 if engine == "vllm" else 2048), 1,
                                           attention=attention)
-    w = memo(spec, ("weights_bytes", weights, engine), lambda: weights_bytes(spec, weights, engine=engine))
-    unified = bool(device and device.unified_memory)
-    if engine == "llama.cpp":
-        over = (0 if unified else CUDA_CONTEXT_BYTES) + llama_cpp.compute_bytes(spec, s)
-    else:
         over = overhead_bytes(spec, engine, context, unified_memory=unified)
+    w = memo(spec, ("weights_bytes", weights, engine), lambda: weights_bytes(spec, weights, engine=engine))
     # Several devices: the engine's per-device split decides; one: the totals do (planned on demand).
     plan = engine_plan(engine, request) if gpus > 1 and engine != "vllm" else None
     return InferenceMemory(
