@@ -65,3 +65,22 @@ def test_breakdown_adds_up(name):
 
 def test_catalog_is_large_enough():
     assert len(catalog.model_names()) >= 25
+
+
+# Relative-position families carry no trained length (T5's buckets); Falcon-H1-Tiny's length was not
+# found in any public copy of its config.json, so it keeps its class's default and is named here.
+NO_STATED_CONTEXT = {"t5", "mt5", "falcon-h1-tiny-90m"}
+
+
+def _stated_context(config: dict) -> bool:
+    keys = ("max_position_embeddings", "n_positions", "max_seq_len")
+    return any(k in config for k in keys) or any(k in config.get("text_config", {}) for k in keys)
+
+
+@pytest.mark.parametrize("name", [n for n in catalog.model_names() if n not in NO_STATED_CONTEXT
+                                  and catalog.model_entry(n)["config"]["model_type"] not in NO_STATED_CONTEXT])
+def test_catalog_states_the_trained_context(name):
+    """A catalog config that omits the trained length gets transformers' class default (DeepSeek-V3's
+    4,096, Granite 4.0-H's 2,048), which vLLM would then take as --max-model-len and refuse longer
+    contexts: each entry states what its real config.json says."""
+    assert _stated_context(catalog.model_entry(name)["config"]), f"{name}: config states no max_position_embeddings"

@@ -316,6 +316,16 @@ def _run_infer(args) -> dict:
     return {"model": args.model, **mem.to_json()}
 
 
+def _holds_constant_state(model: str) -> bool:
+    """Whether the model's cache holds a per-sequence state besides K/V (Mamba, linear attention, short
+    convolution). Asked of the spec: an engine's pool (vLLM's blocks, llama.cpp's padded cells) also
+    exceeds per-token bytes x context, and that is not a state."""
+    from .inference import mixer_state_bytes
+    from .sources import load_model
+
+    return mixer_state_bytes(load_model(model)) > 0
+
+
 def _table_infer(d: dict) -> str:
     from .units import fmt_bytes
 
@@ -326,7 +336,7 @@ def _table_infer(d: dict) -> str:
         rows.append(f"  {key.removesuffix('_bytes'):<12} {fmt_bytes(d[key], 'both')}{note}")
     rows.append(f"  KV per token {d['kv_bytes_per_token']:,} B"
                 + (" (attention layers; the cache also holds a constant state per sequence)"
-                   if d["kv_cache_bytes"] > d["kv_bytes_per_token"] * d["context"] * d["batch"] else ""))
+                   if _holds_constant_state(d["model"]) else ""))
     if d.get("images"):
         rows.append(f"  {d['images']} image(s) per sequence: {d['image_tokens']:,} of the {d['context']:,} tokens")
     if d["gpu"]:
