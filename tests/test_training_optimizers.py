@@ -2,7 +2,9 @@
 
 The fixture was written by tests/reference/generate_training_optimizers.py: transformers' Adafactor
 (Trainer's), torch.optim.Adafactor, bitsandbytes AdamW8bit / Lion / Lion8bit, lion-pytorch's Lion and
-QLoRA (bitsandbytes NF4 with double quantization + PEFT LoRA), two real training steps each. No torch here.
+QLoRA (bitsandbytes NF4 with double quantization + PEFT LoRA), with and without
+peft.prepare_model_for_kbit_training (its gradient checkpointing, bf16 autocast), two real training steps
+each. No torch here.
 """
 from __future__ import annotations
 
@@ -13,16 +15,15 @@ from pathlib import Path
 import pytest
 
 from vramkit import ModelSpec
+from vramkit.errors import VramkitError
 from vramkit.training import train_memory
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "training_optimizers.json").read_text(encoding="utf-8"))
 CASES = FIXTURE["cases"]
-# What vramkit does not model, with the reason (each checked below for the size of the gap).
-NOT_MODELLED = {
-    "llama-small/qlora-prepare-adamw": "peft.prepare_model_for_kbit_training up-casts every parameter that "
-                                       "is not 4-bit (embeddings, norms, head) to fp32",
-}
+# What vramkit does not model, with the reason (none today: prepare_model_for_kbit_training is `prepare_kbit`).
+NOT_MODELLED: dict[str, str] = {}
 MODELLED = sorted(c for c in CASES if c not in NOT_MODELLED)
+PREPARED = sorted(c for c in CASES if CASES[c]["settings"].get("prepare_kbit"))
 # torch.optim's and transformers' Adafactor keep a 0-dim fp32 tensor per parameter (`step`, `RMS`); on
 # CUDA torch keeps `step` on the CPU (not fused/capturable). vramkit leaves these 4 bytes out.
 SCALAR = 4
@@ -37,7 +38,8 @@ def _vramkit(rec: dict):
     name, impl = NAMES.get(s["optimizer"], (s["optimizer"], "trainer"))
     return train_memory(ModelSpec.from_config(rec["config"]), seq=s["seq"], batch=s["batch"],
                         precision=s["precision"], optimizer=name, optimizer_impl=impl,
-                        lora_rank=s["lora_rank"], qlora=s["qlora"])
+                        lora_rank=s["lora_rank"], qlora=s["qlora"], prepare_kbit=s.get("prepare_kbit", False),
+                        gradient_checkpointing=s.get("gradient_checkpointing", False))
 
 
 def _measured_peak(rec: dict) -> int:
@@ -84,12 +86,42 @@ def test_median_error_under_1_percent():
     assert statistics.median(abs(_error(c)) for c in MODELLED) < 0.01
 
 
-def test_prepare_for_kbit_gap_is_the_fp32_upcast():
-    """The one case left out: its extra weight bytes are the non-quantized parameters going bf16 -> fp32."""
-    cid = "llama-small/qlora-prepare-adamw"
-    rec, plain = CASES[cid], CASES["llama-small/qlora-adamw"]
-    extra = rec["param_bytes"] - plain["param_bytes"]
-    spec = ModelSpec.from_config(rec["config"])
-    from vramkit.training import _linear_params
-    assert extra == 2 * (spec.params() - _linear_params(spec))
-    assert _error(cid) < -0.03
+def test_fixture_covers_prepare_for_kbit():
+    """prepare_model_for_kbit_training with and without its checkpointing and autocast, tied and untied."""
+    sets = {(CASES[c]["settings"]["precision"], CASES[c]["settings"].get("gradient_checkpointing", False),
+             CASES[c]["arch"]) for c in PREPARED}
+    assert {(p, gc) for p, gc, _ in sets} >= {("bf16", False), ("bf16", True), ("mixed", False), ("mixed", True)}
+    assert {a for _, _, a in sets} >= {"llama-small", "qwen2-small"}
+    # nothing left in bf16 but the 4-bit linears' biases (qwen2's q/k/v), which bitsandbytes' Linear4bit
+    # casts back to its compute dtype at its first forward
+    assert all(CASES[c]["param_dtypes"] == ["float32", "uint8"] for c in PREPARED if c.startswith("llama"))
+
+
+@pytest.mark.parametrize("cid", PREPARED)
+def test_prepare_for_kbit_weights_are_the_fp32_upcast(cid):
+    """The prepared model's extra parameter bytes over plain QLoRA, measured, against vramkit's."""
+    rec = CASES[cid]
+    plain = CASES[f"{rec['arch']}/qlora-adamw"]
+    prepared, unprepared = _vramkit(rec), _vramkit(plain)
+    assert prepared.breakdown["weights"] - unprepared.breakdown["weights"] == rec["param_bytes"] - plain["param_bytes"]
+
+
+def test_prepare_for_kbit_moves_the_peak():
+    """Without the option the prepared cases are far off (the up-cast weights and the fp32 activations)."""
+    for cid in PREPARED:
+        rec = CASES[cid]
+        s = rec["settings"]
+        m = train_memory(ModelSpec.from_config(rec["config"]), seq=s["seq"], batch=s["batch"],
+                         precision=s["precision"], optimizer_impl="foreach", lora_rank=s["lora_rank"], qlora=True,
+                         gradient_checkpointing=s.get("gradient_checkpointing", False))
+        assert m.peak_bytes / _measured_peak(rec) - 1 < -0.15
+
+
+def test_prepare_for_kbit_refuses_what_it_does_not_model():
+    spec = ModelSpec.from_config(CASES["llama-small/qlora-adamw"]["config"])
+    with pytest.raises(VramkitError, match="qlora"):
+        train_memory(spec, seq=64, lora_rank=16, prepare_kbit=True)
+    moe = dict(model_type="mixtral", hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+               num_attention_heads=4, num_key_value_heads=2, vocab_size=1000, num_local_experts=4, num_experts_per_tok=2)
+    with pytest.raises(VramkitError, match="dense"):
+        train_memory(ModelSpec.from_config(moe), seq=16, qlora=True, prepare_kbit=True)

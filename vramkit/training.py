@@ -31,6 +31,7 @@ from . import activations as act
 from . import activations_encoder as enc
 from . import activations_t5 as t5
 from . import fused_loss as fl
+from . import kbit_prepare as kbit
 from . import optimizers as opt
 from . import training_hybrid as hyb
 from .errors import VramkitError, require_positive, unknown
@@ -200,7 +201,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
                  gpus: int = 1, offload: bool = False, attention: str = "sdpa",
                  keep_outputs: bool = False, gradient_accumulation: int = 1,
-                 fused_loss: str = "none", activation_offload: bool = False) -> TrainingMemory:
+                 fused_loss: str = "none", activation_offload: bool = False,
+                 prepare_kbit: bool = False) -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
     `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
@@ -220,6 +222,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     against an emulation of its allocations, not Liger running).
     `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
     autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
+    `prepare_kbit`: QLoRA after `peft.prepare_model_for_kbit_training` (vramkit.kbit_prepare): every
+    parameter the 4-bit linears do not hold is fp32, and so are the activations outside the matmuls.
+    Its default use_gradient_checkpointing=True is `gradient_checkpointing=True` here.
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
@@ -235,7 +240,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         raise VramkitError(f"activation_offload: modelled for causal LMs only, not {spec.model_type} "
                            f"({spec.architecture})")
     zero = s["zero"]
-    s.update(fused_loss=fused_loss, activation_offload=offload_act)
+    if prepare_kbit:
+        kbit.check(spec, qlora)
+    s.update(fused_loss=fused_loss, activation_offload=offload_act, prepare_kbit=bool(prepare_kbit))
     s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
              keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
     accumulating = gradient_accumulation > 1
@@ -259,6 +266,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             # fp32 offset (bitsandbytes QuantState; measured in training_optimizers.json)
             nf4 += _linear_tensors(spec) * (16 * 4 + 256 * 4 + 4)
             base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
+            if prepare_kbit:                            # ... or is up-cast to fp32
+                base += kbit.upcast_bytes(spec, linear_w)
         n_train = sum(math.prod(x) for x in trainable)
         weights = base + n_train * train_bytes
     else:
@@ -297,14 +306,17 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             weights = min(weights * gpus, gathered)
 
     # -- activations --------------------------------------------------------------------------
+    if prepare_kbit:  # fp32 outside the 4-bit matmuls (autocast still casts what it casts)
+        precision = kbit.activation_precision(precision)
+        p = act.PRECISIONS[precision]
     encoder = spec.architecture == "encoder"
     if encoder:  # BERT-style: post-LN layers, token types, a classification or masked-LM head
         heads = enc.head_terms(spec, precision, seq=seq)
         layer = [enc.layer_terms(spec, i, precision, seq=seq, attention=attention) for i in range(spec.num_layers)]
     else:
         heads = act.head_terms(spec, precision, lora=lora)
-        layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
-                 for i in range(spec.num_layers)]
+        layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora,
+                                 fp32_linear_out=prepare_kbit and p.mixed) for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
@@ -330,6 +342,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
     # (Liger's matmuls use autocast's cast of the head weight only inside the loss: a transient)
     casts = 0 if qlora else act.weight_cast_bytes(linear_w + (0 if liger else head_w), precision)
+    if prepare_kbit and not liger:
+        casts = kbit.head_cast_bytes(spec, precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
     if seq2seq:

@@ -96,6 +96,24 @@ def cases():
     yield "llama-small/qlora-adamw-s256", "llama-small", dict(precision="bf16", qlora=True, lora_rank=16, seq=256)
     yield "llama-small/qlora-prepare-adamw", "llama-small", dict(precision="bf16", qlora=True, lora_rank=16,
                                                              prepare_kbit=True)
+    yield from prepare_cases()
+
+
+def prepare_cases():
+    """peft.prepare_model_for_kbit_training as the QLoRA notebooks call it: with and without its default
+    gradient checkpointing (use_gradient_checkpointing=True: torch's reentrant checkpoint plus
+    enable_input_require_grads), without and with bf16 autocast (Trainer(bf16=True)), on the untied
+    llama and the tied qwen2; and QLoRA under autocast without prepare, for comparison."""
+    q = dict(qlora=True, lora_rank=16, prepare_kbit=True)
+    yield "llama-small/qlora-prepare-gc-adamw", "llama-small", dict(q, precision="bf16", gradient_checkpointing=True)
+    yield "llama-small/qlora-prepare-mixed-adamw", "llama-small", dict(q, precision="mixed")
+    yield "llama-small/qlora-prepare-mixed-gc-adamw", "llama-small", dict(q, precision="mixed",
+                                                                          gradient_checkpointing=True)
+    yield "qwen2-small/qlora-prepare-adamw", "qwen2-small", dict(q, precision="bf16")
+    yield "qwen2-small/qlora-prepare-mixed-gc-adamw", "qwen2-small", dict(q, precision="mixed",
+                                                                          gradient_checkpointing=True)
+    yield "llama-small/qlora-mixed-adamw", "llama-small", dict(precision="mixed", qlora=True, lora_rank=16)
+    yield "llama-small/fp32-lora-adamw", "llama-small", dict(precision="fp32", lora_rank=16)
 
 
 def _quant_state_bytes(model) -> int:
@@ -115,7 +133,7 @@ def _quant_state_bytes(model) -> int:
 
 def build_model(arch: str, s: dict, tmp: Path):
     config = build_config(ARCHS[arch], s["attention"])
-    dtype = torch.float32 if s["precision"] == "mixed" else torch.bfloat16
+    dtype = torch.float32 if s["precision"] in ("mixed", "fp32") else torch.bfloat16
     torch.manual_seed(0)
     if not s["qlora"]:
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
@@ -126,7 +144,8 @@ def build_model(arch: str, s: dict, tmp: Path):
         model = AutoModelForCausalLM.from_pretrained(tmp, quantization_config=q, dtype=torch.bfloat16,
                                                      device_map="cpu")
         if s["prepare_kbit"]:  # what the QLoRA notebooks call: non-4-bit parameters up-cast to fp32
-            model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+            model = peft.prepare_model_for_kbit_training(
+                model, use_gradient_checkpointing=s.get("gradient_checkpointing", False))
     model.train()
     if s["lora_rank"]:
         lcfg = peft.LoraConfig(r=s["lora_rank"], lora_alpha=2 * s["lora_rank"], lora_dropout=0.0,
@@ -224,7 +243,9 @@ def main() -> int:
         mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
         lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
         qlora=("from_pretrained(BitsAndBytesConfig(load_in_4bit, nf4, double quant, compute bf16), dtype=bf16) "
-               "+ LoRA; prepare_kbit: peft.prepare_model_for_kbit_training(use_gradient_checkpointing=False)"),
+               "+ LoRA; prepare_kbit: peft.prepare_model_for_kbit_training(use_gradient_checkpointing="
+               "settings.gradient_checkpointing, absent: False), checkpointing as peft enables it (no "
+               "use_reentrant passed: torch's reentrant default, enable_input_require_grads)"),
         optimizers={o: None for o in OPTIMIZERS}, failures=failures), cases=dict(sorted(out.items())))
     doc["meta"]["optimizers"] = {
         "adamw": "torch.optim.AdamW(foreach=True)",
