@@ -222,6 +222,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     against an emulation of its allocations, not Liger running).
     `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
     autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
+    With `gradient_checkpointing` only the layers' inputs (and the head's saved tensors) go there; each
+    layer's recompute in backward runs on the GPU, outside the hooks.
     `prepare_kbit`: QLoRA after `peft.prepare_model_for_kbit_training` (vramkit.kbit_prepare): every
     parameter the 4-bit linears do not hold is fp32, and so are the activations outside the matmuls.
     Its default use_gradient_checkpointing=True is `gradient_checkpointing=True` here.
@@ -407,12 +409,23 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         if seq2seq:  # T5: the position bias's gradient, one attention block at a time
             temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
-        if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
+        if offload_act and gradient_checkpointing:
+            # the layer's input comes back from the host and its recompute runs on the GPU, outside the
+            # save_on_cpu block (checkpoint's own hooks keep the recomputed tensors)
+            total_act = live_layer + p.res * spec.hidden_size * tokens + kept_logits
+        elif offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
             total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
-        if accumulating:  # the layer's new gradients are made, then added into the held ones in place
+        if offload_act and gradient_checkpointing and not accumulating:
+            # the recomputed layer is the largest thing alive, and only at the start of its backward: the
+            # gradients then are the upper layers' and the first one this layer makes (its MLP's output
+            # projection's); the rest appear as the recomputed tensors are freed
+            down = 0 if lora else spec.intermediate_size * spec.hidden_size * (grads // max(n_train, 1))
+            m = dict(weights=weights, gradients=done + down, optimizer=states, activations=total_act,
+                     temporary=temp)
+        elif accumulating:  # the layer's new gradients are made, then added into the held ones in place
             m = dict(weights=weights, gradients=grads, optimizer=states, activations=total_act,
                      temporary=temp + g_layers // max(spec.num_layers, 1))
         else:
