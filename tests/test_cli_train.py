@@ -45,6 +45,10 @@ def test_options_change_the_answer(capsys):
     prepared = peak("--qlora", "--precision", "bf16", "--prepare-kbit")
     assert prepared["settings"]["prepare_kbit"] is True and qlora["settings"]["prepare_kbit"] is False
     assert prepared["breakdown"]["weights"] > qlora["breakdown"]["weights"]   # the fp32 up-cast
+    paged = peak("--optimizer", "paged_adamw_8bit")
+    eight = peak("--optimizer", "adamw8bit")
+    assert paged["settings"]["optimizer"] == "paged-adamw8bit" and eight["paged_optimizer_bytes"] == 0
+    assert paged["paged_optimizer_bytes"] > 0 and paged["peak_bytes"] < eight["peak_bytes"]
     gpu = peak("--gpu", "h100-sxm5")
     assert gpu["fits"] in (True, False) and gpu["gpu_usable_bytes"] > 0
 

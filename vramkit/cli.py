@@ -453,7 +453,8 @@ def _args_train(p: argparse.ArgumentParser) -> None:
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
     """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
-    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, lion, lion32bit, lion8bit")
+    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, adamw32bit, lion, lion32bit, "
+                        "lion8bit, or a paged one (paged_adamw_8bit, paged_adamw_32bit, paged_lion_8bit, paged_lion_32bit)")
     p.add_argument("--optimizer-impl", default="trainer",
                    help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
                         "for-loop or fused")
@@ -528,6 +529,9 @@ def _table_train(d: dict) -> str:
             f"  peak {fmt_bytes(d['peak_bytes'], 'both')} at {d['peak_phase']}; alive then:"]
     rows += [f"    {k:<12} {fmt_bytes(v, 'both')}" for k, v in d["breakdown"].items()]
     rows.append(f"  + overhead  {fmt_bytes(d['overhead_bytes'], 'both')} (CUDA context, allocator cache)")
+    if d.get("paged_optimizer_bytes"):
+        rows.append(f"  + paged     {fmt_bytes(d['paged_optimizer_bytes'], 'both')} of optimizer states in CUDA "
+                    f"unified memory (outside max_memory_allocated; evicted to host when the GPU is full)")
     if d["gpu"]:
         rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> "
                     f"{'fits' if d['fits'] else 'does NOT fit'}")

@@ -66,6 +66,10 @@ class TrainingMemory:
     phase's own peak. `maxima`: each component's largest value over the step (not simultaneous).
     `overhead_bytes`: CUDA context and allocator caching, not inside `peak_bytes`.
     `phase_breakdown`: the five components at each phase's own peak (a step's memory timeline).
+    `paged_optimizer_bytes`: a bitsandbytes paged optimizer's state buffers in CUDA unified memory
+    (vramkit.optimizers.paged_state_bytes), per GPU; not in `peak_bytes`, the breakdown or
+    `total_with_overhead_bytes`, as max_memory_allocated does not count them. They take GPU memory
+    while it is free and move to host memory when it is not.
     """
 
     peak_bytes: int
@@ -79,6 +83,7 @@ class TrainingMemory:
     settings: dict = field(default_factory=dict)
     host_bytes: int = 0      # what offloading keeps in CPU memory (per GPU rank), not in peak_bytes
     phase_breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
+    paged_optimizer_bytes: int = 0
 
     def to_json(self) -> dict:
         """The `vramkit train --json` contract (DESIGN.md): plain ints in bytes."""
@@ -279,6 +284,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         weights = n_params * p.weight
     grads = n_train * train_bytes
     states = opt.state_bytes(o, trainable, train_bytes)
+    paged = opt.paged_state_bytes(o, trainable)         # unified memory, outside PyTorch's allocator
+    states -= paged
     step_temp = opt.step_temporary_bytes(o, optimizer_impl, trainable, train_bytes)
 
     if zero and not lora and p.mixed:
@@ -287,6 +294,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         states = states + 4 * n_params
     if zero >= 1:
         states = -(-states // gpus)
+        paged = -(-paged // gpus)
         step_temp = -(-step_temp // gpus)
     if zero >= 2:
         grads = -(-grads // gpus)
@@ -298,8 +306,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         # in DeepSpeed's mixed precision, the fp32 master weights); at stage 3 the parameters are
         # offloaded too (offload_param) and the GPU holds only what is gathered for the layer in
         # flight and the one prefetched after it. Modelled from DeepSpeed's design; no fixture.
-        host = states + step_temp
-        states, step_temp = 0, 0
+        host = states + step_temp + paged               # (on a CPU bitsandbytes pages nothing)
+        states, step_temp, paged = 0, 0, 0
         if zero >= 3:
             widest = max([spec.layer_params(i) for i in range(spec.num_layers)]
                          + [spec.vocab_size * spec.hidden_size])
@@ -452,7 +460,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     return TrainingMemory(peak_bytes=peak, breakdown=dict(moments[phase]), peak_phase=phase,
                           phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params, host_bytes=host,
                           trainable_params=n_train, settings=s,
-                          phase_breakdown={k: dict(v) for k, v in moments.items()})
+                          phase_breakdown={k: dict(v) for k, v in moments.items()}, paged_optimizer_bytes=paged)
 
 
 def _linear_params(spec: ModelSpec) -> int:

@@ -77,6 +77,10 @@ def make_optimizer(name: str, params):
         return bnb.optim.Lion(params, lr=1e-4)
     if name == "lion8bit":              # Trainer's optim="lion_8bit"
         return bnb.optim.Lion8bit(params, lr=1e-4)
+    if name == "paged-adamw8bit":       # Trainer's optim="paged_adamw_8bit" (on a CPU: ordinary tensors)
+        return bnb.optim.PagedAdamW8bit(params, lr=1e-4)
+    if name == "paged-adamw32bit":      # Trainer's optim="paged_adamw_32bit"
+        return bnb.optim.PagedAdamW32bit(params, lr=1e-4)
     raise ValueError(name)
 
 
@@ -97,6 +101,16 @@ def cases():
     yield "llama-small/qlora-prepare-adamw", "llama-small", dict(precision="bf16", qlora=True, lora_rank=16,
                                                              prepare_kbit=True)
     yield from prepare_cases()
+    yield from paged_cases()
+
+
+def paged_cases():
+    """bitsandbytes' paged optimizers. On a CPU `get_state_buffer` falls back to ordinary tensors (with a
+    warning), so these record the states' total, not what CUDA unified memory would hold apart."""
+    yield "llama-small/bf16-paged-adamw8bit", "llama-small", dict(precision="bf16", optimizer="paged-adamw8bit")
+    yield "llama-small/mixed-paged-adamw32bit", "llama-small", dict(precision="mixed", optimizer="paged-adamw32bit")
+    yield "qwen2-small/qlora-paged-adamw8bit", "qwen2-small", dict(precision="bf16", qlora=True, lora_rank=16,
+                                                                  optimizer="paged-adamw8bit")
 
 
 def prepare_cases():
@@ -254,7 +268,9 @@ def main() -> int:
         "adafactor-torch-foreach": "torch.optim.Adafactor(foreach=True)",
         "adamw8bit": "bitsandbytes.optim.AdamW8bit (Trainer adamw_bnb_8bit)",
         "lion": "lion_pytorch.Lion", "lion32bit": "bitsandbytes.optim.Lion (Trainer lion_32bit)",
-        "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)"}
+        "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)",
+        "paged-adamw8bit": "bitsandbytes.optim.PagedAdamW8bit (Trainer paged_adamw_8bit; CPU: not paged)",
+        "paged-adamw32bit": "bitsandbytes.optim.PagedAdamW32bit (Trainer paged_adamw_32bit; CPU: not paged)"}
     OUT.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
     return 1 if failures else 0
