@@ -41,6 +41,14 @@ def test_options_change_the_answer(capsys):
     assert zero3["peak_bytes"] < full["peak_bytes"]
     fsdp = peak("--zero", "full_shard", "--gpus", "8")
     assert fsdp["peak_bytes"] == zero3["peak_bytes"]
+    qlora = peak("--qlora", "--precision", "bf16")
+    prepared = peak("--qlora", "--precision", "bf16", "--prepare-kbit")
+    assert prepared["settings"]["prepare_kbit"] is True and qlora["settings"]["prepare_kbit"] is False
+    assert prepared["breakdown"]["weights"] > qlora["breakdown"]["weights"]   # the fp32 up-cast
+    paged = peak("--optimizer", "paged_adamw_8bit")
+    eight = peak("--optimizer", "adamw8bit")
+    assert paged["settings"]["optimizer"] == "paged-adamw8bit" and eight["paged_optimizer_bytes"] == 0
+    assert paged["paged_optimizer_bytes"] > 0 and paged["peak_bytes"] < eight["peak_bytes"]
     gpu = peak("--gpu", "h100-sxm5")
     assert gpu["fits"] in (True, False) and gpu["gpu_usable_bytes"] > 0
 
@@ -52,6 +60,7 @@ def test_options_change_the_answer(capsys):
     (["--optimizer", "adamq"], "did you mean"),
     (["--precision", "int3"], "precision"),
     (["--optimizer-impl", "vectorised"], "implementation"),
+    (["--prepare-kbit"], "--qlora"),
 ])
 def test_bad_input_one_line_exit_2(capsys, argv, needle):
     code, out, err = run(capsys, "train", "llama-3.2-1b", "--seq", "512", *argv)

@@ -90,12 +90,16 @@ def _layernorm(width: int, p: Precision) -> int:
 
 
 def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attention: str = "sdpa",
-                lora: bool = False) -> dict[str, int]:
+                lora: bool = False, fp32_linear_out: bool = False) -> dict[str, int]:
     """Bytes saved for backward by decoder layer `layer`, per token, by component.
 
     Keys: "norms", "attention", "scores" (eager only; already multiplied by `seq`), "mlp",
     "dropout". With `lora`, base weights are frozen and the adapter inputs are saved in fp32
-    (PEFT's default adapter dtype) on every linear of the layer.
+    (PEFT's default adapter dtype) on every linear of the layer; in fp32 (no cast: PEFT's
+    `_cast_input_dtype` returns the input itself) the adapters reading one norm share its output.
+    `fp32_linear_out`: the linears return fp32 under autocast (bitsandbytes' 4-bit linears cast their
+    output back to their input's dtype, fp32 after peft.prepare_model_for_kbit_training), so the MLP's
+    intermediates are fp32; SDPA still casts q, k, v to bf16.
     """
     p = PRECISIONS[precision]
     h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim
@@ -129,8 +133,10 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
         shared = (2 + spec.shared_expert_gate) if spec.shared_expert_size else 0
         t["norms"] += lora_in * h * (n_qkv + shared)
         t["norms"] += a * h if mt in LORA_ON_EXPERTS else 0
-    elif lora:
+    elif lora and (p.mixed or p.act != 4):
         t["norms"] += lora_in * h * n_in        # one copy per adapter
+    elif lora:                                   # fp32: no copies, each norm's output saved once
+        t["norms"] += res * h * (1 if mt in POST_NORM else 2)
     elif p.mixed:
         t["norms"] += cast * h * n_in
     elif mt not in POST_NORM:
@@ -150,7 +156,10 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     t["attention"] += a * (q + 2 * kv) + a * q + 4 * heads
     del rot
     # the o_proj input (output transposed back to tokens) and the residual add need nothing more
-    t["attention"] += lora_in * q if lora else 0
+    # (in fp32 no cast: the adapter saves the transposed-back output, which SDPA's output layout makes
+    # the very tensor SDPA saved; eager's matmul output is transposed into a new one)
+    if lora and (p.mixed or p.act != 4 or attention == "eager"):
+        t["attention"] += lora_in * q
     if attention == "eager":
         window = spec.sliding_window if (spec.layer_types and spec.layer_types[layer] == SLIDING) else None
         del window                               # eager still materialises the full seq x seq matrix
@@ -165,6 +174,7 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
 
     # --- MLP --------------------------------------------------------------------------------
     i = spec.intermediate_size
+    a = 4 if fp32_linear_out else a
     if spec.is_moe and spec.moe_layers[layer]:
         t["mlp"] += _moe_terms(spec, p, lora)
     elif spec.mlp_gated:

@@ -463,7 +463,8 @@ def _args_train(p: argparse.ArgumentParser) -> None:
 def _args_train_settings(p: argparse.ArgumentParser) -> None:
     """How training runs: shared by `train` and `fit --train`."""
     p.add_argument("--precision", default="mixed", help="mixed (fp32 weights + bf16 autocast), bf16, fp16 or fp32")
-    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, lion, lion32bit, lion8bit")
+    p.add_argument("--optimizer", default="adamw", help="adamw, adam, sgd, sgd-nomomentum, adafactor, adafactor-torch, adamw8bit, adamw32bit, lion, lion32bit, "
+                        "lion8bit, or a paged one (paged_adamw_8bit, paged_adamw_32bit, paged_lion_8bit, paged_lion_32bit)")
     p.add_argument("--optimizer-impl", default="trainer",
                    help="trainer (Trainer's default: fused AdamW with torch>=2.8), foreach (torch.optim on CUDA), "
                         "for-loop or fused")
@@ -471,6 +472,9 @@ def _args_train_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-rank", type=_count0, default=0, help="train LoRA adapters of this rank (0: full)")
     p.add_argument("--lora-targets", default="all-linear", help="all-linear, attention, or names (q,v,...)")
     p.add_argument("--qlora", action="store_true", help="NF4 base (double quantization) + LoRA adapters")
+    p.add_argument("--prepare-kbit", action="store_true",
+                   help="with --qlora: after peft.prepare_model_for_kbit_training (non-4-bit weights and activations "
+                        "in fp32); its default checkpointing is --gradient-checkpointing")
     p.add_argument("--attention", default="sdpa", help="sdpa/flash (no seq x seq matrix) or eager")
     p.add_argument("--zero", default="0",
                    help="ZeRO stage 0-3, FSDP1 full_shard / shard_grad_op, or FSDP2 fully_shard / fully_shard_no_reshard")
@@ -493,7 +497,7 @@ def _train_settings(args) -> dict:
                 lora_targets=args.lora_targets, qlora=args.qlora, zero=args.zero, gpus=args.gpus,
                 offload=args.offload, attention=args.attention, keep_outputs=args.keep_outputs,
                 gradient_accumulation=args.gradient_accumulation, fused_loss=args.fused_loss,
-                activation_offload=args.activation_offload)
+                activation_offload=args.activation_offload, prepare_kbit=args.prepare_kbit)
 
 
 def _largest_trainable(spec, gpu: str, seq: int, batch: int, settings: dict) -> dict:
@@ -530,10 +534,14 @@ def _table_train(d: dict) -> str:
     rows = [f"{d['model']}: seq {s['seq']:,} x batch {s['batch']}, {s['precision']}, {s['optimizer']} "
             f"({s['optimizer_impl']}){', checkpointing' if s['gradient_checkpointing'] else ''}"
             f"{', LoRA r=' + str(s['lora_rank']) if s['lora_rank'] else ''}{', QLoRA' if s['qlora'] else ''}"
+            f"{' (prepared for k-bit)' if s.get('prepare_kbit') else ''}"
             f"{', ZeRO-' + str(s['zero']) + ' x ' + str(s['gpus']) + ' GPUs' if s['zero'] else ''}",
             f"  peak {fmt_bytes(d['peak_bytes'], 'both')} at {d['peak_phase']}; alive then:"]
     rows += [f"    {k:<12} {fmt_bytes(v, 'both')}" for k, v in d["breakdown"].items()]
     rows.append(f"  + overhead  {fmt_bytes(d['overhead_bytes'], 'both')} (CUDA context, allocator cache)")
+    if d.get("paged_optimizer_bytes"):
+        rows.append(f"  + paged     {fmt_bytes(d['paged_optimizer_bytes'], 'both')} of optimizer states in CUDA "
+                    f"unified memory (outside max_memory_allocated; evicted to host when the GPU is full)")
     if d["gpu"]:
         rows.append(f"  {d['gpu']}: {fmt_bytes(d['gpu_usable_bytes'])} usable -> "
                     f"{'fits' if d['fits'] else 'does NOT fit'}")

@@ -17,9 +17,16 @@ allocates short-lived temporaries. Both depend on the PyTorch implementation:
   PyTorch's CUDA default, foreach.
 
 bitsandbytes' optimizers (adamw8bit, lion32bit, lion8bit) update in place in one CUDA kernel per
-tensor: no temporaries beyond their states. Their "paged" variants allocate the states with CUDA
-unified memory, outside PyTorch's allocator (so outside max_memory_allocated); vramkit counts them
-on the GPU, where they live while the step runs (modelled, not measured).
+tensor: no temporaries beyond their states. Their paged variants (Trainer's paged_adamw_8bit,
+paged_adamw_32bit, paged_lion_8bit, paged_lion_32bit) allocate the state buffers of every tensor with
+at least 100,000 elements through `bitsandbytes.functional.get_paged`: `cudaMallocManaged(...,
+cudaMemAttachHost)` in bitsandbytes' own C library, wrapped as a tensor with `torch.frombuffer`
+(bitsandbytes 0.50, optim/optimizer.py `get_state_buffer`). PyTorch's CUDA allocator never sees them,
+so `torch.cuda.max_memory_allocated()` does not count them; smaller tensors' states, the 8-bit absmax
+blocks and the quantile maps are ordinary `torch.zeros` and are counted. Unified memory migrates to
+the GPU when the step prefetches it and is evicted to host memory when the GPU runs short:
+`paged_state_bytes` gives these buffers, which vramkit reports apart from the peak. On a CPU
+bitsandbytes falls back to ordinary tensors (same sizes), so only a CUDA run can show the split.
 
 The numbers are checked against MemTracker in tests/reference/training.json (torch.optim, FakeTensor)
 and tests/reference/training_optimizers.json (Adafactor, bitsandbytes, Lion, QLoRA: real CPU tensors). Explained in the
@@ -34,7 +41,9 @@ from .errors import unknown
 IMPLS = ("trainer", "foreach", "for-loop", "fused")
 # What `trainer` resolves to, per optimizer (see the module docstring); absent: foreach.
 TRAINER_IMPL = {"adamw": "fused", "adafactor": "for-loop", "adafactor-torch": "for-loop", "lion": "for-loop",
-                "adamw8bit": "fused", "lion8bit": "fused", "lion32bit": "fused"}  # bitsandbytes: one kernel per tensor
+                "adamw8bit": "fused", "lion8bit": "fused", "lion32bit": "fused",  # bitsandbytes: one kernel per tensor
+                "adamw32bit": "fused", "paged-adamw8bit": "fused", "paged-adamw32bit": "fused", "paged-lion8bit": "fused",
+                "paged-lion32bit": "fused"}
 
 # bitsandbytes 8-bit optimizers: block-wise quantized states with one fp32 absmax per block of 256
 # (`Optimizer8bit` with block_wise=True); tensors under 4096 elements keep fp32 states.
@@ -69,6 +78,7 @@ class Optimizer:
     fixed_state_bytes: int = 0
     loop_upcast_temps: int = 0
     qmaps: int = 0
+    paged: bool = False
 
 
 OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
@@ -99,12 +109,22 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
     Optimizer("lion32bit", 1, eight_bit=False, fixed_state_bytes=4),
     # bitsandbytes Lion8bit (Trainer's "lion_8bit"): one uint8 state + absmax, one shared map.
     Optimizer("lion8bit", 1, eight_bit=True, qmaps=1),
+    # bitsandbytes AdamW32bit: two fp32 states whatever the parameter dtype, updated in place
+    Optimizer("adamw32bit", 2, fixed_state_bytes=4),
+    # the paged variants: the same states, the large ones in CUDA unified memory (`paged_state_bytes`)
+    Optimizer("paged-adamw8bit", 2, eight_bit=True, qmaps=2, paged=True),
+    Optimizer("paged-adamw32bit", 2, fixed_state_bytes=4, paged=True),
+    Optimizer("paged-lion8bit", 1, eight_bit=True, qmaps=1, paged=True),
+    Optimizer("paged-lion32bit", 1, fixed_state_bytes=4, paged=True),
 )}
+# bitsandbytes' get_state_buffer: tensors with fewer elements keep ordinary CUDA states even when paged
+BNB_PAGED_MIN_NUMEL = 100_000
 ALIASES = {"sgd-momentum": "sgd", "sgd_nomomentum": "sgd-nomomentum", "adam8bit": "adamw8bit",
-           "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "adamw8bit", "paged-adamw8bit": "adamw8bit",
+           "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "paged-adamw8bit", "paged_adamw_32bit": "paged-adamw32bit",
+           "paged_adamw": "paged-adamw32bit",
            "adamw_torch": "adamw", "adamw_torch_fused": "adamw", "adamw_bnb_8bit": "adamw8bit",
-           "lion_32bit": "lion32bit", "paged_lion_32bit": "lion32bit", "lion_8bit": "lion8bit",
-           "paged_lion_8bit": "lion8bit", "lion-pytorch": "lion", "adafactor_torch": "adafactor-torch"}
+           "lion_32bit": "lion32bit", "paged_lion_32bit": "paged-lion32bit", "lion_8bit": "lion8bit",
+           "paged_lion_8bit": "paged-lion8bit", "paged_lion": "paged-lion32bit", "lion-pytorch": "lion", "adafactor_torch": "adafactor-torch"}
 
 
 def get_optimizer(name: str) -> Optimizer:
@@ -154,6 +174,19 @@ def state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]], param_bytes: int)
         else:
             total += opt.states * n * per
     return total + (opt.qmaps * BNB_QMAP_BYTES if eight else 0)
+
+
+def paged_state_bytes(opt: Optimizer, shapes: list[tuple[int, ...]]) -> int:
+    """Bytes of the state buffers a bitsandbytes paged optimizer allocates in CUDA unified memory.
+
+    Included in `state_bytes`; not in max_memory_allocated. Per tensor of at least
+    BNB_PAGED_MIN_NUMEL elements: its `states` buffers, uint8 (8-bit) or fp32 (32-bit); the absmax
+    blocks and the quantile maps stay ordinary tensors. Zero for an optimizer that is not paged.
+    """
+    if not opt.paged:
+        return 0
+    per = 1 if opt.eight_bit else opt.fixed_state_bytes
+    return sum(opt.states * _numel(s) * per for s in shapes if _numel(s) >= BNB_PAGED_MIN_NUMEL)
 
 
 def step_temporary_bytes(opt: Optimizer, impl: str, shapes: list[tuple[int, ...]], param_bytes: int) -> int:

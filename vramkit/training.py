@@ -31,6 +31,7 @@ from . import activations as act
 from . import activations_encoder as enc
 from . import activations_t5 as t5
 from . import fused_loss as fl
+from . import kbit_prepare as kbit
 from . import optimizers as opt
 from . import training_hybrid as hyb
 from .errors import VramkitError, require_positive, unknown
@@ -65,6 +66,10 @@ class TrainingMemory:
     phase's own peak. `maxima`: each component's largest value over the step (not simultaneous).
     `overhead_bytes`: CUDA context and allocator caching, not inside `peak_bytes`.
     `phase_breakdown`: the five components at each phase's own peak (a step's memory timeline).
+    `paged_optimizer_bytes`: a bitsandbytes paged optimizer's state buffers in CUDA unified memory
+    (vramkit.optimizers.paged_state_bytes), per GPU; not in `peak_bytes`, the breakdown or
+    `total_with_overhead_bytes`, as max_memory_allocated does not count them. They take GPU memory
+    while it is free and move to host memory when it is not.
     """
 
     peak_bytes: int
@@ -78,6 +83,7 @@ class TrainingMemory:
     settings: dict = field(default_factory=dict)
     host_bytes: int = 0      # what offloading keeps in CPU memory (per GPU rank), not in peak_bytes
     phase_breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
+    paged_optimizer_bytes: int = 0
 
     def to_json(self) -> dict:
         """The `vramkit train --json` contract (DESIGN.md): plain ints in bytes."""
@@ -200,7 +206,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                  lora_targets: str = "all-linear", qlora: bool = False, zero: int | str = 0,
                  gpus: int = 1, offload: bool = False, attention: str = "sdpa",
                  keep_outputs: bool = False, gradient_accumulation: int = 1,
-                 fused_loss: str = "none", activation_offload: bool = False) -> TrainingMemory:
+                 fused_loss: str = "none", activation_offload: bool = False,
+                 prepare_kbit: bool = False) -> TrainingMemory:
     """Peak memory of a training step per GPU, in bytes, with the breakdown at the peak.
 
     `optimizer_impl`: "trainer" (the default: what Trainer runs, fused AdamW with torch >= 2.8),
@@ -220,6 +227,11 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     against an emulation of its allocations, not Liger running).
     `activation_offload`: the forward and loss under `torch.autograd.graph.save_on_cpu`: every tensor
     autograd saves is copied to host memory (`host_bytes`) and copied back when its backward node runs.
+    With `gradient_checkpointing` only the layers' inputs (and the head's saved tensors) go there; each
+    layer's recompute in backward runs on the GPU, outside the hooks.
+    `prepare_kbit`: QLoRA after `peft.prepare_model_for_kbit_training` (vramkit.kbit_prepare): every
+    parameter the 4-bit linears do not hold is fp32, and so are the activations outside the matmuls.
+    Its default use_gradient_checkpointing=True is `gradient_checkpointing=True` here.
     """
     s = _check(spec, seq, batch, precision, optimizer, optimizer_impl, lora_rank, lora_targets,
                qlora, zero, gpus, attention)
@@ -235,7 +247,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         raise VramkitError(f"activation_offload: modelled for causal LMs only, not {spec.model_type} "
                            f"({spec.architecture})")
     zero = s["zero"]
-    s.update(fused_loss=fused_loss, activation_offload=offload_act)
+    if prepare_kbit:
+        kbit.check(spec, qlora)
+    s.update(fused_loss=fused_loss, activation_offload=offload_act, prepare_kbit=bool(prepare_kbit))
     s.update(gradient_checkpointing=bool(gradient_checkpointing), offload=bool(offload),
              keep_outputs=bool(keep_outputs), gradient_accumulation=gradient_accumulation)
     accumulating = gradient_accumulation > 1
@@ -259,6 +273,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             # fp32 offset (bitsandbytes QuantState; measured in training_optimizers.json)
             nf4 += _linear_tensors(spec) * (16 * 4 + 256 * 4 + 4)
             base = (n_params - linear_w) * 2 + nf4      # the rest stays bf16
+            if prepare_kbit:                            # ... or is up-cast to fp32
+                base += kbit.upcast_bytes(spec, linear_w)
         n_train = sum(math.prod(x) for x in trainable)
         weights = base + n_train * train_bytes
     else:
@@ -268,6 +284,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         weights = n_params * p.weight
     grads = n_train * train_bytes
     states = opt.state_bytes(o, trainable, train_bytes)
+    paged = opt.paged_state_bytes(o, trainable)         # unified memory, outside PyTorch's allocator
+    states -= paged
     step_temp = opt.step_temporary_bytes(o, optimizer_impl, trainable, train_bytes)
 
     if zero and not lora and p.mixed:
@@ -276,6 +294,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         states = states + 4 * n_params
     if zero >= 1:
         states = -(-states // gpus)
+        paged = -(-paged // gpus)
         step_temp = -(-step_temp // gpus)
     if zero >= 2:
         grads = -(-grads // gpus)
@@ -287,8 +306,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         # in DeepSpeed's mixed precision, the fp32 master weights); at stage 3 the parameters are
         # offloaded too (offload_param) and the GPU holds only what is gathered for the layer in
         # flight and the one prefetched after it. Modelled from DeepSpeed's design; no fixture.
-        host = states + step_temp
-        states, step_temp = 0, 0
+        host = states + step_temp + paged               # (on a CPU bitsandbytes pages nothing)
+        states, step_temp, paged = 0, 0, 0
         if zero >= 3:
             widest = max([spec.layer_params(i) for i in range(spec.num_layers)]
                          + [spec.vocab_size * spec.hidden_size])
@@ -297,14 +316,17 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             weights = min(weights * gpus, gathered)
 
     # -- activations --------------------------------------------------------------------------
+    if prepare_kbit:  # fp32 outside the 4-bit matmuls (autocast still casts what it casts)
+        precision = kbit.activation_precision(precision)
+        p = act.PRECISIONS[precision]
     encoder = spec.architecture == "encoder"
     if encoder:  # BERT-style: post-LN layers, token types, a classification or masked-LM head
         heads = enc.head_terms(spec, precision, seq=seq)
         layer = [enc.layer_terms(spec, i, precision, seq=seq, attention=attention) for i in range(spec.num_layers)]
     else:
         heads = act.head_terms(spec, precision, lora=lora)
-        layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora)
-                 for i in range(spec.num_layers)]
+        layer = [act.layer_terms(spec, i, precision, seq=seq, attention=attention, lora=lora,
+                                 fp32_linear_out=prepare_kbit and p.mixed) for i in range(spec.num_layers)]
     per_layer = [sum(t.values()) * tokens for t in layer]
     if spec.is_hybrid:  # recurrent / convolution mixers, single-block layers (vramkit.training_hybrid)
         per_layer = [hyb.layer_bytes(spec, i, precision, seq=seq, batch=batch, attention=attention, lora=lora)
@@ -330,6 +352,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
     # (Liger's matmuls use autocast's cast of the head weight only inside the loss: a transient)
     casts = 0 if qlora else act.weight_cast_bytes(linear_w + (0 if liger else head_w), precision)
+    if prepare_kbit and not liger:
+        casts = kbit.head_cast_bytes(spec, precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
     if seq2seq:
@@ -393,12 +417,23 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         if seq2seq:  # T5: the position bias's gradient, one attention block at a time
             temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
-        if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
+        if offload_act and gradient_checkpointing:
+            # the layer's input comes back from the host and its recompute runs on the GPU, outside the
+            # save_on_cpu block (checkpoint's own hooks keep the recomputed tensors)
+            total_act = live_layer + p.res * spec.hidden_size * tokens + kept_logits
+        elif offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
             total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
-        if accumulating:  # the layer's new gradients are made, then added into the held ones in place
+        if offload_act and gradient_checkpointing and not accumulating:
+            # the recomputed layer is the largest thing alive, and only at the start of its backward: the
+            # gradients then are the upper layers' and the first one this layer makes (its MLP's output
+            # projection's); the rest appear as the recomputed tensors are freed
+            down = 0 if lora else spec.intermediate_size * spec.hidden_size * (grads // max(n_train, 1))
+            m = dict(weights=weights, gradients=done + down, optimizer=states, activations=total_act,
+                     temporary=temp)
+        elif accumulating:  # the layer's new gradients are made, then added into the held ones in place
             m = dict(weights=weights, gradients=grads, optimizer=states, activations=total_act,
                      temporary=temp + g_layers // max(spec.num_layers, 1))
         else:
@@ -425,7 +460,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     return TrainingMemory(peak_bytes=peak, breakdown=dict(moments[phase]), peak_phase=phase,
                           phases=totals, maxima=maxima, overhead_bytes=overhead, params=n_params, host_bytes=host,
                           trainable_params=n_train, settings=s,
-                          phase_breakdown={k: dict(v) for k, v in moments.items()})
+                          phase_breakdown={k: dict(v) for k, v in moments.items()}, paged_optimizer_bytes=paged)
 
 
 def _linear_params(spec: ModelSpec) -> int:

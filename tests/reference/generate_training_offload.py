@@ -8,7 +8,8 @@ meta device: the CPU plays the GPU and `meta` plays the host, with exactly save_
 model's whole forward, loss included, runs under the hooks (`with save_on_cpu(): loss = model(...)`).
 MemTracker's `cpu` device is what the GPU would hold; `meta` what the host would.
 
-    python tests/reference/generate_training_offload.py
+    python tests/reference/generate_training_offload.py        # all cases
+    python tests/reference/generate_training_offload.py -gc    # case ids containing '-gc'
 """
 from __future__ import annotations
 
@@ -69,16 +70,38 @@ CASES = [
     ("llama-mha", "bf16-lora-s1024", dict(precision="bf16", seq=1024, batch=2, lora_rank=16)),
 ]
 
+# With Trainer's gradient checkpointing (activation_checkpointing_enable with no kwargs: use_reentrant=False)
+# inside the same offloaded forward: each checkpointed layer's inputs are saved by checkpoint's
+# _NoopSaveInputs under the outer hooks (so they go to the host); what a layer saves inside its checkpoint
+# goes to checkpoint's own hooks, and the recompute in backward runs on the GPU, outside save_on_cpu.
+GC_CASES = [
+    ("llama-mha", "mixed-adamw-s1024-gc", dict(seq=1024, batch=2, gradient_checkpointing=True)),
+    ("llama-mha", "bf16-adamw-s1024-gc", dict(precision="bf16", seq=1024, batch=2, gradient_checkpointing=True)),
+    ("qwen2-152k", "bf16-adamw-gc", dict(precision="bf16", gradient_checkpointing=True)),
+    ("llama-mha", "bf16-lora-s1024-gc", dict(precision="bf16", seq=1024, batch=2, lora_rank=16,
+                                             gradient_checkpointing=True)),
+    # a small vocabulary: the loss no longer dominates, so the peak comes inside a layer's backward, where
+    # checkpointing recomputes the layer on the GPU (outside save_on_cpu)
+    ("llama-v2k", "bf16-adamw-s1024", dict(precision="bf16", seq=1024, batch=2)),
+    ("llama-v2k", "bf16-adamw-s1024-gc", dict(precision="bf16", seq=1024, batch=2, gradient_checkpointing=True)),
+    ("llama-v2k", "mixed-adamw-s1024-gc", dict(seq=1024, batch=2, gradient_checkpointing=True)),
+]
+SMALL_VOCAB = {"llama-v2k": dict(g.ARCHS["llama-mha"], vocab_size=2048)}
+
 
 def main() -> int:
     orig_snapshot = g._snapshot
     g._snapshot = lambda mt, kind: _device_snapshot(mt, kind, "cpu")   # the GPU's share only
     real = g.AutoModelForCausalLM
     _Offloaded.real = real
+    g.ARCHS_ALL.update(SMALL_VOCAB)
     g.AutoModelForCausalLM = _Offloaded
-    out, failures = {}, []
+    out, failures = (json.loads(OUT.read_text())["cases"] if sys.argv[1:] and OUT.exists() else {}), []
     try:
-        for arch, suffix, st in CASES:
+        only = sys.argv[1:]
+        for arch, suffix, st in CASES + GC_CASES:
+            if only and not any(a in f"{arch}/{suffix}" for a in only):
+                continue
             cid = f"{arch}/{suffix}"
             t0 = time.time()
             try:
@@ -87,7 +110,7 @@ def main() -> int:
                 failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
                 print("FAILED", failures[-1], file=sys.stderr)
                 continue
-            rec["config"] = g.ARCHS[arch]
+            rec["config"] = {**g.ARCHS, **SMALL_VOCAB}[arch]
             out[cid] = rec
             print(f"{cid:<28} GPU peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']} "
                   f"({time.time() - t0:.1f} s)", file=sys.stderr)

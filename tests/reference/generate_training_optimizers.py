@@ -77,6 +77,10 @@ def make_optimizer(name: str, params):
         return bnb.optim.Lion(params, lr=1e-4)
     if name == "lion8bit":              # Trainer's optim="lion_8bit"
         return bnb.optim.Lion8bit(params, lr=1e-4)
+    if name == "paged-adamw8bit":       # Trainer's optim="paged_adamw_8bit" (on a CPU: ordinary tensors)
+        return bnb.optim.PagedAdamW8bit(params, lr=1e-4)
+    if name == "paged-adamw32bit":      # Trainer's optim="paged_adamw_32bit"
+        return bnb.optim.PagedAdamW32bit(params, lr=1e-4)
     raise ValueError(name)
 
 
@@ -96,6 +100,34 @@ def cases():
     yield "llama-small/qlora-adamw-s256", "llama-small", dict(precision="bf16", qlora=True, lora_rank=16, seq=256)
     yield "llama-small/qlora-prepare-adamw", "llama-small", dict(precision="bf16", qlora=True, lora_rank=16,
                                                              prepare_kbit=True)
+    yield from prepare_cases()
+    yield from paged_cases()
+
+
+def paged_cases():
+    """bitsandbytes' paged optimizers. On a CPU `get_state_buffer` falls back to ordinary tensors (with a
+    warning), so these record the states' total, not what CUDA unified memory would hold apart."""
+    yield "llama-small/bf16-paged-adamw8bit", "llama-small", dict(precision="bf16", optimizer="paged-adamw8bit")
+    yield "llama-small/mixed-paged-adamw32bit", "llama-small", dict(precision="mixed", optimizer="paged-adamw32bit")
+    yield "qwen2-small/qlora-paged-adamw8bit", "qwen2-small", dict(precision="bf16", qlora=True, lora_rank=16,
+                                                                  optimizer="paged-adamw8bit")
+
+
+def prepare_cases():
+    """peft.prepare_model_for_kbit_training as the QLoRA notebooks call it: with and without its default
+    gradient checkpointing (use_gradient_checkpointing=True: torch's reentrant checkpoint plus
+    enable_input_require_grads), without and with bf16 autocast (Trainer(bf16=True)), on the untied
+    llama and the tied qwen2; and QLoRA under autocast without prepare, for comparison."""
+    q = dict(qlora=True, lora_rank=16, prepare_kbit=True)
+    yield "llama-small/qlora-prepare-gc-adamw", "llama-small", dict(q, precision="bf16", gradient_checkpointing=True)
+    yield "llama-small/qlora-prepare-mixed-adamw", "llama-small", dict(q, precision="mixed")
+    yield "llama-small/qlora-prepare-mixed-gc-adamw", "llama-small", dict(q, precision="mixed",
+                                                                          gradient_checkpointing=True)
+    yield "qwen2-small/qlora-prepare-adamw", "qwen2-small", dict(q, precision="bf16")
+    yield "qwen2-small/qlora-prepare-mixed-gc-adamw", "qwen2-small", dict(q, precision="mixed",
+                                                                          gradient_checkpointing=True)
+    yield "llama-small/qlora-mixed-adamw", "llama-small", dict(precision="mixed", qlora=True, lora_rank=16)
+    yield "llama-small/fp32-lora-adamw", "llama-small", dict(precision="fp32", lora_rank=16)
 
 
 def _quant_state_bytes(model) -> int:
@@ -115,7 +147,7 @@ def _quant_state_bytes(model) -> int:
 
 def build_model(arch: str, s: dict, tmp: Path):
     config = build_config(ARCHS[arch], s["attention"])
-    dtype = torch.float32 if s["precision"] == "mixed" else torch.bfloat16
+    dtype = torch.float32 if s["precision"] in ("mixed", "fp32") else torch.bfloat16
     torch.manual_seed(0)
     if not s["qlora"]:
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
@@ -126,7 +158,8 @@ def build_model(arch: str, s: dict, tmp: Path):
         model = AutoModelForCausalLM.from_pretrained(tmp, quantization_config=q, dtype=torch.bfloat16,
                                                      device_map="cpu")
         if s["prepare_kbit"]:  # what the QLoRA notebooks call: non-4-bit parameters up-cast to fp32
-            model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+            model = peft.prepare_model_for_kbit_training(
+                model, use_gradient_checkpointing=s.get("gradient_checkpointing", False))
     model.train()
     if s["lora_rank"]:
         lcfg = peft.LoraConfig(r=s["lora_rank"], lora_alpha=2 * s["lora_rank"], lora_dropout=0.0,
@@ -224,7 +257,9 @@ def main() -> int:
         mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
         lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
         qlora=("from_pretrained(BitsAndBytesConfig(load_in_4bit, nf4, double quant, compute bf16), dtype=bf16) "
-               "+ LoRA; prepare_kbit: peft.prepare_model_for_kbit_training(use_gradient_checkpointing=False)"),
+               "+ LoRA; prepare_kbit: peft.prepare_model_for_kbit_training(use_gradient_checkpointing="
+               "settings.gradient_checkpointing, absent: False), checkpointing as peft enables it (no "
+               "use_reentrant passed: torch's reentrant default, enable_input_require_grads)"),
         optimizers={o: None for o in OPTIMIZERS}, failures=failures), cases=dict(sorted(out.items())))
     doc["meta"]["optimizers"] = {
         "adamw": "torch.optim.AdamW(foreach=True)",
@@ -233,7 +268,9 @@ def main() -> int:
         "adafactor-torch-foreach": "torch.optim.Adafactor(foreach=True)",
         "adamw8bit": "bitsandbytes.optim.AdamW8bit (Trainer adamw_bnb_8bit)",
         "lion": "lion_pytorch.Lion", "lion32bit": "bitsandbytes.optim.Lion (Trainer lion_32bit)",
-        "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)"}
+        "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)",
+        "paged-adamw8bit": "bitsandbytes.optim.PagedAdamW8bit (Trainer paged_adamw_8bit; CPU: not paged)",
+        "paged-adamw32bit": "bitsandbytes.optim.PagedAdamW32bit (Trainer paged_adamw_32bit; CPU: not paged)"}
     OUT.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
     return 1 if failures else 0
