@@ -34,6 +34,17 @@ def _dims(spec: ModelSpec) -> dict[str, int]:
     return dict(spec.family_dims)
 
 
+def fused_sdpa(spec: ModelSpec, element_bytes: int) -> bool:
+    """Whether CUDA runs the masked SDPA in a fused kernel (cuDNN on sm90, memory-efficient on sm80).
+
+    Both need the q/k and v head dims to be multiples of the GEMM alignment (8 elements for 16-bit
+    types, 4 for fp32: sdp_utils.cpp); otherwise, with a mask and unequal head dims, only the math
+    kernel is left (as on the CPU).
+    """
+    align = 8 if element_bytes == 2 else 4
+    return spec.head_dim % align == 0 and spec.value_head_dim % align == 0
+
+
 def attention_linears(spec: ModelSpec) -> list[tuple[str, int, int]]:
     """(name, in, out) of one layer's attention linears as PEFT's all-linear sees them: MLA's five and
     the indexer's three (wq_b, wk, weights_proj; adapted, but trained by nothing: the indexer runs
@@ -95,8 +106,60 @@ def attention_terms(spec: ModelSpec, p: act.Precision, *, seq: int, attention: s
         # matmul saves Q and K, softmax its fp32 output, `@ V` the cast back and V; no logsumexp,
         # and the additive mask is only added (not saved)
         return b + q + k + v + o_in, nh * seq * (4 + (a if a != 4 else 0))
+    if not fused_sdpa(spec, a):
+        # the math kernel: fp32 copies of the scaled Q, the scaled K and V (saved by its two matmuls)
+        # and the fp32 softmax; the kernel's inputs (Q, K, V) are not saved, their storages freed
+        # unless something else keeps them (V: kv_b_proj's output, kept by nothing else here)
+        return b + 4 * nh * (2 * dqk + dv) + o_in, 4 * nh * seq
     out, lse = a * nh * dv, 4 * nh                              # the fused kernel's output and logsumexp
     return b + q + k + v + out + lse + o_in, a * seq            # the additive bias from the bool mask
+
+
+def prefill_peak(spec: ModelSpec, tokens: int, batch: int, b: int, attention: str) -> int:
+    """The widest moment of a DSA layer's attention in a prefill (no_grad), in bytes: transformers'
+    indexer, or the attention after it, with the rows the layer holds meanwhile.
+
+    Rows (compute dtype, per token): the embedding output, the layer's input and its normed copy;
+    q_b_proj's output, the latent (kv_a_proj), the low-rank query, the rotated q_rot, Q, K and
+    kv_b_proj's output (V is a view of it); inside the indexer its query (wq_b, rotated, cat), its
+    normed key and rotated k_rot; cos and sin (per position, rope width). The causal mask: bool
+    1 x 1 x seq x seq under SDPA (expanded over the batch as a view), the additive one per sequence in
+    the compute dtype under eager.
+
+    Indexer (fp32): `matmul(q.float(), k.float().unsqueeze(1))` broadcasts the keys over the
+    queries' positions, which for batch > 1 copies them (batch x seq x index_head_dim x seq) beside
+    the scores (batch x seq x index_heads x seq); then scaling and relu each hold two score tensors;
+    then the scores beside the head-weighted index scores and their masked copy. After it: the top-k
+    (int32), the bool index mask and its AND with the causal mask (SDPA) or the masked additive mask
+    (eager). Attention: under eager, the compute-dtype scores with the mask added beside their fp32
+    copy and the fp32 softmax; under SDPA, the fused kernel's additive bias and output, or (head
+    dims that no fused kernel takes) the math kernel's fp32 Q, K, V, scaled Q and two fp32 score
+    tensors beside the bias.
+    """
+    d = _dims(spec)
+    n, t, q = batch * tokens, tokens, batch * tokens * tokens
+    h, nh, dqk, dr, dv = spec.hidden_size, spec.num_heads, spec.head_dim, spec.qk_rope_head_dim, spec.value_head_dim
+    rq, rkv = spec.q_lora_rank, spec.kv_lora_rank
+    ih, idim, topk = d["index_n_heads"], spec.index_head_dim, min(d["index_topk"], tokens)
+    rows = n * b * (3 * h + nh * dqk + (rkv + dr) + rq + nh * dr + 2 * nh * dqk + nh * (dqk - dr + dv))
+    positions = 2 * t * dr * b
+    eager = attention == "eager"
+    causal = q * b if eager else t * t
+    # the indexer
+    idx_rows = n * b * (2 * ih * idim + ih * dr + idim + dr)
+    scores = 4 * q * ih
+    first = 4 * n * ih * idim + 4 * batch * t * idim + (4 * q * idim if batch > 1 else 0) + scores
+    masked = scores + 8 * q + (0 if eager else q)
+    indexer = rows + idx_rows + causal + max(first, 2 * scores, masked)
+    # the attention after it: top-k indices, the index mask, the combined mask
+    masks = causal + 4 * n * topk + q + (q * b if eager else q)
+    if eager:
+        attn = q * nh * (b + 8)
+    elif fused_sdpa(spec, b):
+        attn = q * b + q + n * nh * (dv * b + 4)                  # bias (and its logical_not), output, logsumexp
+    else:
+        attn = q * b + 4 * n * nh * (3 * dqk + dv) + 2 * 4 * q * nh
+    return int(max(indexer, rows + masks + attn) + positions)
 
 
 def router_terms(spec: ModelSpec, p: act.Precision) -> int:
