@@ -11,7 +11,7 @@ kv_b_proj, whose output holds K's nope part and V side by side (V is a view of i
 that whole storage). Q is a new tensor (cat of the nope and rotated parts), K too (`expand_kv`
 copies the nope part and the shared rotary key into a new tensor). The indexer runs under
 `torch.no_grad()`: its query, keys, scores and top-k keep nothing for backward (they are forward
-temporaries, see `prefill_indexer_bytes`). Its top-k becomes a bool mask (batch x 1 x seq x seq) ANDed
+temporaries, see `prefill_peak`). Its top-k becomes a bool mask (batch x 1 x seq x seq) ANDed
 with the causal one; with a mask, CUDA's dispatcher picks cuDNN attention (sm90, cuDNN > 9.15) or
 the memory-efficient kernel (sm80) when the head dims are multiples of 8, and both keep q, k, v, the
 output, an fp32 logsumexp per head and token, and the mask converted to an additive bias in the
