@@ -23,12 +23,11 @@ from vramkit.validate import predict_training
 FIXTURE = Path(__file__).parent / "reference" / "training_hybrids.json"
 CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 # family prefix of the case id -> the largest error tolerated where the fixture is not the truth.
-# DeepSeek-V3.2 turns the indexer's top-k into a boolean attention mask; with a mask CPU SDPA runs its
-# math kernel (fp32 q, k, v and the seq x seq probabilities saved), CUDA's memory-efficient kernel
-# does not: vramkit models the CUDA kernel (DESIGN: a CPU math-kernel run is not the truth there).
+# (DeepSeek-V3.2's cases run SDPA as CUDA dispatches it: tests/reference/cuda_sdpa.py; with its DSA
+# mask and MLA head dims the CPU would run the math kernel, which no GPU runs there.)
 # Jamba's Mamba-1 loop: its saved tensors are derived, but the gradients in flight at the peak inside
 # the loop's backward are a count read off these cases (training_hybrid.backward_temp_bytes).
-ESTIMATED = {"deepseek_v32-dsa": 0.09, "jamba-mamba1": 0.04}
+ESTIMATED = {"jamba-mamba1": 0.04}
 REFUSED = ("gemma3n-altup",)  # `train` refuses Gemma 3n (vramkit.training_hybrid.UNMODELLED)
 
 
@@ -107,3 +106,16 @@ def test_unmodelled_families_are_refused_for_a_measured_reason(cid):
                    for i in range(spec.num_layers)) * s["seq"] * s["batch"]
     if not (s["gradient_checkpointing"] or s["lora_rank"]):  # the template is the plain layer's
         assert case["peak_snapshot"]["Activation"] > 2 * template
+
+
+def test_dsa_cases_ran_the_kernel_cuda_runs():
+    """The DeepSeek-V3.2 cases were measured with SDPA routed as CUDA's dispatcher routes it: the fused
+    cuDNN kernel (q, k, v, the output, logsumexp and the DSA mask as a bias kept) where the head dims
+    are multiples of 8, the math kernel where they are not (deepseek_v32-dsa-math: 44 and 28, which
+    no fused kernel takes); the meta line says which GPU's rules were followed."""
+    kernels = {}
+    for cid, case in CASES.items():
+        if cid.startswith("deepseek_v32"):
+            kernels.setdefault(_family(cid), set()).update(case["sdpa_kernels"])
+    assert kernels == {"deepseek_v32-dsa": {"cudnn_attention"}, "deepseek_v32-dsa-math": {"math"}}
+    assert "deepseek_v32" in json.loads(FIXTURE.read_text())["meta"]["sdpa"]

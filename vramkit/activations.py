@@ -38,7 +38,8 @@ POST_NORM = ("olmo2",)
 # "all-linear"; they get a lora.ParamWrapper. Other MoE families (qwen2_moe, gpt_oss) keep their
 # experts and router frozen and untouched by "all-linear".
 LORA_ON_EXPERTS = ("mixtral", "minimax", "qwen3_moe", "deepseek_v2", "deepseek_v3", "olmoe",
-                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next", "minimax_m2")
+                   "glm4_moe", "ernie4_5_moe", "dots1", "hunyuan_v1_moe", "qwen3_next", "minimax_m2",
+                   "deepseek_v32")
 PARALLEL_RESIDUAL = ("gpt_neox",)
 # families with nn.Dropout modules on the residual branches (after attention and after the MLP) and on
 # the embeddings; they keep masks when the config's probability is above 0 (vramkit.dropout)
@@ -192,6 +193,9 @@ def layer_terms(spec: ModelSpec, layer: int, precision: str, *, seq: int, attent
     # --- dropout masks (bool, 1 byte per element) --------------------------------------------
     if mt in RESID_DROPOUT and drop.of(spec)["hidden"] > 0:
         t["dropout"] += 2 * h                    # bool masks after attention and after the MLP
+    if mt == "deepseek_v32":  # MLA, the DSA mask and DeepSeek-V3's router (vramkit.activations_dsa)
+        from . import activations_dsa
+        t = activations_dsa.adjust(spec, layer, p, t, seq=seq, attention=attention, lora=lora)
     return t
 
 

@@ -132,6 +132,7 @@ class ModelSpec:
     index_head_dim: int = 0        # DSA indexer key width, cached per token and layer (deepseek_v32)
     intermediate_sizes: tuple[int, ...] = ()  # per-layer dense MLP widths where they vary (gemma3n)
     layer_extra_params: tuple[tuple[str, int], ...] = ()  # named parameters in every layer (indexer, AltUp)
+    family_dims: tuple[tuple[str, int], ...] = ()  # a family's own sizes no other field holds (DSA: indexer, router)
     extra_params: tuple[tuple[str, int], ...] = ()  # named parameters the model holds once
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
     # The token mixer of the "linear_attention", "conv" and "hybrid" layers (one kind per model):

@@ -91,12 +91,17 @@ def _gemma3n(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds:
     return int(max(attn, end, mlp) + rotary)
 
 
+def _deepseek_v32(spec: ModelSpec, tokens: int, batch: int, b, attention: str, kinds: int) -> int:
+    # DeepSeek-V3.2: the DSA indexer's fp32 scores and the masked attention (vramkit.activations_dsa)
+    from .activations_dsa import prefill_peak
+    return prefill_peak(spec, tokens, batch, b, attention)
+
+
 RULES = {"llama4_text": _llama4, "olmo3": _sliding_sdpa, "smollm3": _sliding_sdpa, "minimax_m2": _minimax_m2,
-         "glm4_moe": _minimax_m2, "gemma3n_text": _gemma3n}
+         "glm4_moe": _minimax_m2, "gemma3n_text": _gemma3n, "deepseek_v32": _deepseek_v32}
 # Measured but not matched yet (tests/reference/prefill_2026.json): the classic peak stands, flagged
-# as an estimate (`InferenceMemory.activation_estimated`). deepseek_v32: the DSA indexer's top-k
-# mask and SDPA's fp32 math path under an arbitrary mask (CPU; MLA's K and V widths differ).
-UNMEASURED = {"deepseek_v32"}
+# as an estimate (`InferenceMemory.activation_estimated`).
+UNMEASURED: set[str] = set()
 # Rules that describe eager attention themselves (the classic eager terms do not hold there).
 OWN_EAGER = {"llama4_text"}
 

@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from . import activations as act
+from . import activations_dsa as dsa
 from . import activations_encoder as enc
 from . import activations_t5 as t5
 from . import fused_loss as fl
@@ -105,6 +106,8 @@ def linear_shapes(spec: ModelSpec) -> list[tuple[str, int, int]]:
     mt = spec.model_type
     if mt in act.FUSED_QKV:
         attn = [("qkv", h, q + 2 * kv), ("o", vo, h)]
+    elif mt in dsa.MODEL_TYPES:  # MLA's low-rank projections and the DSA indexer's linears
+        attn = dsa.attention_linears(spec)
     else:
         attn = [("q", h, q), ("k", h, kv), ("v", h, kv), ("o", vo, h)]
     if mt in act.FUSED_GATE_UP:
@@ -190,7 +193,8 @@ def _lora_targets(spec: ModelSpec, targets: str) -> set[str]:
     if targets == "all-linear":
         return all_names
     if targets == "attention":
-        return {n for n in all_names if n in ("q", "k", "v", "o", "qkv")}
+        return {n for n in all_names if n in ("q", "k", "v", "o", "qkv")
+                or n in ("q_a", "q_b", "kv_a", "kv_b")}  # MLA (vramkit.activations_dsa)
     names = {t.strip().removesuffix("_proj") for t in targets.split(",") if t.strip()}
     for n in names:
         if n not in all_names:
@@ -282,11 +286,14 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         train_bytes = p.weight
         n_train = n_params
         weights = n_params * p.weight
-    grads = n_train * train_bytes
-    states = opt.state_bytes(o, trainable, train_bytes)
-    paged = opt.paged_state_bytes(o, trainable)         # unified memory, outside PyTorch's allocator
+    graded = trainable
+    if spec.model_type in dsa.MODEL_TYPES:  # DSA's indexer trains without gradients: no grads, no states
+        graded = dsa.graded_shapes(spec, trainable, lora, lora_rank)
+    grads = (n_train - sum(map(math.prod, trainable)) + sum(map(math.prod, graded))) * train_bytes
+    states = opt.state_bytes(o, graded, train_bytes)
+    paged = opt.paged_state_bytes(o, graded)         # unified memory, outside PyTorch's allocator
     states -= paged
-    step_temp = opt.step_temporary_bytes(o, optimizer_impl, trainable, train_bytes)
+    step_temp = opt.step_temporary_bytes(o, optimizer_impl, graded, train_bytes)
 
     if zero and not lora and p.mixed:
         # DeepSpeed's mixed precision: 16-bit weights and gradients, fp32 master copy in the optimizer

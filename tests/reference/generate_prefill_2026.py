@@ -32,6 +32,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 from torch.distributed._tools.mem_tracker import MemTracker  # noqa: E402
 from transformers import AutoConfig, AutoModelForCausalLM  # noqa: E402
 
+import cuda_sdpa  # noqa: E402 (SDPA as CUDA dispatches it, for the families it routes)
 import generate_hybrid  # noqa: E402
 import generate_static_attn  # noqa: E402
 from generate_prefill import DTYPE, _snapshot, _storages_bytes  # noqa: E402
@@ -46,6 +47,11 @@ _ATTN = ("llama4_text_chunk8_interleave2", "gemma3n_text_shared2_widths", "gemma
          "minimax_m2_rotary_dim", "olmo3_window8_gqa", "smollm3_nope_sliding")
 ARCHS: dict[str, dict] = {**{n: generate_hybrid.SMALL[n] for n in _HYBRID},
                           **{n: generate_static_attn.SMALL[n] for n in _ATTN}}
+# DeepSeek-V3.2 with head dims that are multiples of 8 (as the real model's 192 and 128): CUDA runs its
+# DSA-masked SDPA in a fused kernel (cuDNN on sm90). deepseek_v32_dsa's 20 and 10 leave CUDA, like the
+# CPU, the math kernel (tests/reference/cuda_sdpa.py), so the two measure both paths.
+ARCHS["deepseek_v32_dsa_aligned"] = dict(ARCHS["deepseek_v32_dsa"], qk_nope_head_dim=16, qk_rope_head_dim=8,
+                                         v_head_dim=16)
 CONTEXTS = (64, 512)
 BATCHES = (1, 2)
 ATTENTIONS = ("sdpa", "eager")
@@ -78,7 +84,7 @@ def cache_tensors(cache) -> list:
 def run_arch(name: str, attention: str) -> list[dict]:
     arch = ARCHS[name]
     records = []
-    with FakeTensorMode():
+    with FakeTensorMode(), cuda_sdpa.routed(arch["model_type"]) as kernels:
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_config(build_config(arch, attention), dtype=torch.bfloat16).eval()
         param_bytes = _storages_bytes(list(model.parameters()))
@@ -86,6 +92,7 @@ def run_arch(name: str, attention: str) -> list[dict]:
         for tokens in CONTEXTS:
             for batch in BATCHES:
                 ids = torch.randint(0, 300, (batch, tokens))
+                kernels.clear()
                 mt = MemTracker()
                 mt.track_external(model, ids)
                 with mt, torch.no_grad():
@@ -105,6 +112,8 @@ def run_arch(name: str, attention: str) -> list[dict]:
                     logits_bytes=out.logits.numel() * out.logits.element_size(),
                 )
                 rec["activation_bytes"] = rec["peak_bytes"] - param_bytes - buffer_bytes - kv_bytes
+                if kernels:  # a routed family: the SDPA kernels CUDA would run, with their call counts
+                    rec["sdpa_kernels"] = dict(sorted(kernels.items()))
                 records.append(rec)
                 del out, cache, ts
     return records
@@ -132,10 +141,14 @@ def main(argv=None) -> int:
     if args.add:
         data = json.loads(OUT.read_text(encoding="utf-8"))
         assert data["torch"] == torch.__version__ and data["transformers"] == transformers.__version__
-        data["cases"] = [c for c in data["cases"] if c["arch"] != args.add]
+        new = [rec for attention in ATTENTIONS for rec in run_arch(args.add, attention)]
+        at = next((i for i, c in enumerate(data["cases"]) if c["arch"] == args.add), len(data["cases"]))
+        # the arch's cases replaced where they stood (the others untouched), or appended
+        data["cases"] = [c for c in data["cases"][:at] if c["arch"] != args.add] + new + \
+            [c for c in data["cases"][at:] if c["arch"] != args.add]
         data["archs"][args.add] = ARCHS[args.add]
-        for attention in ATTENTIONS:
-            data["cases"] += run_arch(args.add, attention)
+        if any("sdpa_kernels" in c for c in data["cases"]):
+            data["sdpa"] = cuda_sdpa.META
         OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"appended {args.add}: {len(data['cases'])} cases", file=sys.stderr)
         return 0
@@ -170,6 +183,7 @@ def main(argv=None) -> int:
               "recurrent states, indexer keys)",
         kernels="flash-linear-attention, causal-conv1d, mamba-ssm not installed: transformers' torch paths",
         activation_bytes="peak_bytes - param_bytes - buffer_bytes - kv_bytes",
+        sdpa=cuda_sdpa.META,
         archs=ARCHS,
         refused=refused,
         cases=cases,

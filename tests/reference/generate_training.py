@@ -36,6 +36,7 @@ import transformers
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
+import cuda_sdpa  # noqa: E402 (sibling module: SDPA as CUDA dispatches it, for the families it routes)
 
 # A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
 # peft import it, and it may not import cleanly; LoRA here never needs it.
@@ -233,7 +234,7 @@ def run_case(arch_name: str, settings: dict) -> dict:
     s = {**BASE, **settings}
     config = build_config(ARCHS_ALL[arch_name], s["attention"])
     dtype = DTYPES[s["precision"]]
-    with FakeTensorMode():
+    with FakeTensorMode(), cuda_sdpa.routed(config.model_type) as kernels:
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         model.train()
@@ -303,6 +304,8 @@ def run_case(arch_name: str, settings: dict) -> dict:
             buffer_bytes=_storages_bytes(list(model.buffers())),
             steps=steps,
         )
+        if kernels:  # a routed family: the SDPA kernels CUDA would run, with their call counts
+            record["sdpa_kernels"] = dict(sorted(kernels.items()))
     best = None
     for i, st in enumerate(record["steps"]):
         for ph, d in st["phases"].items():
@@ -340,6 +343,7 @@ def _write(out_path: Path, out: dict, failures: list) -> None:
             loop=("out = model(input_ids, labels); loss = out.loss / grad_accum; without keep_outputs `out` "
                   "is deleted before backward (Trainer's compute_loss), with it after; grad_accum "
                   "micro-batches (phases forward.k / backward.k) before each optimizer step"),
+            sdpa=cuda_sdpa.META,
             failures=failures,
         ),
         cases=dict(sorted(out.items())),

@@ -71,7 +71,11 @@ HYBRID_ARCHS: dict[str, dict] = {
                              num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1,
                              index_head_dim=32, index_n_heads=2, index_topk=2048, max_position_embeddings=4096),
 }
-MOE = {"qwen3_next-gdn-moe", "llama4-moe", "glm4_moe-qknorm", "minimax_m2-moe", "deepseek_v32-dsa"}
+# Head dims that are no multiple of 8 (44 and 28): no fused CUDA kernel takes them, so with the DSA
+# mask CUDA runs SDPA's math kernel too (tests/reference/cuda_sdpa.py): the other path vramkit models.
+HYBRID_ARCHS["deepseek_v32-dsa-math"] = dict(HYBRID_ARCHS["deepseek_v32-dsa"], qk_nope_head_dim=28, v_head_dim=28)
+MOE = {"qwen3_next-gdn-moe", "llama4-moe", "glm4_moe-qknorm", "minimax_m2-moe", "deepseek_v32-dsa",
+       "deepseek_v32-dsa-math"}
 SEQ, BATCH = 200, 2
 DENSE_SETTINGS = {
     "mixed-adamw": dict(),

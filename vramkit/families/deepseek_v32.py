@@ -17,7 +17,7 @@ CLASS_DEFAULTS = {"deepseek_v32": dict(
     n_routed_experts=256, kv_lora_rank=512, q_lora_rank=1536, qk_rope_head_dim=64, v_head_dim=128,
     qk_nope_head_dim=128, num_experts_per_tok=8, max_position_embeddings=163840,
     tie_word_embeddings=False, attention_bias=False, index_head_dim=128, index_n_heads=64,
-    first_k_dense_replace=3)}
+    first_k_dense_replace=3, index_topk=2048, n_group=8, topk_group=4, norm_topk_prob=True)}
 ATTRIBUTE_MAPS = {"deepseek_v32": {"num_local_experts": "n_routed_experts"}}
 
 
@@ -36,6 +36,10 @@ def _deepseek_v32(c: _Config, t: str) -> ModelSpec:
     return spec.with_changes(
         index_head_dim=d, layer_types=(FULL,) * n,
         layer_extra_params=(("indexer", q * heads * d + h * d + 2 * d + h * heads),),
+        # the indexer's heads and top-k, the router's groups (vramkit.activations_dsa)
+        family_dims=(("index_n_heads", heads), ("index_topk", c.int("index_topk")),
+                     ("n_group", c.int("n_group")), ("topk_group", c.int("topk_group")),
+                     ("norm_topk_prob", int(bool(c.get("norm_topk_prob", True))))),
     )
 
 
