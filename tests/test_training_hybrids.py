@@ -26,9 +26,7 @@ CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 # DeepSeek-V3.2 turns the indexer's top-k into a boolean attention mask; with a mask CPU SDPA runs its
 # math kernel (fp32 q, k, v and the seq x seq probabilities saved), CUDA's memory-efficient kernel
 # does not: vramkit models the CUDA kernel (DESIGN: a CPU math-kernel run is not the truth there).
-# Jamba's Mamba-1 loop: its saved tensors are derived, but the gradients in flight at the peak inside
-# the loop's backward are a count read off these cases (training_hybrid.backward_temp_bytes).
-ESTIMATED = {"deepseek_v32-dsa": 0.09, "jamba-mamba1": 0.04}
+ESTIMATED = {"deepseek_v32-dsa": 0.09}
 REFUSED = ("gemma3n-altup",)  # `train` refuses Gemma 3n (vramkit.training_hybrid.UNMODELLED)
 
 

@@ -387,6 +387,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     for j in reversed(range(spec.num_layers)):
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
+        # a mixer whose peak comes inside its own backward: what it saved after that point is freed, and
+        # the gradients of its parameters before that point do not exist yet (vramkit.training_hybrid)
+        live_layer -= hyb.backward_released_bytes(spec, j, p, seq=seq, batch=batch, lora=lora)
+        pending = hyb.backward_pending_params(spec, j, lora_rank) * (grads // max(n_train, 1))
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 hyb.backward_temp_bytes(spec, j, p, seq=seq, batch=batch)
                 or _layer_backward_temp(spec, p, tokens)) + experts[j][1]
@@ -400,9 +404,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         acc_grad += g_layers // max(spec.num_layers, 1)
         if accumulating:  # the layer's new gradients are made, then added into the held ones in place
             m = dict(weights=weights, gradients=grads, optimizer=states, activations=total_act,
-                     temporary=temp + g_layers // max(spec.num_layers, 1))
+                     temporary=temp + g_layers // max(spec.num_layers, 1) - pending)
         else:
-            m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
+            m = dict(weights=weights, gradients=done if encoder else acc_grad - pending, optimizer=states,
                      activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m
