@@ -75,3 +75,14 @@ def test_unmatched_families_really_miss():
     for model_type in UNMEASURED:
         cases = [c for c in ALL_CASES if DATA["archs"][c["arch"]]["model_type"] == model_type]
         assert cases and max(abs(_estimate(c) / c["activation_bytes"] - 1) for c in cases) > TOLERANCE
+
+
+# Families matched far inside TOLERANCE are held to a tighter bound, so a change that makes them worse
+# shows: Jamba's Mamba-1 prefill (every case within 0.4%).
+TIGHT = {"jamba": 0.01}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if DATA["archs"][c["arch"]]["model_type"] in TIGHT], ids=_id)
+def test_tight_families(case):
+    bound = TIGHT[DATA["archs"][case["arch"]]["model_type"]]
+    assert abs(_estimate(case) / case["activation_bytes"] - 1) <= bound

@@ -159,21 +159,26 @@ def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lor
     """Jamba's Mamba through `slow_forward` / `mamba_selective_scan`'s recurrent loop (one step per token).
 
     Before the scan: the conv's input and padded output (inner wide), its silu output x (saved by
-    D's residual product while D trains), x_proj's input, the RMSNorms over dt, B and C (fp32
-    inside), dt_proj's input, softplus; A = -exp(A_log) (exp's output while A_log trains, A itself
-    for A·dt) and, in bf16, D.float(). The discretised A and B·dt are inner x state per token in
-    fp32, and the loop keeps, per token, the fp32 state (inner x state) that the next step
-    multiplies, its cast to the input dtype for the output matmul (none in fp32: the matmul keeps
-    the state itself) and C's row: this path grows as inner x state x 10 bytes per token, the
-    largest activation of the layer. After: silu(gate), the D residual sum (fp32), out_proj's input.
+    D's residual product while D trains; in fp32 by dt B x too), x_proj's input (`_mamba1_x`), the
+    RMSNorms over dt, B and C (fp32 inside), dt_proj's input, softplus; A = -exp(A_log) (exp's
+    output while A_log trains, A itself for A·dt) and, in bf16, D.float(). The discretised A and
+    B·dt are inner x state per token in fp32, and the loop keeps, per token, the fp32 state (inner
+    x state) that the next step multiplies, its cast to the input dtype for the output matmul (none
+    in fp32: the matmul keeps the state itself) and C's row: this path grows as inner x state x 10
+    bytes per token, the largest activation of the layer. After: silu(gate), the D residual sum
+    (fp32), out_proj's input. With LoRA the frozen linears keep nothing of their inputs and the
+    adapters of x_proj and out_proj keep their own copies; the frozen norm weights keep nothing.
     """
     d = _dims(spec)
     inner, s, r = d["inner"], d["state"], d["dt_rank"]
     k, a, t = spec.mixer_conv_kernel, p.act, seq * batch
     lin_in = _lora_in(p) if lora else (2 if p.mixed else a)     # what x_proj and out_proj keep of their inputs
     b = (2 * inner if p.mixed else a * 2 * inner) * t           # conv input (pure: a view of in_proj's output)
-    b += a * inner * batch * (seq + k - 1) + lin_in * inner * t  # conv output (padded), x_proj's input
-    b += 0 if lora else a * inner * t                           # x = silu(conv), saved by x * D
+    b += a * inner * batch * (seq + k - 1)                      # conv output (padded)
+    # x = silu(conv), kept by x * D while D trains (in fp32 by dt B x too) and, at batch 1, by x_proj
+    x_kept, xp_is_x = _mamba1_x(p, batch, lora)
+    b += a * inner * t if x_kept or xp_is_x else 0
+    b += 0 if xp_is_x else lin_in * inner * t                   # x_proj's input (its own copy)
     # RMSNorms over dt, B, C: fp32 input copy and 1/rms; the normed value cast back while the weight trains
     b += ((4 + (0 if lora else a)) * (r + 2 * s) + 12) * t
     # dt_proj.weight @ dt (not dt_proj's forward: its LoRA adapters are never used) keeps dt while the
@@ -181,13 +186,26 @@ def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lor
     b += (0 if lora else a * r * t) + 2 * a * inner * t
     b += (4 if lora else 8) * inner * s                         # A and exp's output (A_log trains)
     b += 4 * inner if p.weight != 4 else 0                      # D.float(), saved by x * D
-    b += 8 * inner * s * t + 4 * s * t + 4 * inner * t          # exp(A dt), dt B (fp32); B.float(), x.float()
+    # exp(A dt), dt B (fp32); B (the fp32 product of its norm: B.float() is B), x.float() (in fp32: x)
+    b += 8 * inner * s * t + 4 * s * t + (4 * inner * t if a != 4 else 0)
     b += _mamba1_loop_bytes(inner, s, a, seq=seq, batch=batch)
     b += (2 * a * inner * t if p.mixed else 0) + a * inner * t  # the gate (pure: in the conv input's storage), silu
     b += 4 * inner * t + lin_in * inner * t                     # y + D x (fp32), out_proj's input
     if p.mixed:
         b += 2 * inner * k
     return b
+
+
+def _mamba1_x(p: act.Precision, batch: int, lora: bool) -> tuple[bool, bool]:
+    """(whether a product keeps x = silu(conv) itself, whether x_proj's saved input is x itself).
+
+    `x * D` keeps x while D trains, and in fp32 `dt B * x.float()` keeps x (no copy). x_proj reads x
+    through a transpose: at batch 1 the transposed view folds into one matrix and the linear keeps
+    x itself; at larger batches it keeps a contiguous copy (a LoRA adapter its own cast copy, which
+    in fp32 is x again at batch 1).
+    """
+    kept = p.act == 4 or not lora
+    return kept, batch == 1 and (not lora or (p.act == 4 and not p.mixed))
 
 
 def _mamba1_loop_bytes(inner: int, s: int, a: int, *, seq: int, batch: int) -> int:
@@ -282,7 +300,9 @@ def mamba1_backward_terms(spec: ModelSpec, layer: int, p: act.Precision, *, seq:
         "grad_c": (4 if p.mixed else a) * s * t,
         "grad_state": 4 * inner * s * batch,
     }
-    after_scan = 4 * inner + a * inner + (0 if lora else a * inner)          # y + D x, silu(gate), x
+    after_scan = 4 * inner + a * inner                                        # y + D x, silu(gate)
+    x_kept, xp_is_x = _mamba1_x(p, batch, lora)
+    after_scan += a * inner if x_kept and a != 4 and not xp_is_x else 0      # x (fp32: dBu's x.float() is x)
     after_scan += (_lora_in(p) if lora else (2 if p.mixed else a)) * inner    # out_proj's input
     after_scan += 2 * a * inner if p.mixed else 0                             # the gate (in_proj's output)
     terms["freed_after_scan"] = after_scan * t + (4 * inner if p.weight != 4 else 0)   # and D.float()
@@ -306,7 +326,7 @@ def _mlp_block_bytes(spec: ModelSpec, layer: int, p: act.Precision, lora: bool) 
 
 
 def _mlp_weight_params(spec: ModelSpec, layer: int) -> int:
-    """Elements of the linear weights of a layer's MLP block (the experts, router and shared expert of a MoE one)."""
+    """Elements of the linear weights of a layer's MLP block (a MoE one: experts, router, shared expert)."""
     h, n = spec.hidden_size, 3 if spec.mlp_gated else 2
     if spec.is_moe and spec.moe_layers[layer]:
         return spec.num_experts * (n * h * spec.moe_intermediate_size + h) + n * h * (spec.shared_expert_size or 0)
