@@ -397,6 +397,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         if seq2seq:  # T5: the position bias's gradient, one attention block at a time
             temp += t5.bias_grad_bytes(spec, precision, seq=seq, attention=attention) * tokens
         total_act = remaining + live_layer + kept_logits
+        if keep_outputs:  # the output's cache (Jamba: vramkit.training_hybrid.kept_cache_bytes)
+            total_act += hyb.kept_cache_bytes(spec, j, p, seq=seq, batch=batch,
+                                              gradient_checkpointing=gradient_checkpointing)
         if offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
             total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients

@@ -314,6 +314,25 @@ def mamba1_backward_terms(spec: ModelSpec, layer: int, p: act.Precision, *, seq:
     return terms
 
 
+def kept_cache_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int,
+                     gradient_checkpointing: bool) -> int:
+    """What a kept output's cache holds at layer `layer`'s backward beyond the saved tensors (bytes).
+
+    Jamba's config defaults to use_cache=True and JambaModel makes a DynamicCache even in training,
+    so a loop that keeps the outputs keeps it through backward: the K and V of the attention layers
+    above `layer` (their own saved copies are freed once their backward ran; below, they are the
+    same tensors) and each Mamba layer's conv state (kernel taps, input dtype) and final recurrent
+    state (fp32). With gradient checkpointing the layers get no cache (transformers drops it).
+    Other families: 0 (not measured here).
+    """
+    if spec.model_type != "jamba" or gradient_checkpointing:
+        return 0
+    d, a = _dims(spec), p.act
+    kv = sum(2 * a * spec.kv_dim * seq * batch for i in range(layer + 1, spec.num_layers) if spec.has_attention(i))
+    states = (a * spec.mixer_conv_kernel + 4 * d["state"]) * d["inner"] * batch
+    return kv + states * sum(map(spec.has_mixer, range(spec.num_layers)))
+
+
 def _mlp_block_bytes(spec: ModelSpec, layer: int, p: act.Precision, lora: bool) -> int:
     """Per token, what a hybrid layer's MLP block saves (as `layer_bytes` counts it) and its norm."""
     t = act.layer_terms(spec, layer, p.name, seq=1, lora=lora)
