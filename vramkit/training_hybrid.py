@@ -257,13 +257,16 @@ def backward_pending_params(spec: ModelSpec, layer: int, lora_rank: int = 0) -> 
     Mamba-1 (Jamba): the peak is inside the scan's backward, after the MLP's and out_proj's weight
     gradients and before every other of the layer's own: in_proj, x_proj, dt_proj, the conv, A_log,
     D, the three inner RMSNorms and the layer's input norm. With LoRA, the adapters of in_proj,
-    x_proj and dt_proj (`slow_forward` multiplies `dt_proj.weight` directly, so dt_proj's adapters
-    never get a gradient at all). D's gradient is made (D multiplies x after the scan).
+    x_proj and dt_proj, and dt_proj's of the Mamba layers above (`slow_forward` multiplies
+    `dt_proj.weight` directly, so dt_proj's adapters never get a gradient at all). D's gradient is
+    made (D multiplies x after the scan).
     """
     if not (spec.mixer == "mamba" and spec.has_mixer(layer)):
         return 0
     if lora_rank:
-        return sum(lora_rank * (fin + fout) for fin, fout in mixer_linears(spec)[:-1])
+        in_proj, x_proj, dt_proj, _ = mixer_linears(spec)
+        later = sum(map(spec.has_mixer, range(layer + 1, spec.num_layers)))   # dt_proj's, never made
+        return lora_rank * (sum(in_proj) + sum(x_proj) + sum(dt_proj) * (1 + later))
     d, h = _dims(spec), spec.hidden_size
     out_proj = d["inner"] * h + (h if d.get("proj_bias") else 0)
     return spec.mixer_linear_params + spec.mixer_other_params - out_proj - d["inner"] + h
