@@ -40,14 +40,18 @@ def test_median_under_1_percent():
 
 
 @pytest.mark.parametrize("cid", sorted(CASES))
-def test_the_peak_moment_is_the_measured_one(cid):
-    """At the peak inside the scan's backward: the gradients in flight (Temp) and the parameter
-    gradients already made (Gradient) as MemTracker files them, each within 0.5% of the peak."""
+def test_the_backward_peak_is_the_measured_one(cid):
+    """The peak of the backward phase (inside the scan's backward) within 0.5%, whichever phase peaks;
+    where backward is the step's peak, also the gradients in flight (MemTracker's Temp) and the
+    parameter gradients already made (Gradient) at that moment, each within 0.5% of the peak."""
     case = CASES[cid]
     r, snap = predict_training(case), case["peak_snapshot"]
-    assert r.peak_phase == case["peak_phase"] == "backward"
-    assert abs(r.breakdown["temporary"] - snap["Temp"]) <= 0.005 * case["peak_bytes"], cid
-    assert abs(r.breakdown["gradients"] - snap["Gradient"]) <= 0.005 * case["peak_bytes"], cid
+    measured = max(st["phases"]["backward"]["peak"]["Total"] for st in case["steps"])
+    assert abs(r.phases["backward"] / measured - 1) <= 0.005, cid
+    if case["peak_phase"] == "backward":
+        assert r.peak_phase == "backward"
+        assert abs(r.breakdown["temporary"] - snap["Temp"]) <= 0.005 * case["peak_bytes"], cid
+        assert abs(r.breakdown["gradients"] - snap["Gradient"]) <= 0.005 * case["peak_bytes"], cid
 
 
 def test_the_cases_vary_what_the_terms_scale_with():
