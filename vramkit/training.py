@@ -418,6 +418,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     for j in reversed(range(spec.num_layers)):
         remaining -= kept[j]
         live_layer = (per_layer[j] + layer_casts) if gradient_checkpointing else kept[j]
+        # a mixer whose peak comes inside its own backward: what it saved after that point is freed, and
+        # the gradients of its parameters before that point do not exist yet (vramkit.training_hybrid)
+        live_layer -= hyb.backward_released_bytes(spec, j, p, seq=seq, batch=batch, lora=lora)
+        pending = hyb.backward_pending_params(spec, j, lora_rank) * (grads // max(n_train, 1))
         temp = (enc.backward_temp_bytes(spec, precision) * tokens if encoder else
                 hyb.backward_temp_bytes(spec, j, p, seq=seq, batch=batch)
                 or _layer_backward_temp(spec, p, tokens)) + experts[j][1]
@@ -430,6 +434,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
             total_act = live_layer + p.res * spec.hidden_size * tokens + kept_logits
         elif offload_act:  # one node's saved tensors unpacked at a time: the MLP product's two inputs
             total_act = 2 * p.act * spec.intermediate_size * tokens + kept_logits
+        if keep_outputs:  # the output's cache (Jamba: vramkit.training_hybrid.kept_cache_bytes)
+            total_act += hyb.kept_cache_bytes(spec, j, p, seq=seq, batch=batch,
+                                              gradient_checkpointing=gradient_checkpointing)
         # an encoder's peak comes inside a layer's backward, before that layer's weight gradients
         done = acc_grad
         acc_grad += g_layers // max(spec.num_layers, 1)
@@ -442,9 +449,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                      temporary=temp)
         elif accumulating:  # the layer's new gradients are made, then added into the held ones in place
             m = dict(weights=weights, gradients=grads, optimizer=states, activations=total_act,
-                     temporary=temp + g_layers // max(spec.num_layers, 1))
+                     temporary=temp + g_layers // max(spec.num_layers, 1) - pending)
         else:
-            m = dict(weights=weights, gradients=done if encoder else acc_grad, optimizer=states,
+            m = dict(weights=weights, gradients=done if encoder else acc_grad - pending, optimizer=states,
                      activations=total_act, temporary=temp)
         if sum(m.values()) > sum(moments["backward"].values()):
             moments["backward"] = m

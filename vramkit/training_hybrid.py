@@ -158,27 +158,64 @@ def _lora_in(p: act.Precision) -> int:
 def mamba1_bytes(spec: ModelSpec, p: act.Precision, *, seq: int, batch: int, lora: bool = False) -> int:
     """Jamba's Mamba through `slow_forward` / `mamba_selective_scan`'s recurrent loop (one step per token).
 
-    Before the scan: the conv's input and padded output (inner wide), x_proj's input, the RMSNorms
-    over dt, B and C (fp32 inside), dt_proj's input, softplus. The discretised A and B·dt are
-    inner x state per token in fp32, and the loop keeps, per token, the fp32 state (inner x state)
-    that the next step multiplies, its bf16 cast for the output matmul and a copy of C's row:
-    this path grows as inner x state x 10 bytes per token, the largest activation of the layer.
-    After: silu(gate), the D residual sum (fp32) and out_proj's input.
+    Before the scan: the conv's input and padded output (inner wide), its silu output x (saved by
+    D's residual product while D trains; in fp32 by dt B x too), x_proj's input (`_mamba1_x`), the
+    RMSNorms over dt, B and C (fp32 inside), dt_proj's input, softplus; A = -exp(A_log) (exp's
+    output while A_log trains, A itself for A·dt) and, in bf16, D.float(). The discretised A and
+    B·dt are inner x state per token in fp32, and the loop keeps, per token, the fp32 state (inner
+    x state) that the next step multiplies, its cast to the input dtype for the output matmul (none
+    in fp32: the matmul keeps the state itself) and C's row: this path grows as inner x state x 10
+    bytes per token, the largest activation of the layer. After: silu(gate), the D residual sum
+    (fp32), out_proj's input. With LoRA the frozen linears keep nothing of their inputs and the
+    adapters of x_proj and out_proj keep their own copies; the frozen norm weights keep nothing.
     """
     d = _dims(spec)
     inner, s, r = d["inner"], d["state"], d["dt_rank"]
     k, a, t = spec.mixer_conv_kernel, p.act, seq * batch
+    lin_in = _lora_in(p) if lora else (2 if p.mixed else a)     # what x_proj and out_proj keep of their inputs
     b = (2 * inner if p.mixed else a * 2 * inner) * t           # conv input (pure: a view of in_proj's output)
-    b += a * inner * batch * (seq + k - 1) + a * inner * t      # conv output (padded), x_proj's input
-    b += ((4 + a) * r + 4 + 2 * ((4 + a) * s + 4)) * t          # RMSNorms over dt, B, C
-    b += a * r * t + 2 * a * inner * t                          # dt_proj's input; softplus in and out
-    b += 8 * inner * s * t + 4 * s * t + 4 * inner * t          # exp(A dt), dt B (fp32); B.float(), x.float()
-    b += batch * ((seq - 1) * 4 * inner * s + 2 * inner * s + seq * (2 * inner * s + a * s))  # the loop
+    b += a * inner * batch * (seq + k - 1)                      # conv output (padded)
+    # x = silu(conv), kept by x * D while D trains (in fp32 by dt B x too) and, at batch 1, by x_proj
+    x_kept, xp_is_x = _mamba1_x(p, batch, lora)
+    b += a * inner * t if x_kept or xp_is_x else 0
+    b += 0 if xp_is_x else lin_in * inner * t                   # x_proj's input (its own copy)
+    # RMSNorms over dt, B, C: fp32 input copy and 1/rms; the normed value cast back while the weight trains
+    b += ((4 + (0 if lora else a)) * (r + 2 * s) + 12) * t
+    # dt_proj.weight @ dt (not dt_proj's forward: its LoRA adapters are never used) keeps dt while the
+    # weight trains; softplus in and out
+    b += (0 if lora else a * r * t) + 2 * a * inner * t
+    b += (4 if lora else 8) * inner * s                         # A and exp's output (A_log trains)
+    b += 4 * inner if p.weight != 4 else 0                      # D.float(), saved by x * D
+    # exp(A dt), dt B (fp32); B (the fp32 product of its norm: B.float() is B), x.float() (in fp32: x)
+    b += 8 * inner * s * t + 4 * s * t + (4 * inner * t if a != 4 else 0)
+    b += _mamba1_loop_bytes(inner, s, a, seq=seq, batch=batch)
     b += (2 * a * inner * t if p.mixed else 0) + a * inner * t  # the gate (pure: in the conv input's storage), silu
-    b += 4 * inner * t + (2 if p.mixed else a) * inner * t      # y + D x (fp32), out_proj's input
+    b += 4 * inner * t + lin_in * inner * t                     # y + D x (fp32), out_proj's input
     if p.mixed:
         b += 2 * inner * k
     return b
+
+
+def _mamba1_x(p: act.Precision, batch: int, lora: bool) -> tuple[bool, bool]:
+    """(whether a product keeps x = silu(conv) itself, whether x_proj's saved input is x itself).
+
+    `x * D` keeps x while D trains, and in fp32 `dt B * x.float()` keeps x (no copy). x_proj reads x
+    through a transpose: at batch 1 the transposed view folds into one matrix and the linear keeps
+    x itself; at larger batches it keeps a contiguous copy (a LoRA adapter its own cast copy, which
+    in fp32 is x again at batch 1).
+    """
+    kept = p.act == 4 or not lora
+    return kept, batch == 1 and (not lora or (p.act == 4 and not p.mixed))
+
+
+def _mamba1_loop_bytes(inner: int, s: int, a: int, *, seq: int, batch: int) -> int:
+    """What the loop's steps save: `state = dA[:, :, i] * state + dBu[:, :, i]` keeps the previous
+    state (fp32; the first step the zeros, in the input dtype), `state.to(input dtype) @ C[:, i]`
+    keeps the cast and C's row (a bf16 copy under autocast, a view otherwise: C's a bytes per token
+    either way). In fp32 the cast is the state itself: every state, once."""
+    if a == 4:
+        return batch * (seq + 1) * 4 * inner * s + 4 * s * seq * batch
+    return batch * ((seq - 1) * 4 * inner * s + 2 * inner * s + seq * (2 * inner * s + a * s))
 
 
 MIXERS = {"mamba": mamba1_bytes, "short_conv": short_conv_bytes, "gated_deltanet": gated_deltanet_bytes, "mamba2": mamba2_bytes}
@@ -193,16 +230,129 @@ ZERO_CENTERED_NORMS = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
 def backward_temp_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int) -> int:
     """Gradients in flight inside a mixer layer's backward where they outgrow the MLP's (0: the default).
 
-    Mamba-1's loop: the gradients of the discretised A and B·x (inner x state per token, fp32) are
-    accumulated whole while the per-step gradients of the states flow back; MemTracker sees about
-    four tensors of that size as temporaries at the peak while the loop has already freed part of
-    its saved states. Net of that, three such tensors and two fp32 inner-wide ones: this count is
-    read off the fixture (jamba-mamba1 cases), not derived term by term.
+    Mamba-1 (Jamba): the sum of `mamba1_backward_terms`'s in-flight gradients, at the peak moment
+    described there.
     """
     if spec.mixer == "mamba" and spec.has_mixer(layer):
-        d, t = _dims(spec), seq * batch
-        return 12 * d["inner"] * d["state"] * t + 8 * d["inner"] * t
+        terms = mamba1_backward_terms(spec, layer, p, seq=seq, batch=batch, lora=False)
+        return sum(v for k, v in terms.items() if k.startswith("grad_"))
     return 0
+
+
+def backward_released_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int,
+                            lora: bool) -> int:
+    """Bytes of a mixer layer's own saved activations already freed at its backward's peak (0: none).
+
+    Mamba-1 (Jamba): the `freed_` terms of `mamba1_backward_terms`.
+    """
+    if spec.mixer == "mamba" and spec.has_mixer(layer):
+        terms = mamba1_backward_terms(spec, layer, p, seq=seq, batch=batch, lora=lora)
+        return sum(v for k, v in terms.items() if k.startswith("freed_"))
+    return 0
+
+
+def backward_pending_params(spec: ModelSpec, layer: int, lora_rank: int = 0) -> int:
+    """Trainable parameters of a mixer layer whose gradients do not exist yet at its backward's peak.
+
+    Mamba-1 (Jamba): the peak is inside the scan's backward, after the MLP's and out_proj's weight
+    gradients and before every other of the layer's own: in_proj, x_proj, dt_proj, the conv, A_log,
+    D, the three inner RMSNorms and the layer's input norm. With LoRA, the adapters of in_proj,
+    x_proj and dt_proj, and dt_proj's of the Mamba layers above (`slow_forward` multiplies
+    `dt_proj.weight` directly, so dt_proj's adapters never get a gradient at all). D's gradient is
+    made (D multiplies x after the scan).
+    """
+    if not (spec.mixer == "mamba" and spec.has_mixer(layer)):
+        return 0
+    if lora_rank:
+        in_proj, x_proj, dt_proj, _ = mixer_linears(spec)
+        later = sum(map(spec.has_mixer, range(layer + 1, spec.num_layers)))   # dt_proj's, never made
+        return lora_rank * (sum(in_proj) + sum(x_proj) + sum(dt_proj) * (1 + later))
+    d, h = _dims(spec), spec.hidden_size
+    out_proj = d["inner"] * h + (h if d.get("proj_bias") else 0)
+    return spec.mixer_linear_params + spec.mixer_other_params - out_proj - d["inner"] + h
+
+
+def mamba1_backward_terms(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int,
+                          lora: bool) -> dict[str, int]:
+    """The named terms of a Jamba Mamba layer's backward peak (bytes, whole micro-batch).
+
+    The peak is early in the backward of `mamba_selective_scan`'s loop (traced with a dispatch mode
+    that lists the live tensors). `state = dA[:, :, i] * state + dBu[:, :, i]` indexes the fp32
+    tensors dA = exp(A dt) and dBu = dt B x (inner x state per token) step by step; each step's
+    SelectBackward makes a zero-filled gradient of the whole tensor, and autograd's input buffer sums
+    them into one gradient of dA and one of dBu. Under a dispatch mode (MemTracker, FakeTensorMode)
+    that sum is out of place (`old + new`): at the second step's sum of dBu's gradient four such
+    tensors are alive, dBu's held and new gradients, their sum and dA's held one
+    (`grad_scan_selects`). Without a dispatch mode the buffer adds in place (`add_`): one tensor
+    fewer on a plain CUDA run. Also in flight: the residual stream's gradient, three inner-wide
+    gradients in the activation dtype (the gate's from silu, the stacked scan outputs', x's from
+    D's residual product), C's gradient being summed step by step (fp32 under autocast: C is the
+    fp32 product of its RMSNorm weight) and one step's state gradient (fp32).
+
+    Already freed by then (`freed_`): everything the layer's MLP block saved (with its norm and its
+    weights' bf16 casts), what the mixer saved after the scan (the gate's storage under autocast,
+    silu(gate), x, y + D x, out_proj's input and weight cast) and the last two steps' saved states.
+    """
+    d = _dims(spec)
+    inner, s = d["inner"], d["state"]
+    h, a, t = spec.hidden_size, p.act, seq * batch
+    terms = {
+        "grad_scan_selects": 4 * 4 * inner * s * t,
+        "grad_residual": p.res * h * t,
+        "grad_inner": 3 * a * inner * t,
+        "grad_c": (4 if p.mixed else a) * s * t,
+        "grad_state": 4 * inner * s * batch,
+    }
+    after_scan = 4 * inner + a * inner                                        # y + D x, silu(gate)
+    x_kept, xp_is_x = _mamba1_x(p, batch, lora)
+    after_scan += a * inner if x_kept and a != 4 and not xp_is_x else 0      # x (fp32: dBu's x.float() is x)
+    after_scan += (_lora_in(p) if lora else (2 if p.mixed else a)) * inner    # out_proj's input
+    after_scan += 2 * a * inner if p.mixed else 0                             # the gate (in_proj's output)
+    terms["freed_after_scan"] = after_scan * t + (4 * inner if p.weight != 4 else 0)   # and D.float()
+    # the last two steps: their casts and C rows, the state one step before them (fp32: two states)
+    terms["freed_steps"] = batch * (8 * inner * s if a == 4 else 2 * (2 * inner * s + a * s) + 4 * inner * s)
+    terms["freed_mlp"] = _mlp_block_bytes(spec, layer, p, lora) * t
+    if p.mixed:
+        terms["freed_casts"] = act.weight_cast_bytes(inner * h + _mlp_weight_params(spec, layer), p.name)
+    return terms
+
+
+def kept_cache_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int,
+                     gradient_checkpointing: bool) -> int:
+    """What a kept output's cache holds at layer `layer`'s backward beyond the saved tensors (bytes).
+
+    Jamba's config defaults to use_cache=True and JambaModel makes a DynamicCache even in training,
+    so a loop that keeps the outputs keeps it through backward: the K and V of the attention layers
+    above `layer` (their own saved copies are freed once their backward ran; below, they are the
+    same tensors) and each Mamba layer's conv state (kernel taps, input dtype) and final recurrent
+    state (fp32). With gradient checkpointing the layers get no cache (transformers drops it).
+    Other families: 0 (not measured here).
+    """
+    if spec.model_type != "jamba" or gradient_checkpointing:
+        return 0
+    d, a = _dims(spec), p.act
+    kv = sum(2 * a * spec.kv_dim * seq * batch for i in range(layer + 1, spec.num_layers) if spec.has_attention(i))
+    states = (a * spec.mixer_conv_kernel + 4 * d["state"]) * d["inner"] * batch
+    return kv + states * sum(map(spec.has_mixer, range(spec.num_layers)))
+
+
+def _mlp_block_bytes(spec: ModelSpec, layer: int, p: act.Precision, lora: bool) -> int:
+    """Per token, what a hybrid layer's MLP block saves (as `layer_bytes` counts it) and its norm."""
+    t = act.layer_terms(spec, layer, p.name, seq=1, lora=lora)
+    h = spec.hidden_size
+    n_in = 1 if (spec.model_type in act.FUSED_GATE_UP + FUSED_MLP or not spec.mlp_gated) else 2
+    block_in = _lora_in(p) * h * n_in if lora else (2 * h * n_in if p.mixed else p.res * h)
+    has_mlp = (spec.is_moe and spec.moe_layers[layer]) or spec.has_dense_mlp(layer)
+    mlp = t["mlp"] + block_in - unadapted_mlp_bytes(spec, layer, p, lora) if has_mlp else 0
+    return mlp + act._rmsnorm(h, p.res, p, lora)
+
+
+def _mlp_weight_params(spec: ModelSpec, layer: int) -> int:
+    """Elements of the linear weights of a layer's MLP block (a MoE one: experts, router, shared expert)."""
+    h, n = spec.hidden_size, 3 if spec.mlp_gated else 2
+    if spec.is_moe and spec.moe_layers[layer]:
+        return spec.num_experts * (n * h * spec.moe_intermediate_size + h) + n * h * (spec.shared_expert_size or 0)
+    return n * h * spec.intermediate_size if spec.has_dense_mlp(layer) else 0
 
 
 # Families `train` refuses: what their layers keep is measured (training_hybrids.json) and far from

@@ -37,6 +37,7 @@ from archs import shared  # noqa: E402 (sibling module: the scripts run from thi
 from transformers import AutoConfig, AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
 import cuda_sdpa  # noqa: E402 (sibling module: SDPA as CUDA dispatches it, for the families it routes)
+from training_jamba_cases import JAMBA_ARCHS, jamba_cases  # noqa: E402 (sibling module)
 
 # A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
 # peft import it, and it may not import cleanly; LoRA here never needs it.
@@ -52,6 +53,8 @@ OUT = Path(__file__).with_name("training.json")
 OUT_LOOPS = Path(__file__).with_name("training_loops.json")
 # `--set hybrids`: hybrid (Gated DeltaNet, Mamba, Mamba-2, short conv) and 2026 attention families.
 OUT_HYBRIDS = Path(__file__).with_name("training_hybrids.json")
+# `--set jamba`: Jamba's Mamba-1 mixer at other sizes and settings (training_jamba_cases.py).
+OUT_JAMBA = Path(__file__).with_name("training_jamba.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
@@ -69,7 +72,7 @@ ARCHS: dict[str, dict] = {
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
     **shared('gpt-neox', 'olmo2', 'qwen3-moe', 'mixtral-moe'),
 }
-ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS}
+ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS, **JAMBA_ARCHS}
 
 # The settings every architecture runs (id suffix -> settings).
 BASE = dict(seq=256, batch=2, precision="mixed", optimizer="adamw", foreach=True,
@@ -354,17 +357,19 @@ def _write(out_path: Path, out: dict, failures: list) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run only case ids containing this text (merged into the file)")
-    ap.add_argument("--set", choices=("base", "loops", "hybrids"), default="base",
+    ap.add_argument("--set", choices=("base", "loops", "hybrids", "jamba"), default="base",
                     help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults; "
-                         "hybrids: hybrid and 2026 attention families (training_hybrids.json)")
+                         "hybrids: hybrid and 2026 attention families (training_hybrids.json); "
+                         "jamba: Jamba's Mamba-1 mixer at other sizes (training_jamba.json)")
     ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
-    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS}[args.set]
+    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS, "jamba": OUT_JAMBA}[args.set]
     keep_old = (args.only or args.resume) and out_path.exists()
     old = json.loads(out_path.read_text())["cases"] if keep_old else {}
     out = dict(old)
     failures = []
-    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases}[args.set]():
+    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases,
+                     "jamba": jamba_cases}[args.set]():
         if args.only not in cid or (args.resume and cid in old):
             continue
         if st.get("lora_rank") and peft is None:
