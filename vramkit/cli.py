@@ -10,10 +10,10 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable
 
 from .errors import VramkitError, clip
+from .record import record
 
 
 class _Parser(argparse.ArgumentParser):
@@ -532,7 +532,7 @@ def _table_train(d: dict) -> str:
     return "\n".join(rows)
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     run: Callable[[argparse.Namespace], dict]
     table: Callable[[dict], str]

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import VramkitError, unknown
+from .record import record
 
 KINDS = ("float", "int", "nf", "mx", "gguf", "affine")
 
 
-@dataclass(frozen=True)
+@record
 class Format:
     """A storage format.
 
@@ -429,7 +429,7 @@ def formats_table() -> list[dict]:
 
 # ---- GGUF files: llama.cpp's per-tensor types ---------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class GGUFTensor:
     """One tensor of a GGUF file: llama.cpp name, ggml shape (ne[0] = row length first), ggml type."""
 

@@ -11,12 +11,12 @@ published measurements; none on Metal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from . import catalog
 from .errors import VramkitError, clip, did_you_mean
+from .record import record
 from .units import GIB
 
 
@@ -26,7 +26,7 @@ USABLE_RULES = ("nominal", "driver-total", "metal-working-set", "carve-out-96")
 STRIX_HALO_CARVE_OUT_BYTES = 96 * GIB
 
 
-@dataclass(frozen=True)
+@record
 class GPU:
     """One accelerator. `memory_bytes` is the installed memory; see `usable_bytes`.
 

@@ -4,7 +4,6 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
@@ -12,6 +11,7 @@ from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec, memo
 from . import prefill_families, prefill_hybrid
+from .record import field, record
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -543,7 +543,7 @@ CUDA_CONTEXT_REPORTS = (
 ENGINES = ("transformers", "vllm", "llama.cpp", "mlx")
 
 
-@dataclass(frozen=True)
+@record
 class InferenceMemory:
     """The memory of serving `model` at `context` tokens for `batch` sequences, in bytes."""
 
@@ -581,7 +581,7 @@ class InferenceMemory:
         return self.total_bytes <= self.gpu_usable_bytes
 
     def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("plan", "request")}
+        d = {k: getattr(self, k) for k in self.__record_fields__ if k not in ("plan", "request")}
         d["total_bytes"] = self.total_bytes
         d["fits"] = self.fits
         plan = self.plan

@@ -9,16 +9,15 @@ Explained in the chapter on parameters (chapters/*/01-parameters.ipynb).
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
 import stat
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from collections.abc import Mapping
 
 from .errors import VramkitError, clip, did_you_mean, unknown
+from .record import field, record, replace
 from . import dropout
 
 FULL = "full_attention"
@@ -76,7 +75,7 @@ ACTIVE_CONVENTIONS = ("with_embedding", "without_embedding")
 _HEAD_DIM_DEFAULT = {"qwen3": 128, "gemma": 256, "gemma2": 256, "gemma3_text": 256, "gpt_oss": 64}
 
 
-@dataclass(frozen=True)
+@record  # a frozen dataclass (vramkit.record: without importing dataclasses at start-up)
 class ModelSpec:
     """The shape of a decoder-only transformer, as transformers builds it.
 
@@ -422,7 +421,8 @@ def _with_storage_fields(spec: ModelSpec, changes: dict) -> ModelSpec:
     for name, value in changes.items():
         if name != "quantization":  # read by vramkit.checkpoints
             _check_value(where, name, value)
-    new = copy.copy(spec)
+    new = object.__new__(ModelSpec)  # a shallow copy, as copy.copy (not imported at start-up)
+    new.__dict__.update(spec.__dict__)
     # A copy of the memo, not the same dict: what check_spec memoized (parameter counts, layer
     # counts) depends on the shapes only, but later answers may depend on the storage too.
     if "_memo" in spec.__dict__:
@@ -994,14 +994,21 @@ def check_spec(spec: ModelSpec) -> ModelSpec:
     group into KV heads, experts per token within the experts, and plausible sizes.
     """
     where = spec.source or "ModelSpec"
-    for f in fields(spec):
-        if f.name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
+    values = spec.__dict__
+    for name in spec.__record_fields__:
+        value = values[name]
+        kind = value.__class__
+        # Most fields are small ints, flags, None or short strings, which _check_value passes: checked
+        # here inline (a spec has some 60 fields, and `vramkit models` builds a hundred specs).
+        if kind is bool or value is None or (kind is int and 0 <= value <= MAX_FIELD) or (kind is str and len(value) <= 4096):
+            continue
+        if name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
             need_shared = all(isinstance(j, int) and not isinstance(j, bool) and -1 <= j < i
                               for i, j in enumerate(spec.kv_shared_from))
             if not need_shared:
                 raise VramkitError(f"{where}: kv_shared_from must give, per layer, -1 or an earlier layer")
-        elif f.name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
-            _check_value(where, f.name, getattr(spec, f.name))
+        elif name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
+            _check_value(where, name, value)
 
     def need(ok: bool, message: str) -> None:
         if not ok:

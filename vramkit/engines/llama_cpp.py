@@ -37,7 +37,6 @@ throughout. The buffers, and where llama.cpp puts them:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..dtypes import _ggml_sizes
@@ -45,6 +44,7 @@ from ..errors import VramkitError, require_positive, unknown
 from ..model import CHUNKED, CONV, FULL, HYBRID, LINEAR, NO_MIXER, SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
+from ..record import record
 
 ENGINE = "llama.cpp"
 BUILD = 11312
@@ -80,7 +80,7 @@ def _row_bytes(type_name: str, n: int) -> int:
     return n // block * size
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """The request in llama.cpp's own terms, after its defaults and paddings."""
 

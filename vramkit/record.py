@@ -1,0 +1,130 @@
+"""Frozen dataclasses without importing `dataclasses` at start-up.
+
+`import dataclasses` imports `inspect` (and with it ast, dis and tokenize): about 12 ms, a fifth of
+what a vramkit command may add to Python's start-up, and `@dataclass` then runs several `exec`s
+per class. `@record` builds the same frozen class with one `exec`: the same `__init__` (defaults,
+`default_factory`, `__post_init__`), `__eq__` and `__hash__` over the fields with compare=True,
+`__repr__` over those with repr=True, assignment refused with `FrozenInstanceError`.
+
+It stays a dataclass to the standard library: `dataclasses.fields`, `replace`, `asdict` and
+`is_dataclass` work, through `__dataclass_fields__`, which a class builds (importing dataclasses)
+only when first asked for it. vramkit itself reads `__record_fields__` (the field names) instead.
+"""
+from __future__ import annotations
+
+_MISSING = object()    # no default given
+_FACTORY = object()    # the __init__ default of a field with a default_factory
+
+
+class FrozenInstanceError(AttributeError):
+    """Assigning to a field of a frozen record (dataclasses raises its own AttributeError subclass)."""
+
+
+class Field:
+    """What `field()` says about one field (the subset of dataclasses.field vramkit uses)."""
+
+    __slots__ = ("default", "default_factory", "compare", "repr")
+
+    def __init__(self, default=_MISSING, default_factory=_MISSING, compare=True, repr=True):
+        self.default, self.default_factory, self.compare, self.repr = default, default_factory, compare, repr
+
+
+def field(*, default=_MISSING, default_factory=_MISSING, compare: bool = True, repr: bool = True) -> Field:
+    return Field(default, default_factory, compare, repr)
+
+
+class _DataclassFields:
+    """`__dataclass_fields__` / `__dataclass_params__` on first access: the fields of a shadow
+    dataclass with the same fields, built by `dataclasses` itself, then kept on the class."""
+
+    def __init__(self, attr: str):
+        self.attr = attr
+
+    def __get__(self, obj, cls):
+        import dataclasses
+
+        spec = cls.__record_spec__
+        ns = {"__annotations__": {name: ann for name, ann, _ in spec}}
+        for name, _, f in spec:
+            ns[name] = dataclasses.field(**{k: v for k, v in (("default", f.default),
+                                                               ("default_factory", f.default_factory))
+                                            if v is not _MISSING}, compare=f.compare, repr=f.repr)
+        shadow = dataclasses.dataclass(frozen=True)(type(cls.__name__, (), ns))
+        for attr in ("__dataclass_fields__", "__dataclass_params__"):
+            setattr(cls, attr, getattr(shadow, attr))
+        return getattr(cls, self.attr)
+
+
+def _frozen_setattr(self, name, value):
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self, name):
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def record(cls):
+    """`@dataclass(frozen=True)` for `cls`, without the dataclasses module (see the module docstring)."""
+    spec = []  # (name, annotation, Field), base classes' fields first, as dataclasses orders them
+    for base in reversed(cls.__mro__[1:]):
+        for item in getattr(base, "__record_spec__", ()):
+            spec = [s for s in spec if s[0] != item[0]] + [item]
+    for name, ann in cls.__dict__.get("__annotations__", {}).items():
+        if str(ann).startswith(("ClassVar", "typing.ClassVar")):
+            continue
+        value = cls.__dict__.get(name, _MISSING)
+        f = value if isinstance(value, Field) else Field(default=value)
+        spec = [s for s in spec if s[0] != name] + [(name, ann, f)]
+        if f.default is _MISSING:  # a field without a plain default is no class attribute
+            if name in cls.__dict__:
+                delattr(cls, name)
+        else:
+            setattr(cls, name, f.default)
+    names = [name for name, _, _ in spec]
+    env = {"_FACTORY": _FACTORY}
+    params, body = [], []
+    for name, _, f in spec:
+        if f.default_factory is not _MISSING:
+            env[f"_factory_{name}"] = f.default_factory
+            params.append(f"{name}=_FACTORY")
+            body.append(f"_d[{name!r}] = _factory_{name}() if {name} is _FACTORY else {name}")
+        else:
+            if f.default is not _MISSING:
+                env[f"_default_{name}"] = f.default
+            params.append(name if f.default is _MISSING else f"{name}=_default_{name}")
+            body.append(f"_d[{name!r}] = {name}")
+    if hasattr(cls, "__post_init__"):
+        body.append("self.__post_init__()")
+    compared = [n for n, _, f in spec if f.compare]
+    own = "(" + "".join(f"self.{n}," for n in compared) + ")"
+    other = "(" + "".join(f"other.{n}," for n in compared) + ")"
+    shown = ", ".join(f"{n}={{self.{n}!r}}" for n, _, f in spec if f.repr)
+    source = "\n".join([
+        f"def __init__(self, {', '.join(params)}):",
+        "    _d = self.__dict__",
+        *(f"    {line}" for line in body or ["pass"]),
+        "def __eq__(self, other):",
+        "    if other.__class__ is self.__class__:",
+        f"        return {own} == {other}",
+        "    return NotImplemented",
+        "def __hash__(self):",
+        f"    return hash({own})",
+        "def __repr__(self):",
+        f"    return f\"{{self.__class__.__qualname__}}({shown})\"",
+    ])
+    exec(source, env)  # noqa: S102 (the source is built above from the field names only)
+    for fn in ("__init__", "__eq__", "__hash__", "__repr__"):
+        env[fn].__qualname__ = f"{cls.__qualname__}.{fn}"
+        setattr(cls, fn, env[fn])
+    cls.__setattr__, cls.__delattr__ = _frozen_setattr, _frozen_delattr
+    cls.__record_spec__ = tuple(spec)
+    cls.__record_fields__ = tuple(names)
+    cls.__match_args__ = tuple(names)
+    cls.__dataclass_fields__ = _DataclassFields("__dataclass_fields__")
+    cls.__dataclass_params__ = _DataclassFields("__dataclass_params__")
+    return cls
+
+
+def replace(obj, **changes):
+    """A copy of record `obj` with `changes` (dataclasses.replace: every field through __init__ again)."""
+    return obj.__class__(**{**{n: obj.__dict__[n] for n in obj.__record_fields__}, **changes})
