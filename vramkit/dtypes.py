@@ -590,14 +590,22 @@ def _category(name: str) -> str:
 
 def _quantizable(name: str, shape: tuple[int, ...]) -> bool:
     """llama.cpp's tensor_allows_quantization for the tensors `_gguf_layout` writes."""
-    from .gguf_mixers import not_quantized
-
     # ggml_n_dims: trailing dimensions of 1 do not count
     n_dims = len(shape)
     while n_dims > 1 and shape[n_dims - 1] == 1:
         n_dims -= 1
     return (n_dims >= 2 and name.endswith("weight") and "_norm.weight" not in name
-            and "ffn_gate_inp" not in name and name != "position_embd.weight" and not not_quantized(name))
+            and "ffn_gate_inp" not in name and name != "position_embd.weight" and not _not_quantized(name))
+
+
+def _not_quantized(name: str) -> bool:
+    """gguf_mixers.not_quantized, imported on the first call (a module above this floor) rather
+    than by an import statement run once per tensor."""
+    global _not_quantized
+    from .gguf_mixers import not_quantized
+
+    _not_quantized = not_quantized
+    return not_quantized(name)
 
 
 def _use_more_bits(i: int, n: int) -> bool:

@@ -640,6 +640,9 @@ def max_gpu_layers(spec: ModelSpec, request: EngineRequest, budget_bytes: int) -
         p = plan(EngineRequest(**{**request.__dict__, "options": {**dict(request.options), "n_gpu_layers": n}}))
         return all(d.total_bytes <= budget_bytes for d in p.devices)
 
-    return largest_true(fits, spec.num_layers + 1)
+    # Every layer fits, the common case, in one plan; otherwise a bisection below it.
+    if fits(spec.num_layers + 1):
+        return spec.num_layers + 1
+    return largest_true(fits, spec.num_layers)
 
 
