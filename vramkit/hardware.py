@@ -120,8 +120,10 @@ def apple_working_set_bytes(memory_bytes: int) -> int:
     32 GB -> 21845.34 MiB, 64 GB -> 49152 MiB, 96 GB -> 73728 MiB. macOS 26 on 128 GB raises it to
     84%, and `sysctl iogpu.wired_limit_mb` can raise it by hand; we keep the documented rule.
     """
-    share = Fraction(2, 3) if memory_bytes <= 32 * GIB else Fraction(3, 4)
-    return int(memory_bytes * share)
+    num, den = (2, 3) if memory_bytes <= 32 * GIB else (3, 4)
+    if memory_bytes.__class__ is int and memory_bytes >= 0:  # the same floor, in int arithmetic (per call)
+        return memory_bytes * num // den
+    return int(memory_bytes * Fraction(num, den))
 
 
 @lru_cache(maxsize=None)
