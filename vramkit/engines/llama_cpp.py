@@ -409,23 +409,12 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     ub = s.n_ubatch
     if ub % s.n_seq:
         ub = _pad(ub, s.n_seq)  # graph_reserve rounds the ubatch to a multiple of the sequences
-    h, f4 = spec.hidden_size, 4
-    q = spec.num_heads * spec.head_dim
-    kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
-        (spec.kv_lora_rank + spec.qk_rope_head_dim)
-    if spec.is_mla:
-        # The absorbed form: Q of the heads, Q projected into the latent (latent + rope per head)
-        # and its rope part, beside 4 rows of hidden state (measured: deepseek-mla in the fixture).
-        rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
-    else:
-        rows = 4 * h + q + kv + 5
-        if spec.attention_gate or (spec.is_moe and spec.shared_expert_size):
-            # Measured (qwen3_next, granitemoehybrid, llama4_text in llama_cpp_hybrid.json): one more
-            # hidden-size row below the scores, the attention gate's half of Q (Q and gate come out of
-            # one product) or the routed experts' output waiting for the shared expert's.
-            rows += h
-    logits = f4 * ub * (spec.vocab_size + 2 * h + 1)
-    if spec.is_mla:
+    # The widths below depend on the spec alone: worked out once per spec (`_graph_widths`).
+    h, q, kv, rows, logit_rows, mla, ffn_width, n_rows, mixers, attention_layers = memo(
+        spec, "llama_cpp_graph_widths", lambda: _graph_widths(spec))
+    f4 = 4
+    logits = f4 * ub * logit_rows
+    if mla:
         # DeepSeek's graph leaves two to four hidden-size rows (and 18 floats) alive or unused
         # beside the logits, by setting (deepseek-mla in the fixture); three is the middle.
         logits += f4 * ub * (3 * h + 18)
@@ -451,6 +440,40 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     # The MLP moment: gate, up and their product (3 x width) beside 4 rows of hidden state, while
     # the masks (graph inputs, alive until the last layer's attention) still hold their bytes.
     masks = (2 if s.flash_attn else 4) * ub * sum(sizes)
+    ffn = f4 * ub * (3 * ffn_width + n_rows * h + 7) + masks
+    if not s.flash_attn:
+        ffn += f4 * ub * h
+    out = {"logits": logits, "attention": attention, "ffn": ffn}
+    if mixers:
+        out["mixer"] = _mixer_phase(spec, s, ub) + masks
+        if not s.flash_attn and attention_layers:
+            # Without flash attention V is stored transposed, scattered by an I64 index per element
+            # (attn_inp_v_idxs, a graph input alive through every layer): n_embd_v_gqa x ubatch.
+            out["mixer"] += 8 * ub * spec.num_kv_heads * spec.value_head_dim * len(sizes)
+    if not attention_layers:
+        out["attention"] = 0
+    return out
+
+
+def _graph_widths(spec: ModelSpec) -> tuple:
+    """What `compute_phases` reads from the spec: (hidden, Q width, K+V width, the attention
+    phase's rows, the logits phase's rows, MLA, the widest MLP, hidden rows beside it, mixer
+    layers, attention layers)."""
+    h = spec.hidden_size
+    q = spec.num_heads * spec.head_dim
+    kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
+        (spec.kv_lora_rank + spec.qk_rope_head_dim)
+    if spec.is_mla:
+        # The absorbed form: Q of the heads, Q projected into the latent (latent + rope per head)
+        # and its rope part, beside 4 rows of hidden state (measured: deepseek-mla in the fixture).
+        rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
+    else:
+        rows = 4 * h + q + kv + 5
+        if spec.attention_gate or (spec.is_moe and spec.shared_expert_size):
+            # Measured (qwen3_next, granitemoehybrid, llama4_text in llama_cpp_hybrid.json): one more
+            # hidden-size row below the scores, the attention gate's half of Q (Q and gate come out of
+            # one product) or the routed experts' output waiting for the shared expert's.
+            rows += h
     # The widest MLP of any layer: where dense and MoE layers interleave (Llama 4, Jamba) the dense
     # layers' MLP may be the wider one.
     widths = []
@@ -461,19 +484,8 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     # In a recurrent layer's MLP (Jamba, LFM2, Bamba...) no attention output is kept beside it: one
     # hidden-size row fewer (measured in llama_cpp_hybrid.json); Nemotron-H's MLPs are layers of their own.
     n_rows = 3 if spec.mixer_layer_count and not spec.mlp_layers else 4
-    ffn = f4 * ub * (3 * max(widths) + n_rows * h + 7) + masks
-    if not s.flash_attn:
-        ffn += f4 * ub * h
-    out = {"logits": logits, "attention": attention, "ffn": ffn}
-    if spec.mixer_layer_count:
-        out["mixer"] = _mixer_phase(spec, s, ub) + masks
-        if not s.flash_attn and spec.attention_layer_count:
-            # Without flash attention V is stored transposed, scattered by an I64 index per element
-            # (attn_inp_v_idxs, a graph input alive through every layer): n_embd_v_gqa x ubatch.
-            out["mixer"] += 8 * ub * spec.num_kv_heads * spec.value_head_dim * len(sizes)
-    if not spec.attention_layer_count:
-        out["attention"] = 0
-    return out
+    return (h, q, kv, rows, spec.vocab_size + 2 * h + 1, spec.is_mla, max(widths), n_rows,
+            spec.mixer_layer_count, spec.attention_layer_count)
 
 
 def _mixer_phase(spec: ModelSpec, s: Settings, ub: int) -> int:
