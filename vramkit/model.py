@@ -231,13 +231,16 @@ class ModelSpec:
 
     # The layer counts and the breakdown are loops over the layers that a spec's (frozen) fields
     # decide once: memoized per spec, so a sweep calling them thousands of times loops once.
+    # (Without layer_types every layer is plain attention: no loop. `vramkit models` builds a hundred specs.)
     @property
     def attention_layer_count(self) -> int:
-        return memo(self, "attention_layers", lambda: sum(self.has_attention(i) for i in range(self.num_layers)))
+        return memo(self, "attention_layers", lambda: sum(self.has_attention(i) for i in range(self.num_layers))
+                    if self.layer_types else self.num_layers)
 
     @property
     def mixer_layer_count(self) -> int:
-        return memo(self, "mixer_layers", lambda: sum(self.has_mixer(i) for i in range(self.num_layers)))
+        return memo(self, "mixer_layers", lambda: sum(self.has_mixer(i) for i in range(self.num_layers))
+                    if self.layer_types else 0)
 
     @property
     def is_hybrid(self) -> bool:
@@ -326,7 +329,8 @@ class ModelSpec:
     def _breakdown(self) -> dict[str, int]:
         h, v = self.hidden_size, self.vocab_size
         moe = sum(self.moe_layers)
-        dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers))
+        dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers)) \
+            if self.moe_layers or self.mlp_layers else self.num_layers  # (no loop where every layer has one)
         mixers = self.mixer_layer_count
         return self._with_attention_variants({
             "embedding": v * h,
