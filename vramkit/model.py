@@ -1004,7 +1004,8 @@ def check_spec(spec: ModelSpec) -> ModelSpec:
         kind = value.__class__
         # Most fields are small ints, flags, None or short strings, which _check_value passes: checked
         # here inline (a spec has some 60 fields, and `vramkit models` builds a hundred specs).
-        if kind is bool or value is None or (kind is int and 0 <= value <= MAX_FIELD) or (kind is str and len(value) <= 4096):
+        if kind is bool or value is None or (kind is int and 0 <= value <= MAX_FIELD) or (kind is str and len(value) <= 4096) \
+                or (kind is tuple and not value):
             continue
         if name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
             need_shared = all(isinstance(j, int) and not isinstance(j, bool) and -1 <= j < i
@@ -1014,48 +1015,49 @@ def check_spec(spec: ModelSpec) -> ModelSpec:
         elif name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
             _check_value(where, name, value)
 
-    def need(ok: bool, message: str) -> None:
+    def need(ok: bool, message) -> None:
+        # `message`: a string, or a function that writes it (an f-string is formatted only on failure)
         if not ok:
-            raise VramkitError(f"{where}: {message}")
+            raise VramkitError(f"{where}: {message() if callable(message) else message}")
 
     need(isinstance(spec.model_type, str) and spec.model_type != "", "model_type must be a non-empty string")
     for name in ("hidden_size", "num_layers", "vocab_size"):
         value = getattr(spec, name)
         need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-             f"{name} must be a positive integer, got {value!r}")
+             lambda: f"{name} must be a positive integer, got {value!r}")
     for name in ("num_heads", "num_kv_heads", "head_dim", "intermediate_size"):
         value = getattr(spec, name)
         need(isinstance(value, int) and not isinstance(value, bool),
-             f"{name} must be a non-negative integer, got {value!r}")
+             lambda: f"{name} must be a non-negative integer, got {value!r}")
     need(spec.num_layers <= MAX_LAYERS,
-         f"num_hidden_layers must be at most {MAX_LAYERS:,} (got {spec.num_layers:,}); real models have a few hundred")
+         lambda: f"num_hidden_layers must be at most {MAX_LAYERS:,} (got {spec.num_layers:,}); real models have a few hundred")
     if spec.num_heads:
         need(0 < spec.num_kv_heads <= spec.num_heads,
-             f"num_key_value_heads ({spec.num_kv_heads}) must be between 1 and num_attention_heads ({spec.num_heads})")
+             lambda: f"num_key_value_heads ({spec.num_kv_heads}) must be between 1 and num_attention_heads ({spec.num_heads})")
         need(spec.num_heads % spec.num_kv_heads == 0,
-             f"num_attention_heads ({spec.num_heads}) must be a multiple of num_key_value_heads "
+             lambda: f"num_attention_heads ({spec.num_heads}) must be a multiple of num_key_value_heads "
              f"({spec.num_kv_heads}): each KV head serves the same number of query heads")
-        need(spec.head_dim > 0, f"head_dim must be a positive integer, got {spec.head_dim!r}")
+        need(spec.head_dim > 0, lambda: f"head_dim must be a positive integer, got {spec.head_dim!r}")
         if spec.model_type in HIDDEN_DIVISIBLE_BY_HEADS:
             need(spec.hidden_size % spec.num_heads == 0,
-                 f"hidden_size ({spec.hidden_size}) must be a multiple of num_attention_heads ({spec.num_heads}) "
+                 lambda: f"hidden_size ({spec.hidden_size}) must be a multiple of num_attention_heads ({spec.num_heads}) "
                  f"for {spec.model_type}")
     for name in ("layer_types", "moe_layers"):
         value = getattr(spec, name)
         need(isinstance(value, tuple) and len(value) in (0, spec.num_layers),
-             f"{name} must have one entry per layer ({spec.num_layers}), got {len(value) if isinstance(value, tuple) else value!r}")
+             lambda: f"{name} must have one entry per layer ({spec.num_layers}), got {len(value) if isinstance(value, tuple) else value!r}")
     need(all(isinstance(t, str) for t in spec.layer_types), "layer_types entries must be strings")
     need(all(isinstance(m, bool) for m in spec.moe_layers), "moe_layers entries must be true or false")
     need(spec.sliding_window is None or (isinstance(spec.sliding_window, int) and not isinstance(spec.sliding_window, bool)
                                          and spec.sliding_window > 0),
-         f"sliding_window must be a positive integer or null, got {spec.sliding_window!r}")
-    need(spec.qk_norm in ("none", "head", "proj"), f"qk_norm must be 'none', 'head' or 'proj', got {spec.qk_norm!r}")
+         lambda: f"sliding_window must be a positive integer or null, got {spec.sliding_window!r}")
+    need(spec.qk_norm in ("none", "head", "proj"), lambda: f"qk_norm must be 'none', 'head' or 'proj', got {spec.qk_norm!r}")
     if any(spec.moe_layers) and spec.num_experts > 0:
         need(1 <= spec.experts_per_token <= spec.num_experts,
-             f"num_experts_per_tok ({spec.experts_per_token}) must be between 1 and the number of experts "
+             lambda: f"num_experts_per_tok ({spec.experts_per_token}) must be between 1 and the number of experts "
              f"({spec.num_experts})")
     if spec.is_mla:
         need(spec.qk_rope_head_dim <= spec.head_dim,
-             f"qk_rope_head_dim ({spec.qk_rope_head_dim}) must not exceed the query/key head width ({spec.head_dim})")
-    need(spec.params() <= MAX_PARAMS, f"{spec.params():,} parameters is beyond any model (at most {MAX_PARAMS:,})")
+             lambda: f"qk_rope_head_dim ({spec.qk_rope_head_dim}) must not exceed the query/key head width ({spec.head_dim})")
+    need(spec.params() <= MAX_PARAMS, lambda: f"{spec.params():,} parameters is beyond any model (at most {MAX_PARAMS:,})")
     return spec
