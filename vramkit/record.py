@@ -12,6 +12,8 @@ only when first asked for it. vramkit itself reads `__record_fields__` (the fiel
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 _MISSING = object()    # no default given
 _FACTORY = object()    # the __init__ default of a field with a default_factory
 
@@ -55,6 +57,21 @@ class _DataclassFields:
         return getattr(cls, self.attr)
 
 
+def _eq(self, other):
+    if other.__class__ is self.__class__:
+        return self.__record_compared__(self) == other.__record_compared__(other)
+    return NotImplemented
+
+
+def _hash(self):
+    return hash(self.__record_compared__(self))
+
+
+def _repr(self):
+    shown = ", ".join(f"{n}={self.__dict__[n]!r}" for n in self.__record_shown__)
+    return f"{self.__class__.__qualname__}({shown})"
+
+
 def _frozen_setattr(self, name, value):
     raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
@@ -81,41 +98,33 @@ def record(cls):
         else:
             setattr(cls, name, f.default)
     names = [name for name, _, _ in spec]
+    # Only __init__ is compiled (compiling costs start-up: ~1 ms for ModelSpec's 59 fields with one
+    # statement each, a third of that for a signature and one update from locals()); __eq__, __hash__
+    # and __repr__ are shared functions over the tuple of field names.
     env = {"_FACTORY": _FACTORY}
     params, body = [], []
     for name, _, f in spec:
         if f.default_factory is not _MISSING:
             env[f"_factory_{name}"] = f.default_factory
             params.append(f"{name}=_FACTORY")
-            body.append(f"_d[{name!r}] = _factory_{name}() if {name} is _FACTORY else {name}")
+            body.append(f"{name} = _factory_{name}() if {name} is _FACTORY else {name}")
         else:
             if f.default is not _MISSING:
                 env[f"_default_{name}"] = f.default
             params.append(name if f.default is _MISSING else f"{name}=_default_{name}")
-            body.append(f"_d[{name!r}] = {name}")
+    # locals() holds exactly the parameters, in field order (the order of __dict__, as a dataclass's)
+    body += ["_d = locals()", "del _d['self']", "self.__dict__.update(_d)"]
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
-    compared = [n for n, _, f in spec if f.compare]
-    own = "(" + "".join(f"self.{n}," for n in compared) + ")"
-    other = "(" + "".join(f"other.{n}," for n in compared) + ")"
-    shown = ", ".join(f"{n}={{self.{n}!r}}" for n, _, f in spec if f.repr)
-    source = "\n".join([
-        f"def __init__(self, {', '.join(params)}):",
-        "    _d = self.__dict__",
-        *(f"    {line}" for line in body or ["pass"]),
-        "def __eq__(self, other):",
-        "    if other.__class__ is self.__class__:",
-        f"        return {own} == {other}",
-        "    return NotImplemented",
-        "def __hash__(self):",
-        f"    return hash({own})",
-        "def __repr__(self):",
-        f"    return f\"{{self.__class__.__qualname__}}({shown})\"",
-    ])
+    source = "\n".join([f"def __init__(self, {', '.join(params)}):", *(f"    {line}" for line in body)])
     exec(source, env)  # noqa: S102 (the source is built above from the field names only)
-    for fn in ("__init__", "__eq__", "__hash__", "__repr__"):
-        env[fn].__qualname__ = f"{cls.__qualname__}.{fn}"
-        setattr(cls, fn, env[fn])
+    env["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = env["__init__"]
+    compared = tuple(n for n, _, f in spec if f.compare)
+    cls.__record_compared__ = attrgetter(*compared) if len(compared) > 1 else staticmethod(
+        (lambda obj, n=compared[0]: (getattr(obj, n),)) if compared else (lambda obj: ()))
+    cls.__record_shown__ = tuple(n for n, _, f in spec if f.repr)
+    cls.__eq__, cls.__hash__, cls.__repr__ = _eq, _hash, _repr
     cls.__setattr__, cls.__delattr__ = _frozen_setattr, _frozen_delattr
     cls.__record_spec__ = tuple(spec)
     cls.__record_fields__ = tuple(names)
