@@ -256,6 +256,19 @@ def _tensor_table(spec: ModelSpec, weights: str) -> tuple[tuple[str, int, int, i
                   len(t.shape) >= 2) for t in gguf_tensors(spec, weights))
 
 
+@lru_cache(maxsize=64)
+def _layer_sums(spec: ModelSpec, weights: str) -> tuple[tuple[int, tuple[int, int, int, int]], ...]:
+    """((layer, (CPU bytes, CUDA bytes, CPU bytes of its experts, CUDA bytes of its experts)), ...)
+    per layer of the tensor table (-1: the token embedding's group, always on the host)."""
+    sums: dict[int, list[int]] = {}
+    for name, il, cpu_b, cuda_b, _ in _tensor_table(spec, weights):
+        row = sums.setdefault(il, [0, 0, 0, 0])
+        at = 2 if "_exps" in name else 0
+        row[at] += cpu_b
+        row[at + 1] += cuda_b
+    return tuple((il, tuple(row)) for il, row in sums.items())
+
+
 def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[int], int]:
     """(bytes per device, bytes on the host) of the model's tensors."""
     devs = layer_devices(spec.num_layers, s)
@@ -266,6 +279,21 @@ def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[
     if s.split_mode == "row" and s.n_devices > 1:
         shares = list(s.tensor_split) or [1.0] * s.n_devices
         shares += [0.0] * (s.n_devices - len(shares))
+    else:  # one destination per layer: the layers' sums (`_layer_sums`) instead of every tensor
+        for il, (cpu_b, cuda_b, cpu_exps, cuda_exps) in _layer_sums(spec, weights):
+            d = -1 if il < 0 else devs[il]
+            if d < 0:
+                host += cpu_b + cpu_exps
+                continue
+            per[d] += cuda_b if s.cuda else cpu_b
+            if il < s.n_cpu_moe:  # --n-cpu-moe: the experts of the first N layers stay in host memory
+                host += cpu_exps
+            else:
+                per[d] += cuda_exps if s.cuda else cpu_exps
+        if spec.tie_word_embeddings and head_dev >= 0:  # the tied head: a copy of token_embd
+            per[head_dev] += sum((cuda_b if s.cuda else cpu_b) for name, _, cpu_b, cuda_b, _ in
+                                 _tensor_table(spec, weights) if name == "token_embd.weight")
+        return per, host
     for name, il, cpu_b, cuda_b, matrix in _tensor_table(spec, weights):
         dev_b = cuda_b if s.cuda else cpu_b
         d = -1 if il < 0 else devs[il]
@@ -364,8 +392,12 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
     per = [0] * max(s.n_devices, 0)
     host = 0
     rs = sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
+    # Layers of one kind hold caches of one size (`_layer_kinds`): each kind's bytes asked once.
+    kind_of = memo(spec, "llama_cpp_kind_of_layer", lambda: _kind_of_layer(spec))
+    by_kind = {first: (kv_layer_bytes(spec, first, s) if spec.has_attention(first) else 0)
+               + (rs if spec.has_mixer(first) else 0) for first, _ in _layer_kinds(spec)}
     for il in range(spec.num_layers):
-        b = (kv_layer_bytes(spec, il, s) if spec.has_attention(il) else 0) + (rs if spec.has_mixer(il) else 0)
+        b = by_kind[kind_of[il]]
         if devs[il] >= 0 and not s.no_kv_offload:
             per[devs[il]] += b
         else:
@@ -396,6 +428,14 @@ def _layer_kinds(spec: ModelSpec) -> tuple[tuple[int, int], ...]:
             seen[key] = (first, n + 1)
         return tuple(seen.values())
     return memo(spec, "llama_cpp_layer_kinds", kinds)
+
+
+def _kind_of_layer(spec: ModelSpec) -> tuple[int, ...]:
+    """Per layer: the first layer of its kind (`_layer_kinds`' key)."""
+    swa = swa_layers(spec)[0]
+    first: dict = {}
+    return tuple(first.setdefault((swa[il], spec.has_attention(il), spec.has_mixer(il)), il)
+                 for il in range(spec.num_layers))
 
 
 def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str, int]:
