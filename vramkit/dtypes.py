@@ -721,7 +721,8 @@ def _file_type(quant: str) -> str:
 def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
-    n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
+    quantized = base in _QUANTIZED  # 16- and 32-bit files need no tensor categories
+    n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout) if quantized else 0
     i_attn_v = i_ffn_down = 0
     out = []
     for name, shape, layer in layout:
@@ -731,10 +732,10 @@ def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
         if not _quantizable(name, shape):
             out.append(GGUFTensor(name, shape, "F32"))
             continue
-        cat = _category(name)
-        if base not in _QUANTIZED:
+        if not quantized:
             out.append(GGUFTensor(name, shape, base))
             continue
+        cat = _category(name)
         t = _pick(spec, key, base, shape[0], cat, layer, i_attn_v, n_attn_v, i_ffn_down)
         if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
             i_attn_v += 1
