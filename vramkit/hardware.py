@@ -11,7 +11,6 @@ published measurements; none on Metal.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from functools import lru_cache
 
 from . import catalog
@@ -123,6 +122,8 @@ def apple_working_set_bytes(memory_bytes: int) -> int:
     num, den = (2, 3) if memory_bytes <= 32 * GIB else (3, 4)
     if memory_bytes.__class__ is int and memory_bytes >= 0:  # the same floor, in int arithmetic (per call)
         return memory_bytes * num // den
+    from fractions import Fraction  # only here: `vramkit gpus` then never imports fractions (and decimal)
+
     return int(memory_bytes * Fraction(num, den))
 
 
