@@ -239,9 +239,10 @@ def _tensor_layer(name: str, n_layer: int) -> int:
     return -1
 
 
-def _alloc_bytes(t, cuda: bool) -> int:
-    """Bytes one tensor takes in a buffer: CUDA pads a quantized tensor's last row to 512 elements."""
-    n = t.nbytes
+def _alloc_bytes(t, cuda: bool, nbytes: int | None = None) -> int:
+    """Bytes one tensor takes in a buffer: CUDA pads a quantized tensor's last row to 512 elements.
+    (`nbytes`: t.nbytes when the caller has it already.)"""
+    n = t.nbytes if nbytes is None else nbytes
     if cuda and t.type not in ("F32", "F16", "BF16") and t.shape[0] % MATRIX_ROW_PADDING:
         n += _row_bytes(t.type, MATRIX_ROW_PADDING - t.shape[0] % MATRIX_ROW_PADDING)
     return _pad(n, CUDA_ALIGN if cuda else CPU_ALIGN)
@@ -252,8 +253,8 @@ def _tensor_table(spec: ModelSpec, weights: str) -> tuple[tuple[str, int, int, i
     """(name, layer, bytes in a CPU buffer, bytes in a CUDA buffer, is a matrix) of every tensor."""
     from ..dtypes import gguf_tensors
 
-    return tuple((t.name, _tensor_layer(t.name, spec.num_layers), _alloc_bytes(t, False), _alloc_bytes(t, True),
-                  len(t.shape) >= 2) for t in gguf_tensors(spec, weights))
+    return tuple((t.name, _tensor_layer(t.name, spec.num_layers), _alloc_bytes(t, False, n), _alloc_bytes(t, True, n),
+                  len(t.shape) >= 2) for t in gguf_tensors(spec, weights) for n in (t.nbytes,))
 
 
 @lru_cache(maxsize=64)
