@@ -700,7 +700,20 @@ def _every_nth_full(pattern: int):
     return lambda i: bool((i + 1) % pattern) if pattern else False
 
 
+# Imports vramkit.families (which registers every family's readers, aliases and defaults here);
+# set by the package's __init__ (this floor never imports a family), called by `_read` once.
+FAMILY_LOADER = None
+
+
 def _read(data: dict, source: str) -> ModelSpec:
+    global FAMILY_LOADER
+    outer = data.get("model_type")
+    if FAMILY_LOADER is not None and not (isinstance(outer, str) and outer in READERS):
+        # A model_type this module does not read itself (or none, or a bad one, whose error lists
+        # every family's): the families first. The ones read here no family changes, so a command
+        # reading a llama, qwen, mistral or deepseek config never imports the sixteen family modules.
+        loader, FAMILY_LOADER = FAMILY_LOADER, None
+        loader()
     for key in _WRAPPERS:
         outer = data.get("model_type")
         if (isinstance(outer, str) and outer not in READERS and isinstance(data.get(key), dict)
