@@ -1,10 +1,10 @@
 """Frozen dataclasses without importing `dataclasses` at start-up.
 
 `import dataclasses` imports `inspect` (and with it ast, dis and tokenize): about 12 ms, a fifth of
-what a vramkit command may add to Python's start-up, and `@dataclass` then runs several `exec`s
-per class. `@record` builds the same frozen class with one `exec`: the same `__init__` (defaults,
-`default_factory`, `__post_init__`), `__eq__` and `__hash__` over the fields with compare=True,
-`__repr__` over those with repr=True, assignment refused with `FrozenInstanceError`.
+what a vramkit command may add to Python's start-up, and `@dataclass` then compiles several
+methods per class. `@record` builds the same frozen class compiling only its `__init__` (defaults,
+`default_factory`, `__post_init__`); `__eq__` and `__hash__` over the fields with compare=True and
+`__repr__` over those with repr=True are shared functions; assignment raises `FrozenInstanceError`.
 
 It stays a dataclass to the standard library: `dataclasses.fields`, `replace`, `asdict` and
 `is_dataclass` work, through `__dataclass_fields__`, which a class builds (importing dataclasses)
