@@ -45,11 +45,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
 
 from .errors import VramkitError, unknown
 from .model import ModelSpec
+from .record import record
 
 # safetensors dtype names and their widths in bytes.
 WIDTH = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
@@ -66,7 +66,7 @@ BNB_NESTED_BLOCK = 256  # double quantization: absmax values per fp32 scale
 BNB_OFFSET_REPR = 20
 
 
-@dataclass(frozen=True)
+@record
 class Tensor:
     """One checkpoint tensor: Hugging Face name, safetensors dtype, shape; `kind` says what it holds."""
 
@@ -80,7 +80,7 @@ class Tensor:
         return math.prod(self.shape) * WIDTH[self.dtype]
 
 
-@dataclass(frozen=True)
+@record
 class _Module:
     name: str                 # module path, e.g. model.layers.3.self_attn.q_proj
     out: int

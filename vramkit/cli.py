@@ -10,14 +10,42 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable
 
 from .errors import VramkitError, clip
+from .record import record
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, asking for the terminal width only when help is written.
+
+    argparse builds a formatter for every argument it adds (to check the metavar), and each asks
+    shutil for the terminal's width: importing shutil (with zlib, bz2 and lzma) costs every command
+    ~3 ms of start-up for a number that only --help uses. Same width, same text, asked for later.
+    """
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width=1 if width is None else width)
+        if width is None:
+            del self._width, self._max_help_position  # computed on first use, in __getattr__
+            self._asked_position = max_help_position
+
+    def __getattr__(self, name):
+        if name not in ("_width", "_max_help_position"):
+            raise AttributeError(name)
+        import shutil
+
+        self._width = shutil.get_terminal_size().columns - 2  # as HelpFormatter.__init__
+        self._max_help_position = min(self._asked_position, max(self._width - 20, self._indent_increment * 2))
+        return getattr(self, name)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in one line with exit code 2."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kw)
 
     def error(self, message):  # noqa: D102
         raise VramkitError(f"{self.prog}: {message}")
@@ -550,7 +578,7 @@ def _table_train(d: dict) -> str:
     return "\n".join(rows)
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     run: Callable[[argparse.Namespace], dict]
     table: Callable[[dict], str]
@@ -573,12 +601,16 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, alone: bool = False) -> argparse.ArgumentParser:
     """The whole parser, or (`only`) one whose other commands are bare stubs: argparse builds a
-    formatter per argument, so building only the command being run keeps start-up short."""
+    formatter per argument, so building only the command being run keeps start-up short.
+    `alone`: without the stubs either, for a command line that starts with the command (the
+    other commands' names appear only in the top level's help and its invalid-choice error)."""
     p = _Parser(prog="vramkit", description="How much GPU memory a language model needs, and why.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, cmd in COMMANDS.items():
+        if alone and name != only:
+            continue
         s = sub.add_parser(name, help=cmd.help, description=cmd.help)
         if only is not None and name != only:
             continue
@@ -594,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         first = next((a for a in argv if not a.startswith("-")), None)
-        args = build_parser(first if first in COMMANDS else None).parse_args(argv)
+        known = first in COMMANDS
+        args = build_parser(first if known else None, alone=known and argv[0] == first).parse_args(argv)
         cmd = COMMANDS[args.command]
         data = cmd.run(args)
         print(json.dumps(data, indent=1, ensure_ascii=False) if args.json else cmd.table(data))

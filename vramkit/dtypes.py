@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import VramkitError, unknown
+from .record import record
 
 KINDS = ("float", "int", "nf", "mx", "gguf", "affine")
 
 
-@dataclass(frozen=True)
+@record
 class Format:
     """A storage format.
 
@@ -429,7 +429,7 @@ def formats_table() -> list[dict]:
 
 # ---- GGUF files: llama.cpp's per-tensor types ---------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class GGUFTensor:
     """One tensor of a GGUF file: llama.cpp name, ggml shape (ne[0] = row length first), ggml type."""
 
@@ -590,14 +590,22 @@ def _category(name: str) -> str:
 
 def _quantizable(name: str, shape: tuple[int, ...]) -> bool:
     """llama.cpp's tensor_allows_quantization for the tensors `_gguf_layout` writes."""
-    from .gguf_mixers import not_quantized
-
     # ggml_n_dims: trailing dimensions of 1 do not count
     n_dims = len(shape)
     while n_dims > 1 and shape[n_dims - 1] == 1:
         n_dims -= 1
     return (n_dims >= 2 and name.endswith("weight") and "_norm.weight" not in name
-            and "ffn_gate_inp" not in name and name != "position_embd.weight" and not not_quantized(name))
+            and "ffn_gate_inp" not in name and name != "position_embd.weight" and not _not_quantized(name))
+
+
+def _not_quantized(name: str) -> bool:
+    """gguf_mixers.not_quantized, imported on the first call (a module above this floor) rather
+    than by an import statement run once per tensor."""
+    global _not_quantized
+    from .gguf_mixers import not_quantized
+
+    _not_quantized = not_quantized
+    return not_quantized(name)
 
 
 def _use_more_bits(i: int, n: int) -> bool:
@@ -713,7 +721,8 @@ def _file_type(quant: str) -> str:
 def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
     base = GGUF_MIXES.get(key) or _PLAIN_FTYPES[key]
     layout = _gguf_layout(spec)
-    n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout)
+    quantized = base in _QUANTIZED  # 16- and 32-bit files need no tensor categories
+    n_attn_v = sum(_category(n) in ("attn_v", "attn_qkv", "attn_kv_b") for n, _, _ in layout) if quantized else 0
     i_attn_v = i_ffn_down = 0
     out = []
     for name, shape, layer in layout:
@@ -723,10 +732,10 @@ def _gguf_tensors(spec, key: str) -> tuple[GGUFTensor, ...]:
         if not _quantizable(name, shape):
             out.append(GGUFTensor(name, shape, "F32"))
             continue
-        cat = _category(name)
-        if base not in _QUANTIZED:
+        if not quantized:
             out.append(GGUFTensor(name, shape, base))
             continue
+        cat = _category(name)
         t = _pick(spec, key, base, shape[0], cat, layer, i_attn_v, n_attn_v, i_ffn_down)
         if cat in ("attn_v", "attn_qkv", "attn_kv_b"):
             i_attn_v += 1

@@ -6,14 +6,13 @@ unless the caller says otherwise. Explained in the chapter "What fits my GPU" (c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .dtypes import get_format
 from .errors import VramkitError
 from .hardware import GPU, get_gpu
 from .inference import CUDA_CONTEXT_BYTES, default_weights, infer_memory, kv_cache_bytes, overhead_bytes, weights_bytes
 from .model import ModelSpec
 from .monotone import largest_true
+from .record import record
 from .sources import load_model
 
 # From best to worst quality: the order in which to try formats when memory is short. GGUF
@@ -49,7 +48,7 @@ def budget_bytes(gpu: GPU, headroom: float = DEFAULT_HEADROOM) -> int:
     return int(gpu.usable_bytes() * (1 - headroom))
 
 
-@dataclass(frozen=True)
+@record
 class FitReport:
     """One configuration on one device."""
 

@@ -11,12 +11,11 @@ published measurements; none on Metal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
 from . import catalog
 from .errors import VramkitError, clip, did_you_mean
+from .record import record
 from .units import GIB
 
 
@@ -26,7 +25,7 @@ USABLE_RULES = ("nominal", "driver-total", "metal-working-set", "carve-out-96")
 STRIX_HALO_CARVE_OUT_BYTES = 96 * GIB
 
 
-@dataclass(frozen=True)
+@record
 class GPU:
     """One accelerator. `memory_bytes` is the installed memory; see `usable_bytes`.
 
@@ -120,8 +119,12 @@ def apple_working_set_bytes(memory_bytes: int) -> int:
     32 GB -> 21845.34 MiB, 64 GB -> 49152 MiB, 96 GB -> 73728 MiB. macOS 26 on 128 GB raises it to
     84%, and `sysctl iogpu.wired_limit_mb` can raise it by hand; we keep the documented rule.
     """
-    share = Fraction(2, 3) if memory_bytes <= 32 * GIB else Fraction(3, 4)
-    return int(memory_bytes * share)
+    num, den = (2, 3) if memory_bytes <= 32 * GIB else (3, 4)
+    if memory_bytes.__class__ is int and memory_bytes >= 0:  # the same floor, in int arithmetic (per call)
+        return memory_bytes * num // den
+    from fractions import Fraction  # only here: `vramkit gpus` then never imports fractions (and decimal)
+
+    return int(memory_bytes * Fraction(num, den))
 
 
 @lru_cache(maxsize=None)

@@ -4,7 +4,6 @@ Explained in the chapter on inference and the KV cache (chapters/*/04-inference.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
@@ -12,6 +11,7 @@ from .dtypes import get_format, storage_bytes
 from .errors import VramkitError, require_positive
 from .model import CHUNKED, SLIDING, ModelSpec, memo
 from . import prefill_families, prefill_hybrid
+from .record import field, record
 
 # Engines that cache DeepSeek's compressed latent (kv_lora_rank + rope dims per token and layer).
 # transformers 5 does (tests/reference/static.json), and so does mlx-lm since early 2026 (its
@@ -457,12 +457,45 @@ def _element_bytes(bits: Fraction) -> tuple:
 
 
 def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attention: str) -> int:
-    el = get_format(dtype)
-    b, fp32_per_b = _element_bytes(el.bits)
-    n, h = batch * tokens, spec.hidden_size
+    b, fp32_per_b = _element_bytes(get_format(dtype).bits)
+    # What the spec alone decides, worked out once per spec and dtype (`_prefill_widths`): a sweep
+    # or the fit solver then pays a few multiplications per call.
+    gpt2, h, mlp_rows, attn_rows, eager_rows, kinds, heads, head_all_rows, vocab_rows, positions = memo(
+        spec, ("prefill_widths", b), lambda: _prefill_widths(spec, fp32_per_b))
+    n = batch * tokens
+    # MLP phase (elements per row: see _prefill_widths).
+    peak = n * mlp_rows * b
+    scores = batch * heads * tokens * tokens
+    if attention == "eager":
+        # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
+        peak += kinds * batch * tokens * tokens * b + (scores * b if gpt2 else 0)
+    # Attention phase.
+    peak = max(peak, n * attn_rows * b)
+    if attention == "eager" and gpt2:
+        # The fused QKV rows stay alive; the scores and their scaled copy, one mask.
+        peak = max(peak, n * 6 * h * b + scores * 2 * b + batch * tokens * tokens * b)
+    elif attention == "eager":
+        # Rotated Q (and K, V repeated to every head under GQA) beside the bf16 scores, their fp32
+        # copy and the fp32 softmax, and one mask per attention type.
+        peak = max(peak, n * eager_rows * b + scores * (b + 8) + kinds * batch * tokens * tokens * b)
+    # The head: final normed rows and the logits of the last position.
+    # (an encoder's masked-LM head scores every position, not only the last: an estimate, unchecked)
+    rows = n if head_all_rows else batch
+    peak = max(peak, n * h * b + rows * vocab_rows * b)
+    return int(peak + tokens * positions * b) + _slice_bytes(spec, tokens, batch, dtype)
+
+
+def _prefill_widths(spec: ModelSpec, fp32_per_b) -> tuple:
+    """The widths `_prefill_peak` multiplies by the rows and the element bytes, from the spec alone.
+
+    (gpt2, hidden, elements per row at the MLP's widest moment, at attention's, at eager
+    attention's, attention types with layers, heads, whether the head scores every row, vocabulary
+    rows of logits, position-table elements per token)."""
+    h = spec.hidden_size
     q_dim, kv_dim = spec.num_heads * spec.head_dim, spec.num_kv_heads * spec.value_head_dim
     gpt2 = spec.model_type == "gpt2"
-    # MLP phase (elements per row).
+    # MLP phase: the embedding output, the layer's input, the residual after attention and its
+    # normed copy (gpt2: and the attention output), with the MLP's own tensors.
     dense = spec.intermediate_size * (
         4 if gpt2 or spec.model_type == "phi3" else 3 if spec.mlp_gated else 2)
     mlp = dense if not spec.moe_layers or not all(spec.moe_layers) else 0
@@ -470,45 +503,34 @@ def _prefill_peak(spec: ModelSpec, tokens: int, batch: int, dtype: str, attentio
         e = spec.moe_intermediate_size
         mlp = max(mlp, spec.experts_per_token * max(h + (4 if spec.mlp_gated else 2) * e, 4 * h),
                   h + 3 * spec.shared_expert_size)
-    peak = n * ((5 * h if gpt2 else 4 * h) + mlp) * b
-    types = _attention_kinds(spec)
-    scores = batch * spec.num_heads * tokens * tokens
-    if attention == "eager":
-        # The model keeps its masks for every layer; gpt2's block keeps the last softmax too.
-        peak += len(types) * batch * tokens * tokens * b + (scores * b if gpt2 else 0)
-    # Attention phase.
+    mlp_rows = (5 * h if gpt2 else 4 * h) + mlp
     if gpt2:
-        attn = n * 6 * h * b
+        attn_rows = 6 * h
     else:
         # Q, K, V beside the rotary temporaries of Q; a QK norm's two fp32 copies of Q (Gemma 3
         # projects K and V first, Qwen 3 and OLMo 2 norm Q before projecting K and V).
         rope = q_dim + 2 * kv_dim + 3 * q_dim
         norm = q_dim * (1 + fp32_per_b) + (2 * kv_dim if spec.model_type == "gemma3_text" else 0)
-        attn = n * (3 * h + max(rope, norm if spec.qk_norm != "none" else 0)) * b
-    peak = max(peak, attn)
-    if attention == "eager" and gpt2:
-        # The fused QKV rows stay alive; the scores and their scaled copy, one mask.
-        peak = max(peak, n * 6 * h * b + scores * 2 * b + batch * tokens * tokens * b)
-    elif attention == "eager":
-        # Rotated Q (and K, V repeated to every head under GQA) beside the bf16 scores, their fp32
-        # copy and the fp32 softmax, and one mask per attention type.
-        # (repeat_kv copies only when 1 < kv heads < heads: one KV head expands as a view.)
-        rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
-        peak = max(peak, n * rows * b + scores * (b + 8) + len(types) * batch * tokens * tokens * b)
-    # The head: final normed rows and the logits of the last position.
-    # (an encoder's masked-LM head scores every position, not only the last: an estimate, unchecked)
-    rows = n if spec.architecture == "encoder" and spec.lm_head else batch
-    peak = max(peak, n * h * b + rows * spec.vocab_size * b * (2 if spec.model_type == "gemma2" else 1))
-    positions = tokens * h if gpt2 else 2 * tokens * spec.head_dim
-    return int(peak + positions * b) + _slice_bytes(spec, tokens, batch, dtype)
+        attn_rows = 3 * h + max(rope, norm if spec.qk_norm != "none" else 0)
+    # (repeat_kv copies only when 1 < kv heads < heads: one KV head expands as a view.)
+    eager_rows = 3 * h + q_dim + (2 * q_dim if 1 < spec.num_kv_heads < spec.num_heads else 0)
+    head_all_rows = spec.architecture == "encoder" and spec.lm_head
+    vocab_rows = spec.vocab_size * (2 if spec.model_type == "gemma2" else 1)
+    positions = h if gpt2 else 2 * spec.head_dim
+    return (gpt2, h, mlp_rows, attn_rows, eager_rows, len(_attention_kinds(spec)), spec.num_heads,
+            head_all_rows, vocab_rows, positions)
 
 
 def _slice_bytes(spec: ModelSpec, tokens: int, batch: int, dtype: str) -> int:
     """The rest of the prefill's K/V that capped (sliding, chunked) layers' cache slices keep alive."""
     # encoders keep no K/V; T5's cache is not sliced; without a capped layer nothing is left over
-    if spec.architecture == "decoder" and any(cap != ALL_TOKENS for cap, _ in kv_groups(spec)):
-        return storage_bytes(batch * tokens * sum(n for _, n in kv_groups(spec)), get_format(dtype)) \
-            - attention_kv_bytes(spec, tokens, batch, dtype)
+    groups = kv_groups(spec)
+    if spec.architecture == "decoder" and any(cap != ALL_TOKENS for cap, _ in groups):
+        require_positive("context", tokens), require_positive("batch", batch)  # as attention_kv_bytes
+        fmt = get_format(dtype)
+        # all the prefill's K/V less what the caches keep (attention_kv_bytes' sum, here inline)
+        return storage_bytes(batch * tokens * sum(n for _, n in groups), fmt) \
+            - storage_bytes(sum(per_token * min(tokens, cap) for cap, per_token in groups) * batch, fmt)
     return 0
 
 
@@ -543,7 +565,7 @@ CUDA_CONTEXT_REPORTS = (
 ENGINES = ("transformers", "vllm", "llama.cpp", "mlx")
 
 
-@dataclass(frozen=True)
+@record
 class InferenceMemory:
     """The memory of serving `model` at `context` tokens for `batch` sequences, in bytes."""
 
@@ -581,7 +603,7 @@ class InferenceMemory:
         return self.total_bytes <= self.gpu_usable_bytes
 
     def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("plan", "request")}
+        d = {k: getattr(self, k) for k in self.__record_fields__ if k not in ("plan", "request")}
         d["total_bytes"] = self.total_bytes
         d["fits"] = self.fits
         plan = self.plan
@@ -671,10 +693,17 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     options = dict(options or {})
     if gpu_memory_utilization is not None:
         options.setdefault("gpu_memory_utilization", gpu_memory_utilization)
-    device = get_gpu(gpu) if gpu is not None else None
-    check_format(engine, weights, device)
-    kv_dtype = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
-    per_token = memo(spec, ("kv_per_token", kv_dtype, engine), lambda: _growing_kv_per_token(spec, kv_dtype, engine))
+    def setup() -> tuple:
+        device = get_gpu(gpu) if gpu is not None else None
+        check_format(engine, weights, device)
+        kv = kv_dtype or ("fp16" if engine == "llama.cpp" else "bf16")
+        per_token = memo(spec, ("kv_per_token", kv, engine), lambda: _growing_kv_per_token(spec, kv, engine))
+        return device, kv, per_token, get_format(kv).name, _activation_estimated(spec)
+
+    # What the context and batch do not change, once per spec, engine, formats and GPU (a sweep or
+    # the fit solver asks the same spec thousands of times); the same checks, in the same order.
+    device, kv_dtype, per_token, kv_name, estimated = memo(spec, ("infer_setup", engine, weights, kv_dtype, gpu),
+                                                           setup)
     request = EngineRequest(spec=spec, context=context, batch=batch, weights=weights, kv_dtype=kv_dtype,
                             gpu=device, gpus=gpus, options=options)
     if engine == "vllm" and device is not None:
@@ -688,10 +717,10 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
             activation_bytes=sum(d.compute_bytes for d in devs),
             overhead_bytes=sum(d.other_bytes for d in devs) + CUDA_CONTEXT_BYTES * len(devs),
             engine=engine, context=context, batch=batch, weights=_label(spec, weights),
-            kv_dtype=get_format(kv_dtype).name, kv_bytes_per_token=per_token, gpu=device.id,
+            kv_dtype=kv_name, kv_bytes_per_token=per_token, gpu=device.id,
             gpu_usable_bytes=device.usable_bytes() * len(devs),
             preallocated_bytes=v["requested_bytes"] * len(devs), kv_tokens_capacity=plan.kv_tokens_capacity,
-            plan=plan, images=images, image_tokens=added, activation_estimated=_activation_estimated(spec))
+            plan=plan, images=images, image_tokens=added, activation_estimated=estimated)
     unified = bool(device and device.unified_memory)
     if engine == "llama.cpp":
         # llama.cpp's own sizes under the user's flags: cells padded to 256 per stream, the cache
@@ -712,11 +741,11 @@ def infer_memory(model, context: int, batch: int = 1, weights: str | None = None
     plan = engine_plan(engine, request) if gpus > 1 and engine != "vllm" else None
     return InferenceMemory(
         weights_bytes=w, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over, engine=engine,
-        context=context, batch=batch, weights=_label(spec, weights), kv_dtype=get_format(kv_dtype).name,
+        context=context, batch=batch, weights=_label(spec, weights), kv_dtype=kv_name,
         kv_bytes_per_token=per_token, gpu=device.id if device else None,
         gpu_usable_bytes=device.usable_bytes() if device else None, plan=plan,
         request=request if engine != "vllm" else None, images=images, image_tokens=added,
-        activation_estimated=_activation_estimated(spec))
+        activation_estimated=estimated)
 
 
 _UPPER: tuple = ()

@@ -9,16 +9,15 @@ Explained in the chapter on parameters (chapters/*/01-parameters.ipynb).
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
 import stat
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from collections.abc import Mapping
 
 from .errors import VramkitError, clip, did_you_mean, unknown
+from .record import field, record, replace
 from . import dropout
 
 FULL = "full_attention"
@@ -76,7 +75,7 @@ ACTIVE_CONVENTIONS = ("with_embedding", "without_embedding")
 _HEAD_DIM_DEFAULT = {"qwen3": 128, "gemma": 256, "gemma2": 256, "gemma3_text": 256, "gpt_oss": 64}
 
 
-@dataclass(frozen=True)
+@record  # a frozen dataclass (vramkit.record: without importing dataclasses at start-up)
 class ModelSpec:
     """The shape of a decoder-only transformer, as transformers builds it.
 
@@ -233,13 +232,16 @@ class ModelSpec:
 
     # The layer counts and the breakdown are loops over the layers that a spec's (frozen) fields
     # decide once: memoized per spec, so a sweep calling them thousands of times loops once.
+    # (Without layer_types every layer is plain attention: no loop. `vramkit models` builds a hundred specs.)
     @property
     def attention_layer_count(self) -> int:
-        return memo(self, "attention_layers", lambda: sum(self.has_attention(i) for i in range(self.num_layers)))
+        return memo(self, "attention_layers", lambda: sum(self.has_attention(i) for i in range(self.num_layers))
+                    if self.layer_types else self.num_layers)
 
     @property
     def mixer_layer_count(self) -> int:
-        return memo(self, "mixer_layers", lambda: sum(self.has_mixer(i) for i in range(self.num_layers)))
+        return memo(self, "mixer_layers", lambda: sum(self.has_mixer(i) for i in range(self.num_layers))
+                    if self.layer_types else 0)
 
     @property
     def is_hybrid(self) -> bool:
@@ -328,7 +330,8 @@ class ModelSpec:
     def _breakdown(self) -> dict[str, int]:
         h, v = self.hidden_size, self.vocab_size
         moe = sum(self.moe_layers)
-        dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers))
+        dense = sum(self.has_dense_mlp(i) for i in range(self.num_layers)) \
+            if self.moe_layers or self.mlp_layers else self.num_layers  # (no loop where every layer has one)
         mixers = self.mixer_layer_count
         return self._with_attention_variants({
             "embedding": v * h,
@@ -423,7 +426,8 @@ def _with_storage_fields(spec: ModelSpec, changes: dict) -> ModelSpec:
     for name, value in changes.items():
         if name != "quantization":  # read by vramkit.checkpoints
             _check_value(where, name, value)
-    new = copy.copy(spec)
+    new = object.__new__(ModelSpec)  # a shallow copy, as copy.copy (not imported at start-up)
+    new.__dict__.update(spec.__dict__)
     # A copy of the memo, not the same dict: what check_spec memoized (parameter counts, layer
     # counts) depends on the shapes only, but later answers may depend on the storage too.
     if "_memo" in spec.__dict__:
@@ -697,7 +701,20 @@ def _every_nth_full(pattern: int):
     return lambda i: bool((i + 1) % pattern) if pattern else False
 
 
+# Imports vramkit.families (which registers every family's readers, aliases and defaults here);
+# set by the package's __init__ (this floor never imports a family), called by `_read` once.
+FAMILY_LOADER = None
+
+
 def _read(data: dict, source: str) -> ModelSpec:
+    global FAMILY_LOADER
+    outer = data.get("model_type")
+    if FAMILY_LOADER is not None and not (isinstance(outer, str) and outer in READERS):
+        # A model_type this module does not read itself (or none, or a bad one, whose error lists
+        # every family's): the families first. The ones read here no family changes, so a command
+        # reading a llama, qwen, mistral or deepseek config never imports the sixteen family modules.
+        loader, FAMILY_LOADER = FAMILY_LOADER, None
+        loader()
     for key in _WRAPPERS:
         outer = data.get("model_type")
         if (isinstance(outer, str) and outer not in READERS and isinstance(data.get(key), dict)
@@ -995,57 +1012,66 @@ def check_spec(spec: ModelSpec) -> ModelSpec:
     group into KV heads, experts per token within the experts, and plausible sizes.
     """
     where = spec.source or "ModelSpec"
-    for f in fields(spec):
-        if f.name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
+    values = spec.__dict__
+    for name in spec.__record_fields__:
+        value = values[name]
+        kind = value.__class__
+        # Most fields are small ints, flags, None or short strings, which _check_value passes: checked
+        # here inline (a spec has some 60 fields, and `vramkit models` builds a hundred specs).
+        if kind is bool or value is None or (kind is int and 0 <= value <= MAX_FIELD) or (kind is str and len(value) <= 4096) \
+                or (kind is tuple and not value):
+            continue
+        if name == "kv_shared_from":  # -1: the layer keeps its own K/V; else an earlier layer's index
             need_shared = all(isinstance(j, int) and not isinstance(j, bool) and -1 <= j < i
                               for i, j in enumerate(spec.kv_shared_from))
             if not need_shared:
                 raise VramkitError(f"{where}: kv_shared_from must give, per layer, -1 or an earlier layer")
-        elif f.name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
-            _check_value(where, f.name, getattr(spec, f.name))
+        elif name not in ("source", "quantization"):  # quantization_config: read by vramkit.checkpoints
+            _check_value(where, name, value)
 
-    def need(ok: bool, message: str) -> None:
+    def need(ok: bool, message) -> None:
+        # `message`: a string, or a function that writes it (an f-string is formatted only on failure)
         if not ok:
-            raise VramkitError(f"{where}: {message}")
+            raise VramkitError(f"{where}: {message() if callable(message) else message}")
 
     need(isinstance(spec.model_type, str) and spec.model_type != "", "model_type must be a non-empty string")
     for name in ("hidden_size", "num_layers", "vocab_size"):
         value = getattr(spec, name)
         need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-             f"{name} must be a positive integer, got {value!r}")
+             lambda: f"{name} must be a positive integer, got {value!r}")
     for name in ("num_heads", "num_kv_heads", "head_dim", "intermediate_size"):
         value = getattr(spec, name)
         need(isinstance(value, int) and not isinstance(value, bool),
-             f"{name} must be a non-negative integer, got {value!r}")
+             lambda: f"{name} must be a non-negative integer, got {value!r}")
     need(spec.num_layers <= MAX_LAYERS,
-         f"num_hidden_layers must be at most {MAX_LAYERS:,} (got {spec.num_layers:,}); real models have a few hundred")
+         lambda: f"num_hidden_layers must be at most {MAX_LAYERS:,} (got {spec.num_layers:,}); real models have a few hundred")
     if spec.num_heads:
         need(0 < spec.num_kv_heads <= spec.num_heads,
-             f"num_key_value_heads ({spec.num_kv_heads}) must be between 1 and num_attention_heads ({spec.num_heads})")
+             lambda: f"num_key_value_heads ({spec.num_kv_heads}) must be between 1 and num_attention_heads ({spec.num_heads})")
         need(spec.num_heads % spec.num_kv_heads == 0,
-             f"num_attention_heads ({spec.num_heads}) must be a multiple of num_key_value_heads "
+             lambda: f"num_attention_heads ({spec.num_heads}) must be a multiple of num_key_value_heads "
              f"({spec.num_kv_heads}): each KV head serves the same number of query heads")
-        need(spec.head_dim > 0, f"head_dim must be a positive integer, got {spec.head_dim!r}")
+        need(spec.head_dim > 0, lambda: f"head_dim must be a positive integer, got {spec.head_dim!r}")
         if spec.model_type in HIDDEN_DIVISIBLE_BY_HEADS:
             need(spec.hidden_size % spec.num_heads == 0,
-                 f"hidden_size ({spec.hidden_size}) must be a multiple of num_attention_heads ({spec.num_heads}) "
+                 lambda: f"hidden_size ({spec.hidden_size}) must be a multiple of num_attention_heads ({spec.num_heads}) "
                  f"for {spec.model_type}")
     for name in ("layer_types", "moe_layers"):
         value = getattr(spec, name)
         need(isinstance(value, tuple) and len(value) in (0, spec.num_layers),
-             f"{name} must have one entry per layer ({spec.num_layers}), got {len(value) if isinstance(value, tuple) else value!r}")
+             lambda: f"{name} must have one entry per layer ({spec.num_layers}), got {len(value) if isinstance(value, tuple) else value!r}")
     need(all(isinstance(t, str) for t in spec.layer_types), "layer_types entries must be strings")
     need(all(isinstance(m, bool) for m in spec.moe_layers), "moe_layers entries must be true or false")
     need(spec.sliding_window is None or (isinstance(spec.sliding_window, int) and not isinstance(spec.sliding_window, bool)
                                          and spec.sliding_window > 0),
-         f"sliding_window must be a positive integer or null, got {spec.sliding_window!r}")
-    need(spec.qk_norm in ("none", "head", "proj"), f"qk_norm must be 'none', 'head' or 'proj', got {spec.qk_norm!r}")
+         lambda: f"sliding_window must be a positive integer or null, got {spec.sliding_window!r}")
+    need(spec.qk_norm in ("none", "head", "proj"), lambda: f"qk_norm must be 'none', 'head' or 'proj', got {spec.qk_norm!r}")
     if any(spec.moe_layers) and spec.num_experts > 0:
         need(1 <= spec.experts_per_token <= spec.num_experts,
-             f"num_experts_per_tok ({spec.experts_per_token}) must be between 1 and the number of experts "
+             lambda: f"num_experts_per_tok ({spec.experts_per_token}) must be between 1 and the number of experts "
              f"({spec.num_experts})")
     if spec.is_mla:
         need(spec.qk_rope_head_dim <= spec.head_dim,
-             f"qk_rope_head_dim ({spec.qk_rope_head_dim}) must not exceed the query/key head width ({spec.head_dim})")
-    need(spec.params() <= MAX_PARAMS, f"{spec.params():,} parameters is beyond any model (at most {MAX_PARAMS:,})")
+             lambda: f"qk_rope_head_dim ({spec.qk_rope_head_dim}) must not exceed the query/key head width ({spec.head_dim})")
+    need(spec.params() <= MAX_PARAMS, lambda: f"{spec.params():,} parameters is beyond any model (at most {MAX_PARAMS:,})")
     return spec

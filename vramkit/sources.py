@@ -42,7 +42,7 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
         exists = False
     if exists:
         return ModelSpec.from_config(path)
-    if name.lower() in {n.lower() for n in catalog.model_names()}:
+    if name.lower() in catalog.model_names_by_lower():
         entry = catalog.model_entry(name)
         return ModelSpec.from_config(entry["config"], source=f"catalog:{entry['name']}")
     if _looks_like_repo_id(name):

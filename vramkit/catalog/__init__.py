@@ -6,28 +6,37 @@ published parameter count; `gpus.json` holds memory (bytes) and bandwidth (bytes
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import unknown
 
 _HERE = Path(__file__).parent
+_MODELS = os.path.join(os.path.dirname(__file__), "models")
 
 
 @lru_cache(maxsize=None)
 def model_names() -> tuple[str, ...]:
     """Catalog model names, sorted."""
-    return tuple(sorted(p.stem for p in (_HERE / "models").glob("*.json")))
+    # os.listdir rather than Path.glob (a third of a millisecond less); glob's '*' skips dot files too
+    return tuple(sorted(f[:-5] for f in os.listdir(_MODELS) if f.endswith(".json") and not f.startswith(".")))
+
+
+@lru_cache(maxsize=None)
+def model_names_by_lower() -> dict[str, str]:
+    """{lower-case name: catalog name} (built once: `vramkit models` looks up every name)."""
+    return {n.lower(): n for n in model_names()}
 
 
 @lru_cache(maxsize=None)
 def model_entry(name: str) -> dict:
     """The catalog entry for `name` (case-insensitive), or an unknown-model error."""
-    names = {n.lower(): n for n in model_names()}
-    key = names.get(name.lower())
+    key = model_names_by_lower().get(name.lower())
     if key is None:
         raise unknown("model", name, model_names())
-    return json.loads((_HERE / "models" / f"{key}.json").read_text(encoding="utf-8"))
+    with open(os.path.join(_MODELS, f"{key}.json"), "rb") as f:  # bytes: json reads UTF-8 itself
+        return json.loads(f.read())
 
 
 @lru_cache(maxsize=None)

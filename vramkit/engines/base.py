@@ -8,13 +8,13 @@ above (`vramkit.engines.plan`). All sizes are ints in bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
 
 from ..model import ModelSpec
+from ..record import field, record
 
 
-@dataclass(frozen=True)
+@record
 class DeviceMemory:
     """What one device (or the host) holds, in bytes."""
 
@@ -34,7 +34,7 @@ class DeviceMemory:
                 "total_bytes": self.total_bytes}
 
 
-@dataclass(frozen=True)
+@record
 class EngineRequest:
     """One question to an engine. `options` holds the engine's own flags, spelled as the engine
     spells them with dashes turned into underscores (e.g. {"n_gpu_layers": 99, "flash_attn": "on"}),
@@ -50,7 +50,7 @@ class EngineRequest:
     options: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class EnginePlan:
     """An engine's memory plan: one entry per device, the host, and what the engine would report."""
 

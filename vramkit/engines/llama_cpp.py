@@ -37,7 +37,6 @@ throughout. The buffers, and where llama.cpp puts them:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..dtypes import _ggml_sizes
@@ -45,6 +44,7 @@ from ..errors import VramkitError, require_positive, unknown
 from ..model import CHUNKED, CONV, FULL, HYBRID, LINEAR, NO_MIXER, SLIDING, ModelSpec, memo
 from ..monotone import largest_true
 from .base import DeviceMemory, EnginePlan, EngineRequest
+from ..record import record
 
 ENGINE = "llama.cpp"
 BUILD = 11312
@@ -80,7 +80,7 @@ def _row_bytes(type_name: str, n: int) -> int:
     return n // block * size
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """The request in llama.cpp's own terms, after its defaults and paddings."""
 
@@ -239,9 +239,10 @@ def _tensor_layer(name: str, n_layer: int) -> int:
     return -1
 
 
-def _alloc_bytes(t, cuda: bool) -> int:
-    """Bytes one tensor takes in a buffer: CUDA pads a quantized tensor's last row to 512 elements."""
-    n = t.nbytes
+def _alloc_bytes(t, cuda: bool, nbytes: int | None = None) -> int:
+    """Bytes one tensor takes in a buffer: CUDA pads a quantized tensor's last row to 512 elements.
+    (`nbytes`: t.nbytes when the caller has it already.)"""
+    n = t.nbytes if nbytes is None else nbytes
     if cuda and t.type not in ("F32", "F16", "BF16") and t.shape[0] % MATRIX_ROW_PADDING:
         n += _row_bytes(t.type, MATRIX_ROW_PADDING - t.shape[0] % MATRIX_ROW_PADDING)
     return _pad(n, CUDA_ALIGN if cuda else CPU_ALIGN)
@@ -252,8 +253,21 @@ def _tensor_table(spec: ModelSpec, weights: str) -> tuple[tuple[str, int, int, i
     """(name, layer, bytes in a CPU buffer, bytes in a CUDA buffer, is a matrix) of every tensor."""
     from ..dtypes import gguf_tensors
 
-    return tuple((t.name, _tensor_layer(t.name, spec.num_layers), _alloc_bytes(t, False), _alloc_bytes(t, True),
-                  len(t.shape) >= 2) for t in gguf_tensors(spec, weights))
+    return tuple((t.name, _tensor_layer(t.name, spec.num_layers), _alloc_bytes(t, False, n), _alloc_bytes(t, True, n),
+                  len(t.shape) >= 2) for t in gguf_tensors(spec, weights) for n in (t.nbytes,))
+
+
+@lru_cache(maxsize=64)
+def _layer_sums(spec: ModelSpec, weights: str) -> tuple[tuple[int, tuple[int, int, int, int]], ...]:
+    """((layer, (CPU bytes, CUDA bytes, CPU bytes of its experts, CUDA bytes of its experts)), ...)
+    per layer of the tensor table (-1: the token embedding's group, always on the host)."""
+    sums: dict[int, list[int]] = {}
+    for name, il, cpu_b, cuda_b, _ in _tensor_table(spec, weights):
+        row = sums.setdefault(il, [0, 0, 0, 0])
+        at = 2 if "_exps" in name else 0
+        row[at] += cpu_b
+        row[at + 1] += cuda_b
+    return tuple((il, tuple(row)) for il, row in sums.items())
 
 
 def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[int], int]:
@@ -266,6 +280,21 @@ def weights_by_device(spec: ModelSpec, weights: str, s: Settings) -> tuple[list[
     if s.split_mode == "row" and s.n_devices > 1:
         shares = list(s.tensor_split) or [1.0] * s.n_devices
         shares += [0.0] * (s.n_devices - len(shares))
+    else:  # one destination per layer: the layers' sums (`_layer_sums`) instead of every tensor
+        for il, (cpu_b, cuda_b, cpu_exps, cuda_exps) in _layer_sums(spec, weights):
+            d = -1 if il < 0 else devs[il]
+            if d < 0:
+                host += cpu_b + cpu_exps
+                continue
+            per[d] += cuda_b if s.cuda else cpu_b
+            if il < s.n_cpu_moe:  # --n-cpu-moe: the experts of the first N layers stay in host memory
+                host += cpu_exps
+            else:
+                per[d] += cuda_exps if s.cuda else cpu_exps
+        if spec.tie_word_embeddings and head_dev >= 0:  # the tied head: a copy of token_embd
+            per[head_dev] += sum((cuda_b if s.cuda else cpu_b) for name, _, cpu_b, cuda_b, _ in
+                                 _tensor_table(spec, weights) if name == "token_embd.weight")
+        return per, host
     for name, il, cpu_b, cuda_b, matrix in _tensor_table(spec, weights):
         dev_b = cuda_b if s.cuda else cpu_b
         d = -1 if il < 0 else devs[il]
@@ -364,8 +393,12 @@ def kv_by_device(spec: ModelSpec, s: Settings) -> tuple[list[int], int]:
     per = [0] * max(s.n_devices, 0)
     host = 0
     rs = sum(recurrent_state_bytes(spec, s)) if spec.mixer_state else 0
+    # Layers of one kind hold caches of one size (`_layer_kinds`): each kind's bytes asked once.
+    kind_of = memo(spec, "llama_cpp_kind_of_layer", lambda: _kind_of_layer(spec))
+    by_kind = {first: (kv_layer_bytes(spec, first, s) if spec.has_attention(first) else 0)
+               + (rs if spec.has_mixer(first) else 0) for first, _ in _layer_kinds(spec)}
     for il in range(spec.num_layers):
-        b = (kv_layer_bytes(spec, il, s) if spec.has_attention(il) else 0) + (rs if spec.has_mixer(il) else 0)
+        b = by_kind[kind_of[il]]
         if devs[il] >= 0 and not s.no_kv_offload:
             per[devs[il]] += b
         else:
@@ -398,6 +431,14 @@ def _layer_kinds(spec: ModelSpec) -> tuple[tuple[int, int], ...]:
     return memo(spec, "llama_cpp_layer_kinds", kinds)
 
 
+def _kind_of_layer(spec: ModelSpec) -> tuple[int, ...]:
+    """Per layer: the first layer of its kind (`_layer_kinds`' key)."""
+    swa = swa_layers(spec)[0]
+    first: dict = {}
+    return tuple(first.setdefault((swa[il], spec.has_attention(il), spec.has_mixer(il)), il)
+                 for il in range(spec.num_layers))
+
+
 def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str, int]:
     """The widest moments of the worst-case graph (one ubatch, every token's logits), in bytes.
 
@@ -409,23 +450,12 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     ub = s.n_ubatch
     if ub % s.n_seq:
         ub = _pad(ub, s.n_seq)  # graph_reserve rounds the ubatch to a multiple of the sequences
-    h, f4 = spec.hidden_size, 4
-    q = spec.num_heads * spec.head_dim
-    kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
-        (spec.kv_lora_rank + spec.qk_rope_head_dim)
-    if spec.is_mla:
-        # The absorbed form: Q of the heads, Q projected into the latent (latent + rope per head)
-        # and its rope part, beside 4 rows of hidden state (measured: deepseek-mla in the fixture).
-        rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
-    else:
-        rows = 4 * h + q + kv + 5
-        if spec.attention_gate or (spec.is_moe and spec.shared_expert_size):
-            # Measured (qwen3_next, granitemoehybrid, llama4_text in llama_cpp_hybrid.json): one more
-            # hidden-size row below the scores, the attention gate's half of Q (Q and gate come out of
-            # one product) or the routed experts' output waiting for the shared expert's.
-            rows += h
-    logits = f4 * ub * (spec.vocab_size + 2 * h + 1)
-    if spec.is_mla:
+    # The widths below depend on the spec alone: worked out once per spec (`_graph_widths`).
+    h, q, kv, rows, logit_rows, mla, ffn_width, n_rows, mixers, attention_layers = memo(
+        spec, "llama_cpp_graph_widths", lambda: _graph_widths(spec))
+    f4 = 4
+    logits = f4 * ub * logit_rows
+    if mla:
         # DeepSeek's graph leaves two to four hidden-size rows (and 18 floats) alive or unused
         # beside the logits, by setting (deepseek-mla in the fixture); three is the middle.
         logits += f4 * ub * (3 * h + 18)
@@ -451,6 +481,40 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     # The MLP moment: gate, up and their product (3 x width) beside 4 rows of hidden state, while
     # the masks (graph inputs, alive until the last layer's attention) still hold their bytes.
     masks = (2 if s.flash_attn else 4) * ub * sum(sizes)
+    ffn = f4 * ub * (3 * ffn_width + n_rows * h + 7) + masks
+    if not s.flash_attn:
+        ffn += f4 * ub * h
+    out = {"logits": logits, "attention": attention, "ffn": ffn}
+    if mixers:
+        out["mixer"] = _mixer_phase(spec, s, ub) + masks
+        if not s.flash_attn and attention_layers:
+            # Without flash attention V is stored transposed, scattered by an I64 index per element
+            # (attn_inp_v_idxs, a graph input alive through every layer): n_embd_v_gqa x ubatch.
+            out["mixer"] += 8 * ub * spec.num_kv_heads * spec.value_head_dim * len(sizes)
+    if not attention_layers:
+        out["attention"] = 0
+    return out
+
+
+def _graph_widths(spec: ModelSpec) -> tuple:
+    """What `compute_phases` reads from the spec: (hidden, Q width, K+V width, the attention
+    phase's rows, the logits phase's rows, MLA, the widest MLP, hidden rows beside it, mixer
+    layers, attention layers)."""
+    h = spec.hidden_size
+    q = spec.num_heads * spec.head_dim
+    kv = spec.num_kv_heads * (spec.head_dim + spec.value_head_dim) if not spec.is_mla else \
+        (spec.kv_lora_rank + spec.qk_rope_head_dim)
+    if spec.is_mla:
+        # The absorbed form: Q of the heads, Q projected into the latent (latent + rope per head)
+        # and its rope part, beside 4 rows of hidden state (measured: deepseek-mla in the fixture).
+        rows = 4 * h + spec.num_heads * (spec.kv_lora_rank + spec.qk_rope_head_dim) + 2 * q + 5
+    else:
+        rows = 4 * h + q + kv + 5
+        if spec.attention_gate or (spec.is_moe and spec.shared_expert_size):
+            # Measured (qwen3_next, granitemoehybrid, llama4_text in llama_cpp_hybrid.json): one more
+            # hidden-size row below the scores, the attention gate's half of Q (Q and gate come out of
+            # one product) or the routed experts' output waiting for the shared expert's.
+            rows += h
     # The widest MLP of any layer: where dense and MoE layers interleave (Llama 4, Jamba) the dense
     # layers' MLP may be the wider one.
     widths = []
@@ -461,19 +525,8 @@ def compute_phases(spec: ModelSpec, s: Settings, cuda: bool = False) -> dict[str
     # In a recurrent layer's MLP (Jamba, LFM2, Bamba...) no attention output is kept beside it: one
     # hidden-size row fewer (measured in llama_cpp_hybrid.json); Nemotron-H's MLPs are layers of their own.
     n_rows = 3 if spec.mixer_layer_count and not spec.mlp_layers else 4
-    ffn = f4 * ub * (3 * max(widths) + n_rows * h + 7) + masks
-    if not s.flash_attn:
-        ffn += f4 * ub * h
-    out = {"logits": logits, "attention": attention, "ffn": ffn}
-    if spec.mixer_layer_count:
-        out["mixer"] = _mixer_phase(spec, s, ub) + masks
-        if not s.flash_attn and spec.attention_layer_count:
-            # Without flash attention V is stored transposed, scattered by an I64 index per element
-            # (attn_inp_v_idxs, a graph input alive through every layer): n_embd_v_gqa x ubatch.
-            out["mixer"] += 8 * ub * spec.num_kv_heads * spec.value_head_dim * len(sizes)
-    if not spec.attention_layer_count:
-        out["attention"] = 0
-    return out
+    return (h, q, kv, rows, spec.vocab_size + 2 * h + 1, spec.is_mla, max(widths), n_rows,
+            spec.mixer_layer_count, spec.attention_layer_count)
 
 
 def _mixer_phase(spec: ModelSpec, s: Settings, ub: int) -> int:
@@ -640,6 +693,9 @@ def max_gpu_layers(spec: ModelSpec, request: EngineRequest, budget_bytes: int) -
         p = plan(EngineRequest(**{**request.__dict__, "options": {**dict(request.options), "n_gpu_layers": n}}))
         return all(d.total_bytes <= budget_bytes for d in p.devices)
 
-    return largest_true(fits, spec.num_layers + 1)
+    # Every layer fits, the common case, in one plan; otherwise a bisection below it.
+    if fits(spec.num_layers + 1):
+        return spec.num_layers + 1
+    return largest_true(fits, spec.num_layers)
 
 

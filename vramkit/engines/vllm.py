@@ -243,6 +243,9 @@ def _blocks_per_request(spec: ModelSpec, lay, max_model_len: int, batched: int, 
     return vllm_kv.blocks_per_request(spec, lay, max_model_len, vllm_kv.in_flight_tokens(version, batched, pp))
 
 
+_HOST = DeviceMemory(name="host")  # vLLM keeps nothing planned in host memory (frozen: one for every plan)
+
+
 def plan(request: EngineRequest) -> EnginePlan:
     """vLLM's start-up plan for `request` on `request.gpus` GPUs of kind `request.gpu`.
 
@@ -266,15 +269,15 @@ def plan(request: EngineRequest) -> EnginePlan:
     ranks, blocks, kv_dtype, non_torch, graphs, estimate, cudagraph, requested = setup
     tp, pp, gpu = flags["tp"], flags["pp"], request.gpu
     block_size = ranks[0]["layout"].block_size  # a hybrid's attention block grows to hold a Mamba page
-    devices, needs = [], []
-    for r in ranks:
-        need = r["page"] * r["group"] * _blocks_per_request(spec, r["layout"], max_model_len, batched, version, pp)
-        needs.append(need)
-        for t in range(tp):
-            devices.append(DeviceMemory(
-                name=f"{gpu.id if gpu is not None else 'gpu'}:{r['stage'] * tp + t}",
-                weights_bytes=r["weights"], kv_cache_bytes=blocks * r["page"] * r["group"],
-                compute_bytes=r["activation"] + cudagraph, other_bytes=non_torch))
+    needs = [r["page"] * r["group"] * _blocks_per_request(spec, r["layout"], max_model_len, batched, version, pp)
+             for r in ranks]
+    # The devices' memory is the setup's, whatever the request's length: built once per setup (the
+    # records are frozen, so plans may share them).
+    devices = memo(spec, key + ("devices",), lambda: tuple(
+        DeviceMemory(name=f"{gpu.id if gpu is not None else 'gpu'}:{r['stage'] * tp + t}",
+                     weights_bytes=r["weights"], kv_cache_bytes=blocks * r["page"] * r["group"],
+                     compute_bytes=r["activation"] + cudagraph, other_bytes=non_torch)
+        for r in ranks for t in range(tp)))
     # vLLM refuses to start when a rank's pool is not positive or cannot hold one max_model_len
     # request (kv_cache_utils check_enough_kv_cache_memory compares bytes, per worker).
     # It also refuses a max_model_len beyond the model's (config/model.py, unless
@@ -293,22 +296,23 @@ def plan(request: EngineRequest) -> EnginePlan:
         "activation peak, non-torch memory and the CUDA-graph estimate are estimates (see vramkit.engines.vllm)",
         "KV pool in whole blocks, grouped as vLLM groups full, sliding, chunked and Mamba layers",
     )
-    extra = {
-        "vllm": {"version_profile": version, "gpu_memory_utilization": flags["util"], "total_memory_bytes": total,
-                 "requested_bytes": requested, "max_model_len": max_model_len,
-                 "max_num_batched_tokens": batched, "max_num_seqs": seqs, "block_size": block_size,
-                 "tensor_parallel_size": tp, "pipeline_parallel_size": pp, "enforce_eager": flags["eager"],
-                 "kv_cache_dtype": get_format(kv_dtype).name, "cudagraphs": graphs,
-                 "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
-                 "block_bytes": per_block, "kv_cache_groups": n_groups,
-                 "blocks_per_request": need_blocks,
-                 "mamba_page_bytes": lay.mamba_page, "mamba_cache_mode": lay.mamba_mode,
-                 "group_kinds": [k for k, _ in groups],
-                 "ranks": [dict(r, groups=[list(g) for g in r["groups"]]) for r in
-                           memo(spec, key + ("json",), lambda: _ranks_json(ranks))]},
-    }
-    return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=tuple(devices),
-                      host=DeviceMemory(name="host"), kv_tokens_capacity=tokens, kv_blocks=blocks,
+    # Every entry but the request's length and its blocks is the setup's: built once per setup, then
+    # copied (the lists afresh: a caller may change its plan's) with those two set.
+    v = dict(memo(spec, key + ("extra",), lambda: {
+        "version_profile": version, "gpu_memory_utilization": flags["util"], "total_memory_bytes": total,
+        "requested_bytes": requested, "max_model_len": None,
+        "max_num_batched_tokens": batched, "max_num_seqs": seqs, "block_size": block_size,
+        "tensor_parallel_size": tp, "pipeline_parallel_size": pp, "enforce_eager": flags["eager"],
+        "kv_cache_dtype": get_format(kv_dtype).name, "cudagraphs": graphs,
+        "cudagraph_estimate_bytes": estimate, "cudagraph_bytes": cudagraph, "non_torch_bytes": non_torch,
+        "block_bytes": per_block, "kv_cache_groups": n_groups, "blocks_per_request": None,
+        "mamba_page_bytes": lay.mamba_page, "mamba_cache_mode": lay.mamba_mode, "group_kinds": None, "ranks": None}))
+    v.update(max_model_len=max_model_len, blocks_per_request=need_blocks, group_kinds=[k for k, _ in groups],
+             ranks=[dict(r, groups=[list(g) for g in r["groups"]]) for r in
+                    memo(spec, key + ("json",), lambda: _ranks_json(ranks))])
+    extra = {"vllm": v}
+    return EnginePlan(engine="vllm", engine_version=ENGINE_VERSION[version], devices=devices,
+                      host=_HOST, kv_tokens_capacity=tokens, kv_blocks=blocks,
                       max_concurrency=concurrency, fits=fits, notes=notes, extra=extra)
 
 

@@ -41,12 +41,12 @@ All sizes are bytes (int).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import gcd
 
 from ..dtypes import get_format
 from ..errors import VramkitError
 from ..model import CHUNKED, CONV, FULL, HYBRID, LINEAR, SLIDING, ModelSpec
+from ..record import record
 
 KERNEL_ALIGNMENT = 16  # FlashAttention / FlashInfer / Triton on CUDA: block sizes that are multiples of 16
 GROUP_RATIO = 1.5  # kv_cache_utils: the largest bucket sets the group size when under 1.5x the smallest
@@ -58,7 +58,7 @@ _REMOVED = {"0.28": {"bamba": "0.23.0"}}
 MAMBA_MODES = ("none", "align", "all")
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """One rank's KV-cache layout as vLLM builds it."""
 
