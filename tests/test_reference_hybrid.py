@@ -5,25 +5,18 @@ from models transformers built on the meta device (parameters, per layer) and pr
 under FakeTensorMode (every tensor its cache held: keys, values, conv and recurrent states).
 This file needs no torch: it rebuilds each ModelSpec from the recorded config.
 """
-import json
-from pathlib import Path
-
 import pytest
+import reference_checks as check
 
 from vramkit import ModelSpec
-from vramkit.inference import cache_bytes_per_layer, kv_cache_bytes, kv_cache_bytes_grid, weights_bytes
+from vramkit.inference import cache_bytes_per_layer, kv_cache_bytes_grid, weights_bytes
 
-FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_hybrid.json").read_text(encoding="utf-8"))
+FIXTURE = check.load("static_hybrid.json")
 SMALL = FIXTURE["small"]
 CATALOG = FIXTURE["catalog"]
-CASES = [(name, case) for name, rec in SMALL.items() for case in rec["cache"]]
+CASES = check.per_case(SMALL, "cache")
 FAMILIES = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "granitemoehybrid", "falcon_h1",
             "jamba", "bamba", "lfm2"}
-
-
-def _id(item):
-    name, c = item
-    return f"{name}-b{c['batch']}-t{c['context']}-{c['dtype']}"
 
 
 def test_fixture_covers_every_family():
@@ -40,8 +33,7 @@ def test_fixture_covers_every_family():
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_params(name):
-    rec = SMALL[name]
-    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    check.assert_params(SMALL[name])
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -67,14 +59,13 @@ def test_catalog_params(name):
     assert weights_bytes(spec, "bf16") == rec["param_bytes"]["bf16"]
 
 
-@pytest.mark.parametrize("item", CASES, ids=_id)
+@pytest.mark.parametrize("item", CASES, ids=check.case_id)
 def test_cache_bytes_total(item):
     name, case = item
-    spec = ModelSpec.from_config(SMALL[name]["config"])
-    assert kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"]) == case["cache_bytes"]
+    check.assert_cache_bytes(SMALL[name]["config"], case, "cache_bytes")
 
 
-@pytest.mark.parametrize("item", CASES, ids=_id)
+@pytest.mark.parametrize("item", CASES, ids=check.case_id)
 def test_cache_bytes_per_layer_and_tensor(item):
     name, case = item
     spec = ModelSpec.from_config(SMALL[name]["config"])

@@ -6,33 +6,18 @@ The fixture was written by tests/reference/generate_prefill_2026.py with MemTrac
 FakeTensorMode; `activation_bytes` there is the peak minus parameters, buffers and every tensor
 the cache holds (K, V, conv and recurrent states, indexer keys).
 """
-import json
-import statistics
-from pathlib import Path
-
 import pytest
+import reference_checks as check
 
-from vramkit.inference import infer_memory, kv_cache_bytes, prefill_activation_bytes
+from vramkit.inference import infer_memory
 from vramkit.model import ModelSpec
 from vramkit.prefill_families import UNMEASURED
 
-DATA = json.loads((Path(__file__).parent / "reference" / "prefill_2026.json").read_text(encoding="utf-8"))
+DATA = check.load("prefill_2026.json")
 ALL_CASES = DATA["cases"]
 # Families whose peak vramkit does not match yet: flagged as estimates (checked below), not in tolerance.
 CASES = [c for c in ALL_CASES if DATA["archs"][c["arch"]]["model_type"] not in UNMEASURED]
 TOLERANCE = 0.15  # as tests/test_reference_prefill.py
-
-
-def _spec(case):
-    return ModelSpec.from_config(DATA["archs"][case["arch"]])
-
-
-def _estimate(case):
-    return prefill_activation_bytes(_spec(case), case["tokens"], case["batch"], case["dtype"], case["attention"])
-
-
-def _id(case):
-    return f"{case['arch']}-{case['attention']}-t{case['tokens']}-b{case['batch']}"
 
 
 def test_fixture_covers_the_families():
@@ -46,26 +31,23 @@ def test_fixture_covers_the_families():
     assert "logits_to_keep=1" in DATA["call"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=_id)
+@pytest.mark.parametrize("case", CASES, ids=check.prefill_id)
 def test_activation_within_tolerance(case):
-    measured = case["activation_bytes"]
-    assert measured == case["peak_bytes"] - case["param_bytes"] - case["buffer_bytes"] - case["kv_bytes"]
-    assert abs(_estimate(case) / measured - 1) <= TOLERANCE
+    check.assert_activation(DATA["archs"], case, TOLERANCE)
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=_id)
+@pytest.mark.parametrize("case", ALL_CASES, ids=check.prefill_id)
 def test_cache_bytes_match(case):
-    assert kv_cache_bytes(_spec(case), case["tokens"], case["batch"], case["dtype"]) == case["kv_bytes"]
+    check.assert_prefill_cache(DATA["archs"], case)
 
 
 def test_median_error_is_small():
-    errors = [abs(_estimate(c) / c["activation_bytes"] - 1) for c in CASES]
-    assert statistics.median(errors) <= 0.05
+    assert check.median_error(DATA["archs"], CASES) <= 0.05
 
 
 @pytest.mark.parametrize("arch", sorted(DATA["archs"]))
 def test_only_unmatched_families_are_flagged_as_estimates(arch):
-    mem = infer_memory(_spec({"arch": arch}), 256)
+    mem = infer_memory(ModelSpec.from_config(DATA["archs"][arch]), 256)
     flagged = DATA["archs"][arch]["model_type"] in UNMEASURED
     assert mem.activation_estimated is flagged and mem.to_json()["activation_estimated"] is flagged
 
@@ -74,7 +56,7 @@ def test_only_unmatched_families_are_flagged_as_estimates(arch):
 def test_unmatched_families_really_miss(model_type):
     # what stays flagged is off by more than the tolerance somewhere (else it should be unflagged)
     cases = [c for c in ALL_CASES if DATA["archs"][c["arch"]]["model_type"] == model_type]
-    assert cases and max(abs(_estimate(c) / c["activation_bytes"] - 1) for c in cases) > TOLERANCE
+    assert cases and max(check.relative_error(DATA["archs"], c) for c in cases) > TOLERANCE
 
 
 def test_dsa_prefill_measures_both_kernels_cuda_runs():
@@ -94,7 +76,7 @@ def test_dsa_prefill_measures_both_kernels_cuda_runs():
 TIGHT = {"jamba": 0.01}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if DATA["archs"][c["arch"]]["model_type"] in TIGHT], ids=_id)
+@pytest.mark.parametrize("case", [c for c in CASES if DATA["archs"][c["arch"]]["model_type"] in TIGHT],
+                         ids=check.prefill_id)
 def test_tight_families(case):
-    bound = TIGHT[DATA["archs"][case["arch"]]["model_type"]]
-    assert abs(_estimate(case) / case["activation_bytes"] - 1) <= bound
+    check.assert_activation(DATA["archs"], case, TIGHT[DATA["archs"][case["arch"]]["model_type"]])

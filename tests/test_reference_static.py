@@ -4,23 +4,13 @@ The truth is tests/reference/static.json, written by tests/reference/generate_st
 models that transformers built on the meta device and prefills it ran under FakeTensorMode.
 This file needs no torch: it only rebuilds each ModelSpec from the recorded config.
 """
-import json
-from pathlib import Path
-
 import pytest
+import reference_checks as check
 
-from vramkit import ModelSpec
-from vramkit.inference import kv_cache_bytes
-
-FIXTURE = json.loads((Path(__file__).parent / "reference" / "static.json").read_text(encoding="utf-8"))
+FIXTURE = check.load("static.json")
 SMALL = FIXTURE["small"]
 CATALOG = FIXTURE["catalog"]
-KV_CASES = [(name, case) for name, rec in SMALL.items() for case in rec["kv"]]
-
-
-def _kv_id(item):
-    name, c = item
-    return f"{name}-b{c['batch']}-t{c['context']}-{c['dtype']}"
+KV_CASES = check.per_case(SMALL, "kv")
 
 
 def test_fixture_is_broad_enough():
@@ -37,32 +27,24 @@ def test_fixture_is_broad_enough():
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_small_params(name):
-    rec = SMALL[name]
-    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    check.assert_params(SMALL[name])
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
 def test_catalog_params(name):
-    rec = CATALOG[name]
-    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    check.assert_params(CATALOG[name])
 
 
-@pytest.mark.parametrize("item", KV_CASES, ids=_kv_id)
+@pytest.mark.parametrize("item", KV_CASES, ids=check.case_id)
 def test_kv_cache_bytes(item):
     name, case = item
-    spec = ModelSpec.from_config(SMALL[name]["config"])
-    got = kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"])
-    assert got == case["kv_bytes"], f"tokens per layer in transformers: {case['tokens_per_layer']}"
+    check.assert_cache_bytes(SMALL[name]["config"], case)
 
 
-@pytest.mark.parametrize("item", KV_CASES, ids=_kv_id)
+@pytest.mark.parametrize("item", KV_CASES, ids=check.case_id)
 def test_cached_tokens_per_layer(item):
-    from vramkit.inference import cached_tokens
-
     name, case = item
-    spec = ModelSpec.from_config(SMALL[name]["config"])
-    got = [cached_tokens(spec, i, case["context"]) for i in range(spec.num_layers)]
-    assert got == case["tokens_per_layer"]
+    check.assert_cached_tokens(SMALL[name]["config"], case)
 
 
 def test_deepseek_router_bias_is_a_buffer():

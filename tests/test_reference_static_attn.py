@@ -7,24 +7,17 @@ per-layer embeddings, AltUp, Laurel), deepseek_v32 (DSA indexer keys in the cach
 minimax_m2, olmo3 and smollm3, plus config-reading cases (attribute_map aliases, class and
 sub-config defaults). This file needs no torch.
 """
-import json
-from pathlib import Path
-
 import pytest
+import reference_checks as check
 
 from vramkit import ModelSpec
-from vramkit.inference import cached_tokens, kv_cache_bytes
+from vramkit.inference import kv_cache_bytes
 
-FIXTURE = json.loads((Path(__file__).parent / "reference" / "static_2026_attn.json").read_text(encoding="utf-8"))
+FIXTURE = check.load("static_2026_attn.json")
 SMALL = FIXTURE["small"]
 CATALOG = FIXTURE["catalog"]
-KV_CASES = [(name, case) for name, rec in SMALL.items() for case in rec["kv"]]
+KV_CASES = check.per_case(SMALL, "kv")
 FAMILIES = {"llama4_text", "gemma3n_text", "deepseek_v32", "glm4_moe", "minimax_m2", "olmo3", "smollm3"}
-
-
-def _kv_id(item):
-    name, c = item
-    return f"{name}-b{c['batch']}-t{c['context']}-{c['dtype']}"
 
 
 def test_fixture_covers_every_family_and_cache_kind():
@@ -44,30 +37,25 @@ def test_fixture_covers_every_family_and_cache_kind():
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_small_params(name):
-    rec = SMALL[name]
-    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    check.assert_params(SMALL[name])
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
 def test_catalog_params(name):
-    rec = CATALOG[name]
-    assert ModelSpec.from_config(rec["config"]).params() == rec["params"]
+    check.assert_params(CATALOG[name])
 
 
-@pytest.mark.parametrize("item", KV_CASES, ids=_kv_id)
+@pytest.mark.parametrize("item", KV_CASES, ids=check.case_id)
 def test_kv_cache_bytes(item):
     """Every tensor the cache holds: K, V and DSA indexer keys; a shared-KV layer none."""
     name, case = item
-    spec = ModelSpec.from_config(SMALL[name]["config"])
-    got = kv_cache_bytes(spec, case["context"], case["batch"], case["dtype"])
-    assert got == case["kv_bytes"], f"tokens per layer in transformers: {case['tokens_per_layer']}"
+    check.assert_cache_bytes(SMALL[name]["config"], case)
 
 
-@pytest.mark.parametrize("item", KV_CASES, ids=_kv_id)
+@pytest.mark.parametrize("item", KV_CASES, ids=check.case_id)
 def test_cached_tokens_per_layer(item):
     name, case = item
-    spec = ModelSpec.from_config(SMALL[name]["config"])
-    assert [cached_tokens(spec, i, case["context"]) for i in range(spec.num_layers)] == case["tokens_per_layer"]
+    check.assert_cached_tokens(SMALL[name]["config"], case)
 
 
 def test_chunked_layers_hold_chunk_minus_one():

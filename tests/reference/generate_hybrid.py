@@ -21,18 +21,15 @@ import json
 import re
 import sys
 import time
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
 import torch
-import transformers
-from torch._subclasses.fake_tensor import FakeTensorMode
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig
 
-ROOT = Path(__file__).resolve().parents[2]
+import _harness as harness  # sibling module: the scripts run from this folder
+
 OUT = Path(__file__).resolve().parent / "static_hybrid.json"
-CATALOG = ROOT / "vramkit" / "catalog" / "models"
 HYBRID_TYPES = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "granitemoehybrid",
                 "falcon_h1", "jamba", "bamba", "lfm2"}
 
@@ -178,29 +175,23 @@ def build_config(cfg: dict):
     return config
 
 
-def fold(name: str) -> str:
-    return re.sub(r"\.\d+\.", ".*.", name)
-
-
 def param_bytes(cfg: dict, dtype_name: str) -> int:
     """Bytes of the parameters of the model built in `dtype_name` (meta device): modules the model
     keeps in fp32 (`_keep_in_fp32_modules_strict`, e.g. Nemotron-H's router) stay 4 bytes."""
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(build_config(cfg), dtype=DTYPES[dtype_name])
+    model = harness.meta_model(build_config(cfg), dtype=DTYPES[dtype_name])
     return sum(p.numel() * p.element_size() for p in model.parameters())
 
 
 def param_record(cfg: dict) -> dict:
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(build_config(cfg))
+    model = harness.meta_model(build_config(cfg))
     kinds: dict[str, int] = defaultdict(int)
     per_layer: dict[int, int] = defaultdict(int)
     for name, p in model.named_parameters():
-        kinds[fold(name)] += p.numel()
+        kinds[harness.fold(name)] += p.numel()
         m = re.search(r"\blayers\.(\d+)\.", name)
         if m and not name.startswith("mtp"):
             per_layer[int(m.group(1))] += p.numel()
-    buffers = {fold(n): b.numel() for n, b in model.named_buffers() if "rotary" not in n and "inv_freq" not in n}
+    buffers = {harness.fold(n): b.numel() for n, b in model.named_buffers() if "rotary" not in n and "inv_freq" not in n}
     cls = model.config
     return {"params": sum(p.numel() for p in model.parameters()), "param_kinds": dict(sorted(kinds.items())),
             "layer_params": [per_layer[i] for i in range(len(per_layer))], "buffers": dict(sorted(buffers.items())),
@@ -232,41 +223,27 @@ def cache_record(cache, dtype_name: str, batch: int, context: int) -> dict:
 
 
 def cache_records(cfg: dict, dtype_name: str) -> list[dict]:
-    out = []
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        model = AutoModelForCausalLM.from_config(build_config(cfg), dtype=DTYPES[dtype_name]).eval()
-        for batch, context in SHAPES:
-            ids = torch.zeros(batch, context, dtype=torch.long)
-            with torch.no_grad():
-                cache = model(input_ids=ids, use_cache=True).past_key_values
-            out.append(cache_record(cache, dtype_name, batch, context))
-    return out
+    return harness.prefill_caches(build_config(cfg), DTYPES[dtype_name], SHAPES,
+                                  lambda cache, batch, context: cache_record(cache, dtype_name, batch, context))
 
 
-def side_by_side(cfg: dict):
-    try:
-        import vramkit
-        return vramkit.ModelSpec.from_config(cfg).params()
-    except Exception as e:  # noqa: BLE001 - printing only
-        return f"error: {e}"
+side_by_side = harness.vramkit_params  # vramkit's count, printed beside the truth only
 
 
 def catalog_records(only: set) -> dict:
     """Every hybrid catalog model built full size on the meta device (no memory)."""
     catalog = {}
-    for path in sorted(CATALOG.glob("*.json")):
-        cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
-        if cfg.get("model_type") not in HYBRID_TYPES or (only and path.stem not in only):
+    for stem, cfg in harness.catalog_configs():
+        if cfg.get("model_type") not in HYBRID_TYPES or (only and stem not in only):
             continue
         rec = {"config": cfg, **param_record(cfg)}
-        catalog[path.stem] = rec
-        print(f"{path.stem:36s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
+        catalog[stem] = rec
+        print(f"{stem:36s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
     return catalog
 
 
 def main(argv: list[str]) -> int:
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     start = time.time()
     if argv == ["--param-bytes"]:  # add the bf16 parameter bytes to every record, keep the rest
         data = json.loads(OUT.read_text(encoding="utf-8"))
@@ -274,12 +251,12 @@ def main(argv: list[str]) -> int:
             for name, rec in data[part].items():
                 rec["param_bytes"] = {"bf16": param_bytes(rec["config"], "bf16")}
                 print(f"{name:36s} bf16 bytes {rec['param_bytes']['bf16']:>16,d}", flush=True)
-        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        harness.write_json(OUT, data)
         return 0
     if argv == ["--catalog"]:  # keep the small cases, rebuild only the catalog records
         data = json.loads(OUT.read_text(encoding="utf-8"))
         data["catalog"] = catalog_records(set())
-        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        harness.write_json(OUT, data)
         print(f"rewrote the catalog of {OUT.name}: {len(data['catalog'])} models")
         return 0
     if argv[:1] == ["--catalog-add"]:  # build the named catalog models, keep every other record
@@ -287,7 +264,7 @@ def main(argv: list[str]) -> int:
         for name, rec in catalog_records(set(argv[1:])).items():
             rec["param_bytes"] = {"bf16": param_bytes(rec["config"], "bf16")}
             data["catalog"][name] = rec
-        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        harness.write_json(OUT, data)
         return 0
     if argv[:1] == ["--update"]:  # recompute the named small cases, keep every other record
         data = json.loads(OUT.read_text(encoding="utf-8"))
@@ -297,7 +274,7 @@ def main(argv: list[str]) -> int:
             rec["cache"] = [r for d in DTYPES for r in cache_records(cfg, d)]
             data["small"][name] = rec
             print(f"{name:36s} params {rec['params']:>10,d}  vramkit {side_by_side(cfg)!s:>10}", flush=True)
-        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        harness.write_json(OUT, data)
         return 0
     only = set(argv)
     small = {}
@@ -316,9 +293,7 @@ def main(argv: list[str]) -> int:
     if only:
         return 0
     data = {
-        "generator": "tests/reference/generate_hybrid.py",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        **harness.header(__file__),
         "attn_implementation": "eager",
         "kernels": "none of flash-linear-attention, causal-conv1d, mamba-ssm installed: torch paths",
         "cache": "the cache the model's forward creates (use_cache=True), after one prefill",
@@ -326,7 +301,7 @@ def main(argv: list[str]) -> int:
         "small": small,
         "catalog": catalog,
     }
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    harness.write_json(OUT, data)
     n = sum(len(r["cache"]) for r in small.values())
     print(f"wrote {OUT.name}: {len(small)} small configs, {n} cache cases, {len(catalog)} catalog models "
           f"in {time.time() - start:.0f} s")

@@ -22,17 +22,16 @@ three sum to the peak.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import torch
 import transformers
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.distributed._tools.mem_tracker import MemTracker
-from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
+import _harness as harness  # noqa: E402 (sibling modules: the scripts run from this folder)
+from archs import shared  # noqa: E402
 from transformers import AutoConfig, AutoModelForCausalLM
 
 OUT = Path(__file__).with_name("prefill.json")
@@ -143,26 +142,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="run (and print, not write) only architectures whose name contains this")
     args = ap.parse_args(argv)
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     t0 = time.time()
-    cases = []
-    for name in ARCHS:
-        if args.only and args.only not in name:
-            continue
-        for attention in ATTENTIONS:
-            if attention != "eager" and name in ONLY_EAGER:
-                continue
-            for rec in run_arch(name, attention):
-                cases.append(rec)
-                print(f"{name:15s} {attention:5s} t={rec['tokens']:5d} b={rec['batch']} "
-                      f"act {rec['activation_bytes'] / 2**20:9.2f} MiB  {side_by_side(rec)}", flush=True)
+    pairs = [(name, attention) for name in ARCHS if not args.only or args.only in name
+             for attention in ATTENTIONS if attention == "eager" or name not in ONLY_EAGER]
+    cases = harness.run_archs(pairs, run_arch, side_by_side)
     if args.only:
         return 0
-    data = dict(
-        generator="tests/reference/generate_prefill.py",
-        torch=torch.__version__,
-        transformers=transformers.__version__,
+    harness.write_json(OUT, dict(
+        harness.header(__file__),
         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
         call="model(input_ids=ids, use_cache=True, logits_to_keep=1) under torch.no_grad(), model.eval()",
         dtype=DTYPE,
@@ -171,8 +159,7 @@ def main(argv=None) -> int:
         archs=ARCHS,
         only_eager=sorted(ONLY_EAGER),
         cases=cases,
-    )
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    ))
     print(f"wrote {OUT.name}: {len(cases)} cases in {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -22,7 +22,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,6 +32,7 @@ from torch.distributed._tools.mem_tracker import MemTracker  # noqa: E402
 from transformers import AutoConfig, AutoModelForCausalLM  # noqa: E402
 
 import cuda_sdpa  # noqa: E402 (SDPA as CUDA dispatches it, for the families it routes)
+import _harness as harness  # noqa: E402
 import generate_hybrid  # noqa: E402
 import generate_static_attn  # noqa: E402
 from generate_prefill import DTYPE, _snapshot, _storages_bytes  # noqa: E402
@@ -149,33 +149,18 @@ def main(argv=None) -> int:
         data["archs"][args.add] = ARCHS[args.add]
         if any("sdpa_kernels" in c for c in data["cases"]):
             data["sdpa"] = cuda_sdpa.META
-        OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        harness.write_json(OUT, data)
         print(f"appended {args.add}: {len(data['cases'])} cases", file=sys.stderr)
         return 0
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     t0 = time.time()
-    cases, refused = [], {}
-    for name in ARCHS:
-        if args.only and args.only not in name:
-            continue
-        for attention in ATTENTIONS:
-            try:
-                recs = run_arch(name, attention)
-            except Exception as e:  # noqa: BLE001 - a family that refuses an attention is recorded
-                refused[f"{name}/{attention}"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
-                print(f"{name:32s} {attention:5s} refused: {refused[f'{name}/{attention}']}", flush=True)
-                continue
-            for rec in recs:
-                cases.append(rec)
-                print(f"{name:32s} {attention:5s} t={rec['tokens']:5d} b={rec['batch']} "
-                      f"act {rec['activation_bytes'] / 2**20:8.3f} MiB  {side_by_side(rec)}", flush=True)
+    refused = {}
+    pairs = [(name, attention) for name in ARCHS if not args.only or args.only in name for attention in ATTENTIONS]
+    cases = harness.run_archs(pairs, run_arch, side_by_side, refused=refused)
     if args.only:
         return 0
-    data = dict(
-        generator="tests/reference/generate_prefill_2026.py",
-        torch=torch.__version__,
-        transformers=transformers.__version__,
+    harness.write_json(OUT, dict(
+        harness.header(__file__),
         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
         call="model(input_ids=ids, use_cache=True, logits_to_keep=1) under torch.no_grad(), model.eval()",
         dtype=DTYPE,
@@ -187,8 +172,7 @@ def main(argv=None) -> int:
         archs=ARCHS,
         refused=refused,
         cases=cases,
-    )
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    ))
     print(f"wrote {OUT.name}: {len(cases)} cases in {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -11,22 +11,17 @@ Run from the repository root:  python tests/reference/generate_static.py
 """
 from __future__ import annotations
 
-import json
-import re
 import sys
 import time
-import warnings
-from collections import defaultdict
 from pathlib import Path
 
 import torch
 import transformers
-from torch._subclasses.fake_tensor import FakeTensorMode
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig
 
-ROOT = Path(__file__).resolve().parents[2]
+import _harness as harness  # sibling module: the scripts run from this folder
+
 OUT = Path(__file__).resolve().parent / "static.json"
-CATALOG = ROOT / "vramkit" / "catalog" / "models"
 
 # Multimodal wrappers, encoders and encoder-decoders: static_multimodal_encoders.json.
 NOT_CAUSAL_LM = ("gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "bert", "roberta",
@@ -229,26 +224,18 @@ def build_config(cfg: dict):
 
 
 def meta_model(cfg: dict):
-    with torch.device("meta"):
-        return AutoModelForCausalLM.from_config(build_config(cfg))
+    return harness.meta_model(build_config(cfg))
 
 
 def param_kinds(model) -> dict[str, int]:
     """Elements per parameter name with layer (and expert) indices folded to '*'."""
-    kinds: dict[str, int] = defaultdict(int)
-    for name, p in model.named_parameters():
-        kinds[re.sub(r"\.\d+\.", ".*.", name)] += p.numel()
-    return dict(sorted(kinds.items()))
+    return harness.folded(model.named_parameters())
 
 
 def buffer_kinds(model) -> dict[str, int]:
-    """Persistent buffers (not parameters) per folded name: e.g. DeepSeek's router bias."""
-    kinds: dict[str, int] = defaultdict(int)
-    for name, b in model.named_buffers():
-        if "rotary" in name or "inv_freq" in name:
-            continue  # recomputed from the config, never a weight
-        kinds[re.sub(r"\.\d+\.", ".*.", name)] += b.numel()
-    return dict(sorted(kinds.items()))
+    """Persistent buffers (not parameters) per folded name: e.g. DeepSeek's router bias. Rotary
+    buffers are left out: recomputed from the config, never a weight."""
+    return harness.folded((n, b) for n, b in model.named_buffers() if "rotary" not in n and "inv_freq" not in n)
 
 
 def param_record(cfg: dict) -> dict:
@@ -275,15 +262,8 @@ def catalog_record(cfg: dict) -> dict:
 def kv_records(cfg: dict, dtype_name: str, shapes) -> list[dict]:
     """One prefill per (batch, context) under FakeTensorMode, each with a fresh cache that the
     model makes itself (what `generate` starts from)."""
-    records = []
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        model = AutoModelForCausalLM.from_config(build_config(cfg), dtype=DTYPES[dtype_name]).eval()
-        for batch, context in shapes:
-            ids = torch.zeros(batch, context, dtype=torch.long)
-            with torch.no_grad():
-                cache = model(input_ids=ids, use_cache=True).past_key_values
-            records.append(cache_record(cache, dtype_name, batch, context))
-    return records
+    return harness.prefill_caches(build_config(cfg), DTYPES[dtype_name], shapes,
+                                  lambda cache, batch, context: cache_record(cache, dtype_name, batch, context))
 
 
 def cache_record(cache, dtype_name: str, batch: int, context: int) -> dict:
@@ -304,18 +284,11 @@ def cache_record(cache, dtype_name: str, batch: int, context: int) -> dict:
             "storage_bytes": storage, "tokens_per_layer": tokens, "layer_classes": kinds}
 
 
-def side_by_side(cfg: dict) -> int | None:
-    """vramkit's count, only to print beside the truth (never written to the fixtures)."""
-    try:
-        import vramkit
-        return vramkit.ModelSpec.from_config(cfg).params()
-    except Exception as e:  # noqa: BLE001 - printing only
-        return f"error: {e}"
+side_by_side = harness.vramkit_params  # vramkit's count, printed beside the truth only
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     start = time.time()
     small = {}
     for name, cfg in SMALL.items():
@@ -327,18 +300,15 @@ def main() -> int:
               f"kv cases {len(rec['kv'])}", flush=True)
     print(f"small architectures: {time.time() - start:.0f} s", flush=True)
     catalog = {}
-    for path in sorted(CATALOG.glob("*.json")):
-        cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
+    for stem, cfg in harness.catalog_configs():
         if cfg["model_type"] in NOT_CAUSAL_LM:
             continue  # built by their own Auto classes in generate_static_mm_enc.py
         rec = {"config": cfg, **catalog_record(cfg)}
-        catalog[path.stem] = rec
-        print(f"{path.stem:30s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}",
+        catalog[stem] = rec
+        print(f"{stem:30s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}",
               flush=True)
     data = {
-        "generator": "tests/reference/generate_static.py",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        **harness.header(__file__),
         "attn_implementation": "eager",
         "cache": "DynamicCache created by the model's forward (use_cache=True)",
         "kv_bytes": "sum over layers of K and V numel * element_size after one prefill",
@@ -347,7 +317,7 @@ def main() -> int:
         "small": small,
         "catalog": catalog,
     }
-    OUT.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    harness.write_json(OUT, data)
     n_kv = sum(len(r["kv"]) for r in small.values())
     print(f"wrote {OUT.name}: {len(small)} small architectures, {n_kv} KV cases, "
           f"{len(catalog)} catalog models in {time.time() - start:.0f} s")

@@ -16,20 +16,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import torch
 import transformers
-from torch._subclasses.fake_tensor import FakeTensorMode
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as harness  # noqa: E402
 from generate_static import DTYPES, SHAPES, V, build_config, param_record, side_by_side  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "static_2026_attn.json"
-ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "vramkit" / "catalog" / "models"
 # Catalog entries of these families (their full-size configs are built on the meta device too).
 FAMILIES = ("llama4_text", "gemma3n_text", "deepseek_v32", "deepseek_v3", "glm4_moe", "minimax_m2",
             "olmo3", "smollm3", "mistral")
@@ -189,15 +186,8 @@ def shapes_for(cfg: dict) -> list[tuple[int, int]]:
 
 
 def kv_records(cfg: dict, dtype_name: str, shapes) -> list[dict]:
-    records = []
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        model = AutoModelForCausalLM.from_config(build_config(cfg), dtype=DTYPES[dtype_name]).eval()
-        for batch, context in shapes:
-            ids = torch.zeros(batch, context, dtype=torch.long)
-            with torch.no_grad():
-                cache = model(input_ids=ids, use_cache=True).past_key_values
-            records.append(cache_record(cache, dtype_name, batch, context))
-    return records
+    return harness.prefill_caches(build_config(cfg), DTYPES[dtype_name], shapes,
+                                  lambda cache, batch, context: cache_record(cache, dtype_name, batch, context))
 
 
 def _nbytes(t) -> int:
@@ -242,19 +232,17 @@ def wrapped_record(cfg: dict) -> dict:
     """The text config transformers builds inside a wrapper, and its language model's count."""
     config = AutoConfig.for_model(cfg["model_type"], **{k: v for k, v in cfg.items() if k != "model_type"})
     text = config.text_config
-    with torch.device("meta"):
-        lm = AutoModelForCausalLM.from_config(text)
+    lm = harness.meta_model(text)
     return {"config": cfg, "text_vocab_size": text.vocab_size, "text_model_type": text.model_type,
             "text_params": sum(p.numel() for p in lm.parameters()), "text_model_class": type(lm).__name__}
 
 
 def write(data: dict) -> None:
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    harness.write_json(OUT, data)
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     only = set(sys.argv[1:])
     start = time.time()
     # Records already made with the same config and versions are kept (a run can be resumed).
@@ -278,19 +266,16 @@ def main() -> int:
                    "small": {**old.get("small", {}), **small}})
     wrapped = {name: wrapped_record(cfg) for name, cfg in WRAPPED.items()}
     catalog = {}
-    for path in sorted(CATALOG.glob("*.json")):
-        cfg = json.loads(path.read_text(encoding="utf-8"))["config"]
-        if cfg.get("model_type") not in FAMILIES or path.stem in CATALOG_IN_STATIC:
+    for stem, cfg in harness.catalog_configs():
+        if cfg.get("model_type") not in FAMILIES or stem in CATALOG_IN_STATIC:
             continue
         rec = {"config": cfg, **param_record(cfg)}
-        catalog[path.stem] = rec
-        print(f"{path.stem:42s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
+        catalog[stem] = rec
+        print(f"{stem:42s} params {rec['params']:>16,d}  vramkit {side_by_side(cfg)!s:>16}", flush=True)
     if only:
         return 0
     data = {
-        "generator": "tests/reference/generate_static_attn.py",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        **harness.header(__file__),
         "attn_implementation": "eager",
         "cache": "DynamicCache created by the model's forward (use_cache=True)",
         "kv_bytes": "sum over layers of every cached tensor's numel * element_size after one prefill: "

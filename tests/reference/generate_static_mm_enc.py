@@ -21,24 +21,20 @@ import json
 import re
 import sys
 import time
-import warnings
-from collections import defaultdict
 from pathlib import Path
 
+import _harness as harness
 import _torchvision_stub
 
 # Before transformers is imported: its torchvision and timm checks are cached at first use.
 STUBBED = _torchvision_stub.install()  # Gemma 3n's timm tower; see _torchvision_stub.py
-import timm  # noqa: E402
+import timm  # noqa: E402,F401 (Gemma 3n's tower; harness.versions reads its version)
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode
 from transformers import (AutoConfig, AutoModel, AutoModelForImageTextToText, AutoModelForMaskedLM,
                           AutoModelForSeq2SeqLM, AutoModelForSequenceClassification)
 
-ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "static_multimodal_encoders.json"
-CATALOG = ROOT / "vramkit" / "catalog" / "models"
 AUTO = {"image-text-to-text": AutoModelForImageTextToText, "masked-lm": AutoModelForMaskedLM,
         "sequence-classification": AutoModelForSequenceClassification, "seq2seq": AutoModelForSeq2SeqLM, "base-model": AutoModel}
 WRAPPERS = ("gemma3", "llava", "llava_next", "mistral3", "qwen2_5_vl", "qwen3_vl", "llama4", "idefics3",
@@ -250,22 +246,14 @@ def build_config(cfg: dict):
     return config
 
 
-def param_kinds(model) -> dict[str, int]:
-    kinds: dict[str, int] = defaultdict(int)
-    for name, p in model.named_parameters():
-        kinds[re.sub(r"\.\d+\.", ".*.", name)] += p.numel()
-    return dict(sorted(kinds.items()))
-
-
 def param_record(task: str, cfg: dict) -> dict:
-    with torch.device("meta"):
-        model = AUTO[task].from_config(build_config(cfg))
+    model = harness.meta_model(build_config(cfg), AUTO[task])
     named = list(model.named_parameters())
     lm = (sum(p.numel() for n, p in named if ".language_model." in f".{n}" or ".text_model." in f".{n}"
               or n.startswith("lm_head"))
           if cfg["model_type"] in WRAPPERS else None)
     return {"task": task, "model_class": type(model).__name__, "params": sum(p.numel() for _, p in named),
-            "language_model_params": lm, "param_kinds": param_kinds(model)}
+            "language_model_params": lm, "param_kinds": harness.folded(named)}
 
 
 def t5_cache_records(cfg: dict) -> list[dict]:
@@ -353,12 +341,9 @@ def llama4_image_token_records() -> list[dict]:
 
 
 def side_by_side(cfg: dict, task: str):
-    try:
-        import vramkit
-        spec = vramkit.ModelSpec.from_config(cfg)
-        return spec.params()
-    except Exception as e:  # noqa: BLE001 - printing only
-        return f"error: {e}"[:60]
+    """vramkit's count, printed beside the truth only (an error cut to 60 characters)."""
+    n = harness.vramkit_params(cfg)
+    return n[:60] if isinstance(n, str) else n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="towers: rebuild only the llama4/gemma3n/qwen3_5/qwen3_5_moe cases and catalog "
                              "entries and merge them into the existing fixture")
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
+    harness.quiet()
     only = TOWERS_SET if args.set == "towers" else None
     start = time.time()
     small = {}
@@ -387,17 +371,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:38s} {rec['model_class']:40s} {rec['params']:>10,d} lm {rec['language_model_params']!s:>9} "
               f"vramkit {side_by_side(cfg, task)!s:>10}", flush=True)
     catalog = {}
-    for path in sorted(CATALOG.glob("*.json")):
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        cfg = entry["config"]
+    for stem, cfg in harness.catalog_configs():
         if cfg["model_type"] not in WRAPPERS + ENCODERS + SEQ2SEQ or (only and cfg["model_type"] not in only):
             continue
         task = task_of(cfg)
         rec = {"config": cfg, **param_record(task, cfg)}
-        catalog[path.stem] = rec
-        print(f"{path.stem:38s} {rec['model_class']:40s} {rec['params']:>14,d} lm {rec['language_model_params']!s:>14} "
+        catalog[stem] = rec
+        print(f"{stem:38s} {rec['model_class']:40s} {rec['params']:>14,d} lm {rec['language_model_params']!s:>14} "
               f"vramkit {side_by_side(cfg, task)!s:>14}", flush=True)
-    versions = {"torch": torch.__version__, "transformers": transformers.__version__, "timm": timm.__version__,
+    versions = {**harness.versions("timm"),
                 "torchvision": "stand-in (tests/reference/_torchvision_stub.py)" if STUBBED else "installed"}
     if only:  # merge: the other cases keep what (and the versions that) made them
         data = json.loads(OUT.read_text(encoding="utf-8"))
@@ -419,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             "small": small,
             "catalog": catalog,
         }
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    harness.write_json(OUT, data)
     print(f"wrote {OUT.name}: {len(small)} small, {len(catalog)} catalog in {time.time() - start:.0f} s")
     return 0
 

@@ -22,9 +22,7 @@ is the stand-in for CUDA autocast (both cast linear/matmul/SDPA inputs to bf16; 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from copy import deepcopy
 from pathlib import Path
 
@@ -32,7 +30,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
 
-import transformers
+import _harness as harness  # noqa: E402 (sibling module)
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
@@ -332,26 +330,17 @@ def cases():
         yield f"{arch}/{suffix}", arch, st
 
 
-def _write(out_path: Path, out: dict, failures: list) -> None:
-    doc = dict(
-        meta=dict(
-            generator="tests/reference/generate_training.py",
-            torch=torch.__version__, transformers=transformers.__version__,
-            peft=getattr(peft, "__version__", None),
-            tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
-            steps=2, loss="transformers' ForCausalLMLoss (labels=input_ids)",
-            mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
-            lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
-            gradient_checkpointing="model.gradient_checkpointing_enable(use_reentrant=False)",
-            loop=("out = model(input_ids, labels); loss = out.loss / grad_accum; without keep_outputs `out` "
-                  "is deleted before backward (Trainer's compute_loss), with it after; grad_accum "
-                  "micro-batches (phases forward.k / backward.k) before each optimizer step"),
-            sdpa=cuda_sdpa.META,
-            failures=failures,
-        ),
-        cases=dict(sorted(out.items())),
-    )
-    out_path.write_text(json.dumps(doc, indent=1) + "\n")
+META = dict(
+    tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
+    steps=2, loss="transformers' ForCausalLMLoss (labels=input_ids)",
+    mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
+    lora="peft LoraConfig(r, lora_alpha=2r, lora_dropout=0.0, target_modules='all-linear')",
+    gradient_checkpointing="model.gradient_checkpointing_enable(use_reentrant=False)",
+    loop=("out = model(input_ids, labels); loss = out.loss / grad_accum; without keep_outputs `out` "
+          "is deleted before backward (Trainer's compute_loss), with it after; grad_accum "
+          "micro-batches (phases forward.k / backward.k) before each optimizer step"),
+    sdpa=cuda_sdpa.META,
+)
 
 
 def main(argv=None) -> int:
@@ -364,31 +353,17 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
     out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS, "jamba": OUT_JAMBA}[args.set]
-    keep_old = (args.only or args.resume) and out_path.exists()
-    old = json.loads(out_path.read_text())["cases"] if keep_old else {}
+    old = harness.cases_of(out_path) if (args.only or args.resume) else {}
+    todo = [(cid, arch, st) for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases,
+                                                    "jamba": jamba_cases}[args.set]()
+            if args.only in cid and not (args.resume and cid in old) and not (st.get("lora_rank") and peft is None)]
+    meta = {**harness.header(__file__, "peft"), **META}
     out = dict(old)
-    failures = []
-    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases,
-                     "jamba": jamba_cases}[args.set]():
-        if args.only not in cid or (args.resume and cid in old):
-            continue
-        if st.get("lora_rank") and peft is None:
-            continue
-        t0 = time.time()
-        try:
-            rec = run_case(arch, st)
-        except Exception as e:  # keep going; report which cases failed
-            failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
-            print("FAILED", failures[-1], file=sys.stderr)
-            continue
-        rec["config"] = ARCHS_ALL[arch]
-        out[cid] = rec
-        _write(out_path, out, failures)  # after every case: a long run interrupted keeps what it measured
-        print(f"{cid:<40} peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} "
-              f"{rec['peak_phase']:<15} ({time.time() - t0:.1f} s)", file=sys.stderr)
-    _write(out_path, out, failures)
-    print(f"wrote {len(out)} cases to {out_path.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+    failures = harness.measure(
+        todo, lambda arch, st: {**run_case(arch, st), "config": ARCHS_ALL[arch]}, out,
+        lambda rec: f"peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} {rec['peak_phase']:<15}",
+        save=lambda failures: harness.write_cases(out_path, meta, out, failures))
+    return harness.finish(out_path, meta, out, failures)
 
 
 if __name__ == "__main__":

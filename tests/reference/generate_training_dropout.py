@@ -11,16 +11,12 @@ CPU dropout keeps masks of the input's dtype (CUDA: bool); tests/test_training_d
 """
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import torch  # noqa: E402
-import transformers  # noqa: E402
-
+import _harness as harness  # noqa: E402
 import generate_training as dec  # noqa: E402
 import generate_training_encoders as enc  # noqa: E402
 
@@ -40,37 +36,28 @@ CASES = {
 }
 
 
+def run(cid: str, kind: str, cfg: dict, st: dict) -> dict:
+    """The case with `cfg` under its id's architecture name, by the decoder or encoder machinery."""
+    arch = cid.split("/")[0]
+    if kind == "dec":  # run_case reads ARCHS_ALL (ARCHS with the hybrid families)
+        dec.ARCHS[arch] = dec.ARCHS_ALL[arch] = cfg
+        rec = dec.run_case(arch, st)
+    else:
+        enc.ARCHS[arch] = cfg
+        rec = enc.run_case(arch, st)
+    return {**rec, "config": cfg}
+
+
 def main() -> int:
     only = sys.argv[1:]
-    out = json.loads(OUT.read_text())["cases"] if only and OUT.exists() else {}
-    failures = []
-    for cid, (kind, cfg, st) in CASES.items():
-        if only and not any(a in cid for a in only):
-            continue
-        arch = cid.split("/")[0]
-        t0 = time.time()
-        try:
-            if kind == "dec":
-                dec.ARCHS[arch] = cfg
-                rec = dec.run_case(arch, st)
-            else:
-                enc.ARCHS[arch] = cfg
-                rec = enc.run_case(arch, st)
-        except Exception as e:  # keep going; report which cases failed
-            failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-            print("FAILED", failures[-1], file=sys.stderr)
-            continue
-        rec["config"] = cfg
-        out[cid] = rec
-        print(f"{cid:<40} peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']} ({time.time() - t0:.1f} s)",
-              file=sys.stderr)
-    doc = dict(meta=dict(generator="tests/reference/generate_training_dropout.py", torch=torch.__version__,
-                         transformers=transformers.__version__,
-                         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
-                         steps=2, failures=failures), cases=dict(sorted(out.items())))
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+    out = harness.cases_of(OUT) if only else {}
+    failures = harness.measure(
+        [(cid, cid, *case) for cid, case in CASES.items() if harness.wanted(cid, only)], run, out,
+        lambda rec: f"peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']}")
+    meta = dict(harness.header(__file__),
+                tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
+                steps=2)
+    return harness.finish(OUT, meta, out, failures)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,17 @@ CUDA's kernels do not store); hidden dropout keeps each family's default (its ma
 """
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 from transformers import (AutoConfig, AutoModelForMaskedLM, AutoModelForSeq2SeqLM,  # noqa: E402
                           AutoModelForSequenceClassification)
 
+import _harness as harness  # noqa: E402
 from generate_training import (BASE, DTYPES, FrozenAwareMemTracker, _make_optimizer, _snapshot,  # noqa: E402
                                _start_phase, _storages_bytes)
 
@@ -139,41 +137,30 @@ def run_case(arch: str, settings: dict) -> dict:
     return record
 
 
-def main() -> int:
-    only = sys.argv[1:]
-    out = json.loads(OUT.read_text())["cases"] if only and OUT.exists() else {}
-    failures = []
+def cases():
     for arch in ARCHS:
         for suffix, st in SETTINGS.items():
             if arch.startswith("t5") and suffix not in T5_SETTINGS:
                 continue
-            cid = f"{arch}/{suffix}"
-            if only and not any(a in cid for a in only):
-                continue
-            t0 = time.time()
-            try:
-                rec = run_case(arch, st)
-            except Exception as e:  # keep going; report which cases failed
-                failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
-                print("FAILED", failures[-1], file=sys.stderr)
-                continue
-            rec["config"] = ARCHS[arch]
-            out[cid] = rec
-            print(f"{cid:<28} peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} "
-                  f"{rec['peak_phase']:<15} ({time.time() - t0:.1f} s)", file=sys.stderr)
-    doc = dict(meta=dict(
-        generator="tests/reference/generate_training_encoders.py",
-        torch=torch.__version__, transformers=transformers.__version__,
+            yield f"{arch}/{suffix}", arch, st
+
+
+def main() -> int:
+    only = sys.argv[1:]
+    out = harness.cases_of(OUT) if only else {}
+    failures = harness.measure(
+        [c for c in cases() if harness.wanted(c[0], only)],
+        lambda arch, st: {**run_case(arch, st), "config": ARCHS[arch]}, out,
+        lambda rec: f"peak {rec['peak_bytes'] / 2**20:9.1f} MiB at step {rec['peak_step']} {rec['peak_phase']:<15}")
+    meta = dict(
+        harness.header(__file__),
         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
         steps=2, seq=SEQ, batch=BATCH,
         losses="classification: cross-entropy over num_labels on the pooled [CLS]; masked-lm: labels = input_ids; "
                "t5: labels of seq tokens (decoder input = labels shifted right)",
         dropout="attention dropout 0 (see docstring); hidden dropout at the family default",
-        mixed="fp32 weights, torch.autocast('cpu', bfloat16)", failures=failures),
-        cases=dict(sorted(out.items())))
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+        mixed="fp32 weights, torch.autocast('cpu', bfloat16)")
+    return harness.finish(OUT, meta, out, failures)
 
 
 if __name__ == "__main__":

@@ -21,18 +21,16 @@ FakeTensorMode, two steps, MemTracker, as generate_training.py.
 """
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 from transformers import AutoModelForCausalLM  # noqa: E402
 
+import _harness as harness  # noqa: E402
 import generate_training as g  # noqa: E402
 
 OUT = Path(__file__).with_name("training_fused_loss.json")
@@ -172,33 +170,18 @@ def run_case(arch, settings):
 
 def main() -> int:
     only = sys.argv[1:]
-    out = json.loads(OUT.read_text())["cases"] if only and OUT.exists() else {}
-    failures = []
-    for arch, suffix, st in CASES:
-        cid = f"{arch}/{suffix}"
-        if only and not any(a in cid for a in only):
-            continue
-        t0 = time.time()
-        try:
-            rec = run_case(arch, st)
-        except Exception as e:  # keep going; report which cases failed
-            failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-            print("FAILED", failures[-1], file=sys.stderr)
-            continue
-        rec["config"] = g.ARCHS[arch]
-        out[cid] = rec
-        print(f"{cid:<32} peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']} ({time.time() - t0:.1f} s)",
-              file=sys.stderr)
-    doc = dict(meta=dict(generator="tests/reference/generate_training_fused_loss.py", torch=torch.__version__,
-                         transformers=transformers.__version__, peft=getattr(g.peft, "__version__", None),
-                         emulates="liger-kernel 0.8.5 fused_linear_cross_entropy_forward/backward (CUDA paths "
-                                  "with and without autocast); the Triton cross-entropy kernel and the "
-                                  "out_dtype addmm write in place",
-                         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
-                         steps=2, failures=failures), cases=dict(sorted(out.items())))
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+    out = harness.cases_of(OUT) if only else {}
+    failures = harness.measure(
+        [(f"{arch}/{suffix}", arch, st) for arch, suffix, st in CASES if harness.wanted(f"{arch}/{suffix}", only)],
+        lambda arch, st: {**run_case(arch, st), "config": g.ARCHS[arch]}, out,
+        lambda rec: f"peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']}")
+    meta = dict(harness.header(__file__, "peft"),
+                emulates="liger-kernel 0.8.5 fused_linear_cross_entropy_forward/backward (CUDA paths "
+                         "with and without autocast); the Triton cross-entropy kernel and the "
+                         "out_dtype addmm write in place",
+                tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode (fake CPU device)",
+                steps=2)
+    return harness.finish(OUT, meta, out, failures)
 
 
 if __name__ == "__main__":

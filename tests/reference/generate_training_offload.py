@@ -8,21 +8,19 @@ meta device: the CPU plays the GPU and `meta` plays the host, with exactly save_
 model's whole forward, loss included, runs under the hooks (`with save_on_cpu(): loss = model(...)`).
 MemTracker's `cpu` device is what the GPU would hold; `meta` what the host would.
 
-    python tests/reference/generate_training_offload.py        # all cases
-    python tests/reference/generate_training_offload.py -gc    # case ids containing '-gc'
+    python tests/reference/generate_training_offload.py            # all cases
+    python tests/reference/generate_training_offload.py -gc qwen2  # case ids containing '-gc' or 'qwen2'
 """
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-import transformers  # noqa: E402
 
+import _harness as harness  # noqa: E402
 import generate_training as g  # noqa: E402
 
 OUT = Path(__file__).with_name("training_offload.json")
@@ -90,41 +88,28 @@ SMALL_VOCAB = {"llama-v2k": dict(g.ARCHS["llama-mha"], vocab_size=2048)}
 
 
 def main() -> int:
+    only = sys.argv[1:]  # case ids containing one of these, merged into the file (default: all, rewritten)
+    out = harness.cases_of(OUT) if only else {}
     orig_snapshot = g._snapshot
     g._snapshot = lambda mt, kind: _device_snapshot(mt, kind, "cpu")   # the GPU's share only
     real = g.AutoModelForCausalLM
     _Offloaded.real = real
     g.ARCHS_ALL.update(SMALL_VOCAB)
     g.AutoModelForCausalLM = _Offloaded
-    out, failures = (json.loads(OUT.read_text())["cases"] if sys.argv[1:] and OUT.exists() else {}), []
     try:
-        only = sys.argv[1:]
-        for arch, suffix, st in CASES + GC_CASES:
-            if only and not any(a in f"{arch}/{suffix}" for a in only):
-                continue
-            cid = f"{arch}/{suffix}"
-            t0 = time.time()
-            try:
-                rec = g.run_case(arch, st)
-            except Exception as e:  # keep going; report which cases failed
-                failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-                print("FAILED", failures[-1], file=sys.stderr)
-                continue
-            rec["config"] = {**g.ARCHS, **SMALL_VOCAB}[arch]
-            out[cid] = rec
-            print(f"{cid:<28} GPU peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']} "
-                  f"({time.time() - t0:.1f} s)", file=sys.stderr)
+        failures = harness.measure(
+            [(f"{arch}/{suffix}", arch, st) for arch, suffix, st in CASES + GC_CASES
+             if harness.wanted(f"{arch}/{suffix}", only)],
+            lambda arch, st: {**g.run_case(arch, st), "config": {**g.ARCHS, **SMALL_VOCAB}[arch]}, out,
+            lambda rec: f"GPU peak {rec['peak_bytes'] / 2**20:9.1f} MiB {rec['peak_phase']}")
     finally:
         g._snapshot, g.AutoModelForCausalLM = orig_snapshot, real
-    doc = dict(meta=dict(generator="tests/reference/generate_training_offload.py", torch=torch.__version__,
-                         transformers=transformers.__version__, peft=getattr(g.peft, "__version__", None),
-                         offload="torch.autograd.graph.save_on_cpu's pack/unpack (host = the meta device) around "
-                                 "the model's forward and loss", gpu_device="cpu (MemTracker's per-device peak)",
-                         tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode",
-                         steps=2, failures=failures), cases=dict(sorted(out.items())))
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+    meta = dict(harness.header(__file__, "peft"),
+                offload="torch.autograd.graph.save_on_cpu's pack/unpack (host = the meta device) around "
+                        "the model's forward and loss", gpu_device="cpu (MemTracker's per-device peak)",
+                tracker="torch.distributed._tools.mem_tracker.MemTracker under FakeTensorMode",
+                steps=2)
+    return harness.finish(OUT, meta, out, failures)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,8 @@ What the CPU run shows and CUDA would not, and the other way round:
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,10 +35,10 @@ import bitsandbytes as bnb  # noqa: E402
 import lion_pytorch  # noqa: E402
 import peft  # noqa: E402
 import torch  # noqa: E402
-import transformers  # noqa: E402
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig  # noqa: E402
 from transformers.optimization import Adafactor  # noqa: E402
 
+import _harness as harness  # noqa: E402
 from generate_training import (FrozenAwareMemTracker, _snapshot, _start_phase,  # noqa: E402
                                _storages_bytes, build_config)
 
@@ -229,29 +227,15 @@ def run_case(arch: str, settings: dict) -> dict:
 
 def main() -> int:
     only = sys.argv[1:]
-    out = json.loads(OUT.read_text())["cases"] if only and OUT.exists() else {}
-    failures = []
+    out = harness.cases_of(OUT) if only else {}
     torch.set_num_threads(1)
-    for cid, arch, st in cases():
-        if only and not any(a in cid for a in only):
-            continue
-        t0 = time.time()
-        try:
-            rec = run_case(arch, st)
-        except Exception as e:  # keep going; report which cases failed
-            failures.append(f"{cid}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-            print("FAILED", failures[-1], file=sys.stderr)
-            continue
-        rec["config"] = ARCHS[arch]
-        out[cid] = rec
-        print(f"{cid:<34} peak {rec['peak_bytes'] / 2**20:8.1f} MiB {rec['peak_phase']:<15} states "
-              f"{rec['steps'][-1]['optimizer_state_bytes'] / 2**20:7.2f} MiB ({time.time() - t0:.1f} s)",
-              file=sys.stderr)
-    import importlib.metadata as md
-    doc = dict(meta=dict(
-        generator="tests/reference/generate_training_optimizers.py",
-        torch=torch.__version__, transformers=transformers.__version__, peft=peft.__version__,
-        bitsandbytes=bnb.__version__, lion_pytorch=md.version("lion-pytorch"),
+    failures = harness.measure(
+        [c for c in cases() if harness.wanted(c[0], only)],
+        lambda arch, st: {**run_case(arch, st), "config": ARCHS[arch]}, out,
+        lambda rec: (f"peak {rec['peak_bytes'] / 2**20:8.1f} MiB {rec['peak_phase']:<15} states "
+                     f"{rec['steps'][-1]['optimizer_state_bytes'] / 2**20:7.2f} MiB"))
+    meta = dict(
+        harness.header(__file__, "peft", "bitsandbytes", "lion_pytorch"),
         tracker="torch.distributed._tools.mem_tracker.MemTracker over real CPU tensors",
         steps=2, loss="transformers' ForCausalLMLoss (labels=input_ids)",
         mixed="fp32 weights, torch.autocast('cpu', bfloat16)",
@@ -260,20 +244,17 @@ def main() -> int:
                "+ LoRA; prepare_kbit: peft.prepare_model_for_kbit_training(use_gradient_checkpointing="
                "settings.gradient_checkpointing, absent: False), checkpointing as peft enables it (no "
                "use_reentrant passed: torch's reentrant default, enable_input_require_grads)"),
-        optimizers={o: None for o in OPTIMIZERS}, failures=failures), cases=dict(sorted(out.items())))
-    doc["meta"]["optimizers"] = {
-        "adamw": "torch.optim.AdamW(foreach=True)",
-        "adafactor": "transformers.optimization.Adafactor(scale_parameter=False, relative_step=False) (Trainer)",
-        "adafactor-torch": "torch.optim.Adafactor(foreach=False)",
-        "adafactor-torch-foreach": "torch.optim.Adafactor(foreach=True)",
-        "adamw8bit": "bitsandbytes.optim.AdamW8bit (Trainer adamw_bnb_8bit)",
-        "lion": "lion_pytorch.Lion", "lion32bit": "bitsandbytes.optim.Lion (Trainer lion_32bit)",
-        "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)",
-        "paged-adamw8bit": "bitsandbytes.optim.PagedAdamW8bit (Trainer paged_adamw_8bit; CPU: not paged)",
-        "paged-adamw32bit": "bitsandbytes.optim.PagedAdamW32bit (Trainer paged_adamw_32bit; CPU: not paged)"}
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(out)} cases to {OUT.name}; {len(failures)} failed", file=sys.stderr)
-    return 1 if failures else 0
+        optimizers={
+            "adamw": "torch.optim.AdamW(foreach=True)",
+            "adafactor": "transformers.optimization.Adafactor(scale_parameter=False, relative_step=False) (Trainer)",
+            "adafactor-torch": "torch.optim.Adafactor(foreach=False)",
+            "adafactor-torch-foreach": "torch.optim.Adafactor(foreach=True)",
+            "adamw8bit": "bitsandbytes.optim.AdamW8bit (Trainer adamw_bnb_8bit)",
+            "lion": "lion_pytorch.Lion", "lion32bit": "bitsandbytes.optim.Lion (Trainer lion_32bit)",
+            "lion8bit": "bitsandbytes.optim.Lion8bit (Trainer lion_8bit)",
+            "paged-adamw8bit": "bitsandbytes.optim.PagedAdamW8bit (Trainer paged_adamw_8bit; CPU: not paged)",
+            "paged-adamw32bit": "bitsandbytes.optim.PagedAdamW32bit (Trainer paged_adamw_32bit; CPU: not paged)"})
+    return harness.finish(OUT, meta, out, failures)
 
 
 if __name__ == "__main__":
