@@ -207,7 +207,7 @@ def backward_temp_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: i
 
 # Families `train` refuses: what their layers keep is measured (training_hybrids.json) and far from
 # the attention + MLP template, but not modelled term by term yet.
-UNMODELLED = {"gemma3n_text": "Gemma 3n's AltUp streams, Laurel blocks and per-layer inputs"}
+UNMODELLED: dict[str, str] = {}  # (Gemma 3n left it: vramkit.training_gemma3n)
 
 
 def check_trainable(spec: ModelSpec) -> None:
