@@ -340,13 +340,16 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=liger_b.saved // tokens)
     head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
     if gem:
-        head_bytes = g3n.outside_bytes(spec, precision, seq=seq, batch=batch, lora_rank=lora_rank if lora else 0)
+        head_bytes = g3n.outside_bytes(spec, precision, seq=seq, batch=batch, lora_rank=lora_rank if lora else 0,
+                                       input_grads=lora and gradient_checkpointing)
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
     # (Liger's matmuls use autocast's cast of the head weight only inside the loss: a transient)
     casts = 0 if qlora else act.weight_cast_bytes(linear_w + (0 if liger else head_w), precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
+    if gem and lora and not qlora:  # autocast's casts of the adapters, the frozen embedding's readers
+        casts += g3n.lora_cast_bytes(spec, precision, lora_rank, n_train, input_grads=gradient_checkpointing)
     if gem and not qlora:  # (the model-level AltUp and per-layer projections are no layer's)
         layer_casts = act.weight_cast_bytes(g3n.layer_linear_params(spec), precision) // spec.num_layers
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)

@@ -45,7 +45,7 @@ shared K/V dict and the two boolean masks (`checkpoint_bytes`).
 from __future__ import annotations
 
 from . import activations as act
-from .model import ModelSpec
+from .model import SLIDING, ModelSpec
 
 TYPES = ("gemma3n_text",)
 
@@ -120,11 +120,17 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
     b += _norm(q, True, train) - 8 + 8 * heads                   # q_norm over head_dim (per head scalars)
     b += a * q + a * q + 4 * heads                               # SDPA's Q, output, logsumexp
     b += _lora_in(p) * (q + R) if R else 0                       # o_proj reads SDPA's output (bf16: no cast)
-    if _shared(spec, layer):
+    # with a mask transformers repeats K and V to every query head (its use_gqa_in_sdpa): SDPA keeps
+    # those copies, q wide, instead of K and V
+    windowed = _mask_bytes(spec, layer, p, seq=seq, batch=batch) > 0
+    if _shared(spec, layer) and windowed:
+        b += 2 * a * q
+    elif _shared(spec, layer):
         b += a * kv if p.mixed else 0                            # autocast's own bf16 copy of the shared fp32 K
     else:
-        b += _norm(kv, True, train) - 8 + 8 * kvh + a * kv       # k_norm, SDPA's K
-        b += 4 * kv + 8 * kvh + a * kv                           # v_norm (no weight), SDPA's V
+        sdpa_kv = q if windowed else kv
+        b += _norm(kv, True, train) - 8 + 8 * kvh + a * sdpa_kv  # k_norm, SDPA's K
+        b += 4 * kv + 8 * kvh + a * sdpa_kv                      # v_norm (no weight), SDPA's V
     b += _norm(h, True, train)                                   # post-attention norm
     # -- MLP -------------------------------------------------------------------------------
     b += _norm(h, True, train) + _reads(p, h, 2, R)              # pre-feedforward norm; gate, up read it
@@ -143,13 +149,32 @@ def layer_bytes(spec: ModelSpec, layer: int, precision: str, *, seq: int, batch:
     b += 2 * a * P                                               # gelu's input, its output (for the product)
     b += _reads(p, P, 1, R)                                      # per-layer projection's input
     b += _norm(h, True, train)                                   # post-per-layer-input norm
-    return b * seq * batch
+    return b * seq * batch + _mask_bytes(spec, layer, p, seq=seq, batch=batch)
 
 
-def outside_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int, lora_rank: int = 0) -> int:
+def _windowed(spec: ModelSpec, seq: int) -> bool:
+    """Sliding layers need a mask: their window is shorter than the sequence (else transformers passes
+    none and SDPA runs is_causal)."""
+    return bool(spec.sliding_window) and spec.sliding_window < seq and SLIDING in (spec.layer_types or ())
+
+
+def _mask_bytes(spec: ModelSpec, layer: int, p: act.Precision, *, seq: int, batch: int) -> int:
+    """A sliding layer whose window is shorter than the sequence gets transformers' boolean mask; SDPA
+    turns it into an additive mask in the compute dtype (batch x seq x seq) on every call, and the
+    memory-efficient kernel keeps it for backward as its attention bias."""
+    if _windowed(spec, seq) and spec.layer_types[layer] == SLIDING:
+        return p.act * batch * seq * seq
+    return 0
+
+
+def outside_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int, lora_rank: int = 0,
+                  input_grads: bool = False) -> int:
     """Bytes saved outside the decoder layers (whole micro-batch): per-layer inputs, AltUp's stream
     projections in and out, the final norm, the head's input, the softcap's tanh, log_softmax and
-    the labels, and the constants (RoPE tables, fp32 copies of 16-bit norm weights)."""
+    the labels, and the constants (RoPE tables, fp32 copies of 16-bit norm weights).
+
+    `input_grads`: LoRA with gradient checkpointing, where PEFT / Trainer call
+    enable_input_require_grads, so the (frozen) embedding's output requires a gradient again."""
     p = act.PRECISIONS[precision]
     d = dims(spec)
     A, P, L = d["altup"], d["per_layer"], spec.num_layers
@@ -164,7 +189,7 @@ def outside_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int, lora
     per_token += res * L * P                                     # the per-layer inputs, read by every layer
     # the embedding and its magnitude (mean, root); a frozen embedding's output needs no gradient, and
     # only the root (a factor of every stream's rescaling) is kept
-    per_token += res * h + 2 * res if train else res
+    per_token += res * h + 2 * res if train or input_grads else res
     per_token += (A - 1) * (_reads(p, h, 1, R, new=False) + stream)
     per_token += res * A * h + 2 * res                           # the last layer's streams, their magnitude
     per_token += (A - 1) * (_reads(p, h, 1, R, new=False) + stream)
@@ -194,10 +219,13 @@ def cache_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int) -> int
 def checkpoint_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int) -> int:
     """Gradient checkpointing (use_cache off): what the checkpoints hold from forward to backward
     beyond the layers' inputs: the shared K/V dict (the K and V of the last non-shared layer of
-    each attention type) and the boolean causal and sliding masks (batch x seq x seq, one per type)."""
+    each attention type) and the boolean sliding mask (batch x seq x seq) when the window is shorter
+    than the sequence. (Under FakeTensorMode transformers cannot see that the positions are not packed
+    and builds both masks whatever the window: the reference run holds batch x seq x seq bytes per
+    attention type more than CUDA does.)"""
     p = act.PRECISIONS[precision]
     kinds = len(set(spec.layer_types or ("full",)))
-    b = kinds * batch * seq * seq
+    b = batch * seq * seq if _windowed(spec, seq) else 0
     if spec.kv_shared_from and any(j >= 0 for j in spec.kv_shared_from):
         k = 4 if p.mixed else p.act
         b += kinds * (k + p.act) * spec.kv_dim * seq * batch
@@ -222,6 +250,25 @@ def linear_params(spec: ModelSpec) -> int:
     coefficients, Laurel, the per-layer gate and projection, the model's per-layer projection and
     the AltUp stream projections (mixed precision saves a bf16 cast of each)."""
     return sum(fin * fout for fin, fout in _linears(spec))
+
+
+def lora_cast_bytes(spec: ModelSpec, precision: str, rank: int, adapters: int, input_grads: bool = False) -> int:
+    """Mixed-precision LoRA: what autocast's weight casts add to (or take from) the base weights' casts.
+
+    Every used adapter's bf16 cast is saved by its matmul; the frozen embedding's output needs no
+    gradient, so the linears reading it (the per-layer model projection, the extra AltUp streams'
+    projections) save neither their base weight's cast nor lora_A's; a frozen weight is not in
+    autocast's cache, so the AltUp router, called twice per layer, saves two casts of it.
+    `adapters`: the adapters' elements; `input_grads` as in `outside_bytes` (the embedding's output
+    needs a gradient: its readers save their casts).
+    """
+    if not act.PRECISIONS[precision].mixed:
+        return 0
+    d, h, L = dims(spec), spec.hidden_size, spec.num_layers
+    A = d["altup"]
+    from_embedding = 0 if input_grads else h * L * d["per_layer"] + (A - 1) * h * h + A * rank * h
+    unused = L * rank * 2 * A                                    # correction coefficients' adapters (never run)
+    return 2 * (adapters - unused - from_embedding + L * h * A)
 
 
 def layer_linear_params(spec: ModelSpec) -> int:

@@ -36,6 +36,7 @@ import transformers
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
 from transformers import AutoConfig, AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
+from training_gemma3n_cases import GEMMA3N_ARCHS, gemma3n_cases  # noqa: E402 (sibling module)
 
 # A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
 # peft import it, and it may not import cleanly; LoRA here never needs it.
@@ -51,6 +52,8 @@ OUT = Path(__file__).with_name("training.json")
 OUT_LOOPS = Path(__file__).with_name("training_loops.json")
 # `--set hybrids`: hybrid (Gated DeltaNet, Mamba, Mamba-2, short conv) and 2026 attention families.
 OUT_HYBRIDS = Path(__file__).with_name("training_hybrids.json")
+# `--set gemma3n`: Gemma 3n's sparse MLPs, sliding masks, LoRA under autocast and the backward walk.
+OUT_GEMMA3N = Path(__file__).with_name("training_gemma3n.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
@@ -68,7 +71,7 @@ ARCHS: dict[str, dict] = {
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
     **shared('gpt-neox', 'olmo2', 'qwen3-moe', 'mixtral-moe'),
 }
-ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS}
+ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS, **GEMMA3N_ARCHS}
 
 # The settings every architecture runs (id suffix -> settings).
 BASE = dict(seq=256, batch=2, precision="mixed", optimizer="adamw", foreach=True,
@@ -350,17 +353,19 @@ def _write(out_path: Path, out: dict, failures: list) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run only case ids containing this text (merged into the file)")
-    ap.add_argument("--set", choices=("base", "loops", "hybrids"), default="base",
+    ap.add_argument("--set", choices=("base", "loops", "hybrids", "gemma3n"), default="base",
                     help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults; "
-                         "hybrids: hybrid and 2026 attention families (training_hybrids.json)")
+                         "hybrids: hybrid and 2026 attention families (training_hybrids.json); "
+                         "gemma3n: Gemma 3n's further cases (training_gemma3n.json)")
     ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
-    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS}[args.set]
+    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS, "gemma3n": OUT_GEMMA3N}[args.set]
     keep_old = (args.only or args.resume) and out_path.exists()
     old = json.loads(out_path.read_text())["cases"] if keep_old else {}
     out = dict(old)
     failures = []
-    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases}[args.set]():
+    for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases,
+                          "gemma3n": gemma3n_cases}[args.set]():
         if args.only not in cid or (args.resume and cid in old):
             continue
         if st.get("lora_rank") and peft is None:
