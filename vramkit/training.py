@@ -476,6 +476,8 @@ def _linear_params(spec: ModelSpec) -> int:
 
 def _linear_tensors(spec: ModelSpec) -> int:
     """How many linear weight tensors the decoder layers hold (what QLoRA quantizes one by one)."""
+    if g3n.applies(spec):
+        return g3n.linear_count(spec)
     return spec.num_layers * len(linear_shapes(spec))
 
 

@@ -278,6 +278,11 @@ def layer_linear_params(spec: ModelSpec) -> int:
     return linear_params(spec) - model_level
 
 
+def linear_count(spec: ModelSpec) -> int:
+    """How many nn.Linear weights `linear_params` counts (what QLoRA quantizes one by one)."""
+    return len(_linears(spec))
+
+
 def _linears(spec: ModelSpec, names: set[str] | None = None) -> list[tuple[int, int]]:
     """(in, out) of the nn.Linear layers PEFT's all-linear targets (all but lm_head); `names` keeps
     only the attention and MLP linears named (q, k, v, o, gate, up, down)."""

@@ -44,8 +44,16 @@ SETTINGS = {
 }
 
 
+# The order the cases run in (a run interrupted keeps the first ones): one of each path first.
+ORDER = ("gemma3n-sparse/mixed-adamw", "gemma3n-sparse/mixed-lora", "gemma3n-v512/mixed-adamw",
+         "gemma3n-sparse/bf16-lora-gc", "gemma3n-sparse/bf16-adamw", "gemma3n-v512/bf16-lora",
+         "gemma3n-sparse/mixed-adamw-gc", "gemma3n-sparse/fp32-sgd", "gemma3n-v512/mixed-adamw-gc",
+         "gemma3n-sparse/mixed-adamw-ga2", "gemma3n-sparse/mixed-adamw-keep", "gemma3n-v512/bf16-adamw",
+         "gemma3n-sparse/bf16-lora", "gemma3n-sparse/bf16-adamw-gc")
+
+
 def gemma3n_cases():
-    """(case id, arch, settings), the plain setting of each model first."""
-    for arch, settings in SETTINGS.items():
-        for suffix, st in settings.items():
-            yield f"{arch}/{suffix}", arch, dict(seq=SEQ, batch=BATCH, **st)
+    """(case id, arch, settings) in ORDER."""
+    for cid in ORDER:
+        arch, suffix = cid.split("/")
+        yield cid, arch, dict(seq=SEQ, batch=BATCH, **SETTINGS[arch][suffix])
