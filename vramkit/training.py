@@ -19,7 +19,8 @@ allocator caching are reported apart in `overhead_bytes`.
 Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py). Hybrid
 layers (Gated DeltaNet, Mamba, Mamba-2, short convolution) and the 2026 families' extra terms are in
 vramkit.training_hybrid: what transformers' PyTorch paths save (tests/reference/training_hybrids.json),
-not the fused CUDA kernels, which save less.
+not the fused CUDA kernels, which save less. Gemma 3n (AltUp streams, Laurel, per-layer inputs) is
+vramkit.training_gemma3n (tests/reference/training_gemma3n.json).
 Explained in the chapter on training memory.
 """
 from __future__ import annotations
@@ -361,8 +362,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     g3n_cache = g3n.cache_bytes(spec, precision, seq=seq, batch=batch) if gem and not gradient_checkpointing else 0
     if gem:
         fwd_loss += g3n_cache + g3n.forward_transient_bytes(spec, precision, seq=seq, batch=batch)
-        if gradient_checkpointing:  # autocast's cache keeps every layer's weight cast until the forward ends
-            fwd_loss += layer_casts * spec.num_layers
+        if gradient_checkpointing and not lora:  # autocast's cache keeps every trainable weight's cast
+            fwd_loss += layer_casts * spec.num_layers  # until the forward ends (frozen ones are not cached)
     liger_grad = 0
     if liger:
         # under autocast, bf16 casts of the head weight: `x @ W.t()` casts the transposed view anew

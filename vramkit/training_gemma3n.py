@@ -40,7 +40,10 @@ the labels. Constants: the RoPE cos/sin of each attention type (per position).
 Beside the saved tensors: with the model's default use_cache=True the forward fills a DynamicCache
 that the output object holds; under autocast its K is the fp32 rotated K that SDPA did not save
 (`cache_bytes`). Under gradient checkpointing (use_cache off) the checkpoints hold the layers'
-shared K/V dict and the two boolean masks (`checkpoint_bytes`).
+shared K/V dict and, with a window shorter than the sequence, the boolean sliding mask
+(`checkpoint_bytes`); autocast's weight-cast cache holds every layer's bf16 weights until the
+forward ends. A sliding layer whose window is shorter than the sequence keeps SDPA's additive mask
+and K/V repeated to every head (`_mask_bytes`).
 """
 from __future__ import annotations
 
@@ -193,7 +196,7 @@ def outside_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int, lora
     per_token += (A - 1) * (_reads(p, h, 1, R, new=False) + stream)
     per_token += res * A * h + 2 * res                           # the last layer's streams, their magnitude
     per_token += (A - 1) * (_reads(p, h, 1, R, new=False) + stream)
-    per_token += _norm(h, True, train)               # final norm (over the streams' mean)
+    per_token += _norm(h, True, train)                           # final norm (over the streams' mean)
     per_token += 0 if R else (2 * h if p.mixed else a * h)       # the head's input (a frozen head: none)
     if d["softcap"]:
         per_token += a * v                                       # tanh's output
