@@ -210,13 +210,17 @@ def outside_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int, lora
 
 def cache_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int) -> int:
     """The DynamicCache the forward fills (use_cache=True, the config's default), held by the output
-    object: only the K that no node saved counts, the fp32 rotated K under autocast (16-bit runs
-    save the same K tensor SDPA reads)."""
+    object: only what no node saved counts. Under autocast the fp32 rotated K (SDPA saved its bf16
+    cast); in a sliding layer that gets a mask, the K and V before transformers repeated them to every
+    head (SDPA saved the repeated copies)."""
     p = act.PRECISIONS[precision]
-    if not p.mixed:
-        return 0
-    own = sum(not _shared(spec, j) for j in range(spec.num_layers))
-    return 4 * spec.kv_dim * own * seq * batch
+    b = 0
+    for j in range(spec.num_layers):
+        if _shared(spec, j):
+            continue
+        windowed = _mask_bytes(spec, j, p, seq=seq, batch=batch) > 0
+        b += (4 if p.mixed else (p.act if windowed else 0)) + (p.act if windowed else 0)
+    return b * spec.kv_dim * seq * batch
 
 
 def checkpoint_bytes(spec: ModelSpec, precision: str, *, seq: int, batch: int) -> int:
