@@ -7,7 +7,8 @@ additive copy per sliding layer and K/V repeated to every head), per-layer MLP w
 KV-sharing layers; and a small-vocabulary model (2 AltUp streams, no KV sharing) whose peak comes
 inside the backward walk rather than at the loss. Settings: each precision, checkpointing, LoRA
 (bf16 and under autocast), LoRA with checkpointing, the loop that keeps the outputs, gradient
-accumulation.
+accumulation. The committed fixture has the first 12 of ORDER but `gemma3n-sparse/bf16-lora` and
+`gemma3n-sparse/bf16-adamw-gc` (not run yet: `--resume` adds them).
 """
 from __future__ import annotations
 
