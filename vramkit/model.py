@@ -133,6 +133,9 @@ class ModelSpec:
     layer_extra_params: tuple[tuple[str, int], ...] = ()  # named parameters in every layer (indexer, AltUp)
     family_dims: tuple[tuple[str, int], ...] = ()  # a family's own sizes no other field holds (DSA: indexer, router)
     extra_params: tuple[tuple[str, int], ...] = ()  # named parameters the model holds once
+    # Shapes and switches a family's forward uses beyond the fields above, by name, for training's
+    # activation accounting (gemma3n: AltUp streams, Laurel rank, per-layer width, sparse layers, softcap)
+    family_dims: tuple[tuple[str, object], ...] = ()
     # ---- hybrid layers (linear attention, Mamba, short convolution): families/ ----
     # The token mixer of the "linear_attention", "conv" and "hybrid" layers (one kind per model):
     # "gated_deltanet" (Qwen3-Next, Qwen3.5), "mamba" (Jamba), "mamba2" (Bamba, Granite 4.0-H,

@@ -19,7 +19,8 @@ allocator caching are reported apart in `overhead_bytes`.
 Checked against MemTracker peaks in tests/reference/training.json (tests/test_training.py). Hybrid
 layers (Gated DeltaNet, Mamba, Mamba-2, short convolution) and the 2026 families' extra terms are in
 vramkit.training_hybrid: what transformers' PyTorch paths save (tests/reference/training_hybrids.json),
-not the fused CUDA kernels, which save less.
+not the fused CUDA kernels, which save less. Gemma 3n (AltUp streams, Laurel, per-layer inputs) is
+vramkit.training_gemma3n (tests/reference/training_gemma3n.json).
 Explained in the chapter on training memory.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import activations_t5 as t5
 from . import fused_loss as fl
 from . import kbit_prepare as kbit
 from . import optimizers as opt
+from . import training_gemma3n as g3n
 from . import training_hybrid as hyb
 from .errors import VramkitError, require_positive, unknown
 from .model import ModelSpec
@@ -127,6 +129,8 @@ def param_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
     """
     if spec.is_hybrid:  # layers of different kinds: vramkit.training_hybrid
         return hyb.param_shapes(spec)
+    if g3n.applies(spec):  # AltUp, Laurel, per-layer inputs: vramkit.training_gemma3n
+        return g3n.param_shapes(spec)
     h, v = spec.hidden_size, spec.vocab_size
     shapes: list[tuple[int, ...]] = [(v, h)]
     if spec.learned_positions:
@@ -163,6 +167,9 @@ def lora_shapes(spec: ModelSpec, rank: int, targets: str = "all-linear") -> list
     rank r, each as lora_A = Linear(in, rank * experts), lora_B = Linear(rank * experts, out).
     """
     names = _lora_targets(spec, targets)
+    if g3n.applies(spec):
+        g3n.check_lora_targets(spec, targets)
+        return g3n.lora_shapes(spec, rank)
     if spec.is_hybrid:  # mixer layers have their own linears, some layers no attention or MLP
         return hyb.lora_shapes(spec, rank, None if targets == "all-linear" else names)
     out = []
@@ -246,6 +253,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         raise VramkitError(f"fused_loss: {fused_loss!r} replaces a causal LM's vocabulary loss; "
                            f"{spec.model_type} ({spec.architecture}) has none to replace")
     liger = fused_loss == "liger"
+    if liger and g3n.applies(spec):
+        raise VramkitError(f"fused_loss: 'liger' is not modeled for {spec.model_type} (its softcapped head)")
     offload_act = bool(activation_offload)
     if offload_act and (spec.architecture != "decoder" or not spec.lm_head):
         raise VramkitError(f"activation_offload: modelled for causal LMs only, not {spec.model_type} "
@@ -285,6 +294,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
         trainable = param_shapes(spec)
         train_bytes = p.weight
         n_train = n_params
+        if g3n.applies(spec):  # text-only training: the towers of a multimodal config get no gradients
+            n_train = spec.language_model_params()
         weights = n_params * p.weight
     graded = trainable
     if spec.model_type in dsa.MODEL_TYPES:  # DSA's indexer trains without gradients: no grads, no states
@@ -340,6 +351,10 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                      for i in range(spec.num_layers)]
     per_layer = [x + hyb.family_extra_bytes(spec, i, precision, seq=seq, batch=batch, lora=lora)
                  for i, x in enumerate(per_layer)]
+    gem = g3n.applies(spec)
+    if gem:  # Gemma 3n: AltUp streams, Laurel, per-layer inputs (vramkit.training_gemma3n)
+        per_layer = [g3n.layer_bytes(spec, i, precision, seq=seq, batch=batch, lora_rank=lora_rank if lora else 0)
+                     for i in range(spec.num_layers)]
     seq2seq = spec.architecture == "encoder-decoder"
     if seq2seq:  # T5: activations_t5 (the encoder's layers spread over the decoder's for the walk)
         per_layer, t5_head, t5_loss = _t5_activations(spec, precision, seq, batch, attention)
@@ -354,6 +369,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
                                  input_bytes=p.res)
         heads = dict(heads, head_input=0, log_softmax=0, liger_grad_input=liger_b.saved // tokens)
     head_bytes = t5_head if seq2seq else sum(heads.values()) * tokens
+    if gem:
+        head_bytes = g3n.outside_bytes(spec, precision, seq=seq, batch=batch, lora_rank=lora_rank if lora else 0,
+                                       input_grads=lora and gradient_checkpointing)
     # mixed: every linear's weight is cast to bf16 and the copy saved for backward, frozen or not
     # (a frozen weight's copy is still needed for the input's gradient)
     head_w = spec.vocab_size * spec.hidden_size if spec.lm_head else 0
@@ -362,10 +380,21 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if prepare_kbit and not liger:
         casts = kbit.head_cast_bytes(spec, precision)
     layer_casts = 0 if qlora else act.weight_cast_bytes(linear_w, precision) // max(spec.num_layers, 1)
+    if gem and lora and not qlora:  # autocast's casts of the adapters, the frozen embedding's readers
+        casts += g3n.lora_cast_bytes(spec, precision, lora_rank, n_train, input_grads=gradient_checkpointing)
+    if gem and not qlora:  # (the model-level AltUp and per-layer projections are no layer's)
+        layer_casts = act.weight_cast_bytes(g3n.layer_linear_params(spec), precision) // spec.num_layers
     loss = enc.loss_transient_bytes(spec, precision) if encoder else act.loss_transient_bytes(spec, precision)
     if seq2seq:
         loss = t5_loss
     fwd_loss, bwd_loss = (x * tokens for x in loss)
+    # Gemma 3n: the output object holds the DynamicCache (use_cache, off under checkpointing) whose
+    # fp32 K nothing saved, and the final norm's output; Trainer's loop frees them before backward
+    g3n_cache = g3n.cache_bytes(spec, precision, seq=seq, batch=batch) if gem and not gradient_checkpointing else 0
+    if gem:
+        fwd_loss += g3n_cache + g3n.forward_transient_bytes(spec, precision, seq=seq, batch=batch)
+        if gradient_checkpointing and not lora:  # autocast's cache keeps every trainable weight's cast
+            fwd_loss += layer_casts * spec.num_layers  # until the forward ends (frozen ones are not cached)
     liger_grad = 0
     if liger:
         # under autocast, bf16 casts of the head weight: `x @ W.t()` casts the transposed view anew
@@ -377,6 +406,9 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     if gradient_checkpointing:
         # only each layer's input survives the forward; one layer is recomputed at a time in backward
         kept = [p.res * spec.hidden_size * tokens for _ in range(spec.num_layers)]
+        if gem:  # the layers' input streams; the checkpoints also hold the shared K/V and the masks
+            kept = [g3n.checkpoint_input_bytes(spec, precision, seq=seq, batch=batch)] * spec.num_layers
+            kept[0] += g3n.checkpoint_bytes(spec, precision, seq=seq, batch=batch)
         activ = sum(kept) + head_bytes + (casts - layer_casts * spec.num_layers)
     else:
         kept = [x + layer_casts for x in per_layer]
@@ -386,6 +418,7 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # The logits: freed after the loss in Trainer's loop, alive through backward when the loop keeps
     # the outputs (MemTracker files them as activations: they were made in forward).
     kept_logits = hyb.logits_bytes(spec, p) * spec.vocab_size * tokens if keep_outputs and not liger else 0
+    kept_logits += g3n_cache if keep_outputs else 0     # (Gemma 3n's cache lives in the output object too)
     # Gradient accumulation: a later micro-batch starts with every gradient of the earlier ones alive.
     held_grads = grads if accumulating else 0
     moments = {}
@@ -413,6 +446,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
     # an untied input embedding gets its gradient after the first layer's backward, when that layer's
     # activations are freed: not alive in the walk below (matters for small models, large vocabularies)
     g_layers -= _embedding_grad(spec, grads, n_train, lora)
+    if gem and not lora:  # the per-layer embedding's gradient comes after every layer's
+        g_layers -= g3n.untimely_grad_params(spec) * (grads // max(n_train, 1))
     remaining = activ - head_bytes - (casts - layer_casts * spec.num_layers) - 4 * spec.vocab_size * tokens * 0
     acc_grad = g_head
     for j in reversed(range(spec.num_layers)):
@@ -480,6 +515,8 @@ def train_memory(spec: ModelSpec, *, seq: int, batch: int = 1, precision: str = 
 def _linear_params(spec: ModelSpec) -> int:
     """Elements of the decoder layers' linear weights (attention and MLP matrices, experts, routers);
     for T5 also the encoder's and the cross-attention's (the encoder count less its RMS norms)."""
+    if g3n.applies(spec):  # with AltUp's, Laurel's and the per-layer linears
+        return g3n.linear_params(spec)
     b = spec.breakdown()
     n = b["attention"] + b["mixer"] + b["mlp"] + b["experts"] + b["router"]
     if spec.architecture == "encoder-decoder":
@@ -489,6 +526,8 @@ def _linear_params(spec: ModelSpec) -> int:
 
 def _linear_tensors(spec: ModelSpec) -> int:
     """How many linear weight tensors the decoder layers hold (what QLoRA quantizes one by one)."""
+    if g3n.applies(spec):
+        return g3n.linear_count(spec)
     return spec.num_layers * len(linear_shapes(spec))
 
 

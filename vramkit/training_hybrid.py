@@ -357,7 +357,7 @@ def _mlp_weight_params(spec: ModelSpec, layer: int) -> int:
 
 # Families `train` refuses: what their layers keep is measured (training_hybrids.json) and far from
 # the attention + MLP template, but not modelled term by term yet.
-UNMODELLED = {"gemma3n_text": "Gemma 3n's AltUp streams, Laurel blocks and per-layer inputs"}
+UNMODELLED: dict[str, str] = {}  # (Gemma 3n left it: vramkit.training_gemma3n)
 
 
 def check_trainable(spec: ModelSpec) -> None:

@@ -36,6 +36,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
 import cuda_sdpa  # noqa: E402 (sibling module: SDPA as CUDA dispatches it, for the families it routes)
 from training_jamba_cases import JAMBA_ARCHS, jamba_cases  # noqa: E402 (sibling module)
+from training_gemma3n_cases import GEMMA3N_ARCHS, gemma3n_cases  # noqa: E402 (sibling module)
 
 # A GPTQ library in the same environment (installed for the quantized-checkpoint fixtures) makes
 # peft import it, and it may not import cleanly; LoRA here never needs it.
@@ -53,6 +54,8 @@ OUT_LOOPS = Path(__file__).with_name("training_loops.json")
 OUT_HYBRIDS = Path(__file__).with_name("training_hybrids.json")
 # `--set jamba`: Jamba's Mamba-1 mixer at other sizes and settings (training_jamba_cases.py).
 OUT_JAMBA = Path(__file__).with_name("training_jamba.json")
+# `--set gemma3n`: Gemma 3n's sparse MLPs, sliding masks, LoRA under autocast and the backward walk.
+OUT_GEMMA3N = Path(__file__).with_name("training_gemma3n.json")
 
 # Small versions of real architectures: a few layers, real vocabularies.
 ARCHS: dict[str, dict] = {
@@ -70,7 +73,7 @@ ARCHS: dict[str, dict] = {
                  tie_word_embeddings=False, max_position_embeddings=4096, pad_token_id=0),
     **shared('gpt-neox', 'olmo2', 'qwen3-moe', 'mixtral-moe'),
 }
-ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS, **JAMBA_ARCHS}
+ARCHS_ALL = {**ARCHS, **HYBRID_ARCHS, **JAMBA_ARCHS, **GEMMA3N_ARCHS}
 
 # The settings every architecture runs (id suffix -> settings).
 BASE = dict(seq=256, batch=2, precision="mixed", optimizer="adamw", foreach=True,
@@ -346,16 +349,18 @@ META = dict(
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="run only case ids containing this text (merged into the file)")
-    ap.add_argument("--set", choices=("base", "loops", "hybrids", "jamba"), default="base",
+    ap.add_argument("--set", choices=("base", "loops", "hybrids", "jamba", "gemma3n"), default="base",
                     help="base: training.json; loops: keep-outputs / accumulation / Trainer defaults; "
                          "hybrids: hybrid and 2026 attention families (training_hybrids.json); "
-                         "jamba: Jamba's Mamba-1 mixer at other sizes (training_jamba.json)")
+                         "jamba: Jamba's Mamba-1 mixer at other sizes (training_jamba.json); "
+                         "gemma3n: Gemma 3n's further cases (training_gemma3n.json)")
     ap.add_argument("--resume", action="store_true", help="keep the file's cases and run only the missing ones")
     args = ap.parse_args(argv)
-    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS, "jamba": OUT_JAMBA}[args.set]
+    out_path = {"base": OUT, "loops": OUT_LOOPS, "hybrids": OUT_HYBRIDS, "jamba": OUT_JAMBA,
+                "gemma3n": OUT_GEMMA3N}[args.set]
     old = harness.cases_of(out_path) if (args.only or args.resume) else {}
     todo = [(cid, arch, st) for cid, arch, st in {"base": cases, "loops": loop_cases, "hybrids": hybrid_cases,
-                                                    "jamba": jamba_cases}[args.set]()
+                                                    "jamba": jamba_cases, "gemma3n": gemma3n_cases}[args.set]()
             if args.only in cid and not (args.resume and cid in old) and not (st.get("lora_rank") and peft is None)]
     meta = {**harness.header(__file__, "peft"), **META}
     out = dict(old)

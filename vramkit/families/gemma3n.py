@@ -70,6 +70,25 @@ def _gemma3n(c: _Config, t: str) -> ModelSpec:
         ("per_layer_projection", h * n * p + p),                  # model projection and its norm
         ("altup_projections", 2 * (alt - 1) * h * h),             # in and unembed, per extra stream
     )
+    # What the forward does beyond the parameter shapes (vramkit.training_gemma3n): the layers whose MLP
+    # runs the gaussian top-k (Gemma3nTextConfig: 0.95 on the first 10 layers when there are more than
+    # 10), the final logit softcap, and whether AltUp scales the corrected output.
+    sparsity = c.get("activation_sparsity_pattern")
+    if sparsity is None:
+        sparse = tuple(i < 10 for i in range(n)) if n > 10 else (False,) * n
+    elif isinstance(sparsity, (int, float)) and not isinstance(sparsity, bool):
+        sparse = (sparsity > 0,) * n
+    elif isinstance(sparsity, list) and len(sparsity) == n and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in sparsity):
+        sparse = tuple(x > 0 for x in sparsity)
+    else:
+        raise VramkitError(f"{c.source}: field 'activation_sparsity_pattern' must be a number or "
+                           f"a list of {n} numbers (one per layer)")
+    cap = c.data.get("final_logit_softcapping", 30.0)  # (an explicit null: no softcap, as in transformers)
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float))):
+        raise VramkitError(f"{c.source}: field 'final_logit_softcapping' must be a number or null, got {cap!r}")
+    f["family_dims"] = (("altup", alt), ("laurel_rank", r), ("per_layer", p), ("sparse_layers", sparse),
+                        ("softcap", 1 if cap else 0), ("correct_scale", 1 if c.bool("altup_correct_scale", True) else 0))
     return ModelSpec(**f)
 
 
