@@ -91,3 +91,27 @@ def assert_prefill_cache(archs: dict, case: dict) -> None:
 def median_error(archs: dict, cases: list) -> float:
     """The median of relative_error over `cases`."""
     return statistics.median(relative_error(archs, c) for c in cases)
+
+
+# ---- training fixtures --------------------------------------------------------------------------
+# (training*.json: MemTracker peaks of whole training steps; the bar of issue 17 is every case within
+# 3% and the median under 1%)
+
+def training_error(case: dict) -> float:
+    """vramkit's training peak for the case's settings, relative to the measured peak."""
+    from vramkit.validate import predict_training
+
+    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
+
+
+def assert_training_peak(cid: str, case: dict, bound: float = 0.03) -> None:
+    """The case's peak within `bound` (the message names both numbers)."""
+    from vramkit.validate import predict_training
+
+    assert abs(training_error(case)) <= bound, \
+        f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+
+
+def median_training_error(cases) -> float:
+    """The median of |error| over `cases` (an iterable of fixture cases)."""
+    return statistics.median(abs(training_error(c)) for c in cases)

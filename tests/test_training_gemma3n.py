@@ -11,10 +11,10 @@ Issue 17's bar: every case within 3%, the median under 1%.
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import pytest
+import reference_checks as check
 
 from vramkit.errors import VramkitError
 from vramkit.model import ModelSpec
@@ -29,19 +29,14 @@ CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 # (-0.25% and -0.40% here), inside the 3% bar.
 
 
-def _err(case: dict) -> float:
-    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
-
-
 @pytest.mark.parametrize("cid", sorted(CASES))
 def test_peak_within_3_percent(cid):
-    case = CASES[cid]
-    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+    check.assert_training_peak(cid, CASES[cid])
 
 
 def test_median_under_1_percent():
     assert len(CASES) >= 8
-    assert statistics.median(abs(_err(c)) for c in CASES.values()) < 0.01
+    assert check.median_training_error(CASES.values()) < 0.01
 
 
 @pytest.mark.parametrize("cid", sorted(CASES))

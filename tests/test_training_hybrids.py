@@ -10,10 +10,10 @@ here, so a change that makes them worse (or better: then move them out) shows.
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import pytest
+import reference_checks as check
 
 from vramkit.errors import VramkitError
 from vramkit.model import ModelSpec
@@ -29,8 +29,7 @@ ESTIMATED: dict[str, float] = {}  # none today: every family that trains is mode
 REFUSED = ()  # families `train` refuses (vramkit.training_hybrid.UNMODELLED): none today
 
 
-def _err(case: dict) -> float:
-    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
+_err = check.training_error
 
 
 def _family(cid: str) -> str:
@@ -42,13 +41,12 @@ EXACT = sorted(c for c in CASES if _family(c) not in ESTIMATED and _family(c) no
 
 @pytest.mark.parametrize("cid", EXACT)
 def test_peak_within_3_percent(cid):
-    case = CASES[cid]
-    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+    check.assert_training_peak(cid, CASES[cid])
 
 
 def test_median_under_1_percent():
     assert len(EXACT) >= 40
-    assert statistics.median(abs(_err(CASES[c])) for c in EXACT) < 0.01
+    assert check.median_training_error(CASES[c] for c in EXACT) < 0.01
 
 
 @pytest.mark.parametrize("cid", sorted(c for c in CASES if _family(c) in ESTIMATED))

@@ -11,10 +11,10 @@ MemTracker's Temp and Gradient at that moment, so a term that scales wrongly sho
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import pytest
+import reference_checks as check
 
 from vramkit.model import ModelSpec
 from vramkit.validate import predict_training
@@ -25,18 +25,13 @@ CASES = {**{k: v for k, v in json.loads((REF / "training_hybrids.json").read_tex
          **json.loads((REF / "training_jamba.json").read_text())["cases"]}
 
 
-def _err(case: dict) -> float:
-    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
-
-
 @pytest.mark.parametrize("cid", sorted(CASES))
 def test_peak_within_3_percent(cid):
-    case = CASES[cid]
-    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+    check.assert_training_peak(cid, CASES[cid])
 
 
 def test_median_under_1_percent():
-    assert statistics.median(abs(_err(c)) for c in CASES.values()) < 0.01
+    assert check.median_training_error(CASES.values()) < 0.01
 
 
 @pytest.mark.parametrize("cid", sorted(CASES))

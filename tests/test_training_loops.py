@@ -7,31 +7,25 @@ within 3% of the measured peak, the median under 1%.
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import pytest
+import reference_checks as check
 
-from vramkit.validate import predict_training
 
 FIXTURE = Path(__file__).parent / "reference" / "training_loops.json"
 CASES = json.loads(FIXTURE.read_text())["cases"] if FIXTURE.exists() else {}
 BASE = json.loads((Path(__file__).parent / "reference" / "training.json").read_text())["cases"]
 
 
-def _err(case: dict) -> float:
-    return predict_training(case).peak_bytes / case["peak_bytes"] - 1
-
-
 @pytest.mark.parametrize("cid", sorted(CASES))
 def test_peak_within_3_percent(cid):
-    case = CASES[cid]
-    assert abs(_err(case)) <= 0.03, f"{cid}: vramkit {predict_training(case).peak_bytes} vs {case['peak_bytes']}"
+    check.assert_training_peak(cid, CASES[cid])
 
 
 def test_median_under_1_percent():
     assert len(CASES) >= 24
-    assert statistics.median(abs(_err(c)) for c in CASES.values()) < 0.01
+    assert check.median_training_error(CASES.values()) < 0.01
 
 
 def test_the_fixture_shows_the_effects_modelled():
