@@ -10,6 +10,8 @@ and writes what they return. Three groups:
   failures collected, not raised) and `finish(path, meta, out, failures)` (the training fixtures'
   `{"meta": ..., "cases": ...}` document); `run_archs(pairs, run_arch, note)` for the prefill
   generators (several records per architecture and attention);
+- configs: `build_config(arch, attention)` (a transformers config from a fixture's arch dict, with
+  its attention implementation set);
 - static scaffolding: `quiet()`, `meta_model(config)`, `prefill_caches(config, dtype, shapes, record)`,
   `fold(name)` / `folded(named)`, `catalog_configs()`, `vramkit_params(cfg)`.
 
@@ -29,6 +31,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "vramkit" / "catalog" / "models"
+
+
+# ---- configs --------------------------------------------------------------------------------
+
+def build_config(arch: dict, attention: str):
+    """transformers' config for `arch` (a fixture's dict, `model_type` included), running `attention`."""
+    from transformers import AutoConfig
+
+    cfg = dict(arch)
+    config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+    config._attn_implementation = attention
+    return config
 
 
 # ---- fixtures -------------------------------------------------------------------------------

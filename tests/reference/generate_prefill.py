@@ -32,7 +32,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.distributed._tools.mem_tracker import MemTracker
 import _harness as harness  # noqa: E402 (sibling modules: the scripts run from this folder)
 from archs import shared  # noqa: E402
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoModelForCausalLM
 
 OUT = Path(__file__).with_name("prefill.json")
 
@@ -61,11 +61,7 @@ DTYPE = "bf16"  # MoE experts (grouped_mm) run only in bf16 on this path; see RE
 ONLY_EAGER = {"gemma2-256k"}
 
 
-def build_config(arch: dict, attention: str):
-    cfg = dict(arch)
-    config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-    config._attn_implementation = attention
-    return config
+build_config = harness.build_config  # re-exported: sibling generators import it from here
 
 
 def _storages_bytes(tensors) -> int:

@@ -29,7 +29,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 from torch.distributed._tools.mem_tracker import MemTracker  # noqa: E402
-from transformers import AutoConfig, AutoModelForCausalLM  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
 
 import cuda_sdpa  # noqa: E402 (SDPA as CUDA dispatches it, for the families it routes)
 import _harness as harness  # noqa: E402
@@ -57,11 +57,7 @@ BATCHES = (1, 2)
 ATTENTIONS = ("sdpa", "eager")
 
 
-def build_config(arch: dict, attention: str):
-    cfg = dict(arch)
-    config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-    config._attn_implementation = attention
-    return config
+build_config = harness.build_config  # re-exported: sibling generators import it from here
 
 
 def cache_tensors(cache) -> list:

@@ -32,7 +32,7 @@ from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
 
 import _harness as harness  # noqa: E402 (sibling module)
 from archs import shared  # noqa: E402 (sibling module: the scripts run from this folder)
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoModelForCausalLM
 from training_hybrid_cases import HYBRID_ARCHS, hybrid_cases  # noqa: E402 (sibling module)
 import cuda_sdpa  # noqa: E402 (sibling module: SDPA as CUDA dispatches it, for the families it routes)
 from training_jamba_cases import JAMBA_ARCHS, jamba_cases  # noqa: E402 (sibling module)
@@ -226,12 +226,7 @@ def _make_optimizer(name: str, params, foreach: bool):
     raise ValueError(name)
 
 
-def build_config(arch: dict, attention: str):
-    cfg = dict(arch)
-    model_type = cfg.pop("model_type")
-    config = AutoConfig.for_model(model_type, **cfg)
-    config._attn_implementation = attention
-    return config
+build_config = harness.build_config  # re-exported: sibling generators import it from here
 
 
 def run_case(arch_name: str, settings: dict) -> dict:
