@@ -348,10 +348,9 @@ def _holds_constant_state(model: str) -> bool:
     """Whether the model's cache holds a per-sequence state besides K/V (Mamba, linear attention, short
     convolution). Asked of the spec: an engine's pool (vLLM's blocks, llama.cpp's padded cells) also
     exceeds per-token bytes x context, and that is not a state."""
-    from .inference import mixer_state_bytes
     from .sources import load_model
 
-    return mixer_state_bytes(load_model(model)) > 0
+    return bool(load_model(model).mixer_state)
 
 
 def _table_infer(d: dict) -> str:
